@@ -1,0 +1,89 @@
+"""The engine interface: training arrays and grid rows in, one fitted model per row out.
+
+An engine declares what it supports, so the sweep can check the whole grid before it fits
+anything, and yields each row's result as soon as it is known, so the sweep can write results as
+they finish and keep them when interrupted.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Iterator, Sequence
+
+import numpy as np
+
+from ..errors import UsageError
+from ..grid import GridPoint
+
+__all__ = ["FitResult", "Engine"]
+
+
+@dataclass
+class FitResult:
+    """One fitted row.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_classes, n_features)
+    intercept : ndarray of shape (n_classes,)
+    n_iter : int
+        Solver iterations (epochs, Newton or quasi-Newton steps: the engine's own unit).
+    converged : bool
+        Whether the engine's stopping criterion was met within ``max_iter``.
+    fit_seconds : float
+        Wall time spent on this row (for a path solver: the time of this row's own solve).
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    n_iter: int
+    converged: bool
+    fit_seconds: float
+
+
+class Engine(ABC):
+    """Fits multinomial logistic regression for a list of grid rows.
+
+    Subclasses set :attr:`name`, :attr:`penalties` and :attr:`dtypes`, and implement
+    :meth:`fit_path`. Constructor arguments are engine options (tolerance, iterations, jobs).
+    """
+
+    name: ClassVar[str]
+    penalties: ClassVar[frozenset[str]] = frozenset({"l1", "l2", "elasticnet", "none"})
+    dtypes: ClassVar[tuple[str, ...]] = ("float64", "float32")
+
+    def check(self, rows: Sequence[GridPoint], dtype) -> None:
+        """Raise :class:`UsageError` if any row or the dtype is not supported, before any fit."""
+        dtype_name = np.dtype(dtype).name
+        if dtype_name not in self.dtypes:
+            raise UsageError(f"--dtype: engine {self.name!r} does not support {dtype_name}; "
+                             f"allowed {', '.join(self.dtypes)}")
+        unsupported = sorted({r.penalty for r in rows} - set(self.penalties))
+        if unsupported:
+            raise UsageError(f"--penalties: engine {self.name!r} does not support {', '.join(unsupported)}; "
+                             f"allowed {', '.join(sorted(self.penalties))}")
+
+    @abstractmethod
+    def fit_path(self, X: np.ndarray, y: np.ndarray, n_classes: int,
+                 rows: Sequence[GridPoint]) -> Iterator[tuple[int, FitResult]]:
+        """Fit every row and yield ``(position in rows, FitResult)`` as each one finishes.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Training features, float32 or float64, already scaled.
+        y : ndarray of shape (n_samples,)
+            Integer class codes in ``0..n_classes-1``.
+        n_classes : int
+        rows : sequence of GridPoint
+
+        Yields
+        ------
+        (int, FitResult)
+            Rows may finish in any order; every position is yielded exactly once.
+        """
+
+    def options(self) -> dict:
+        """The engine's options, recorded in run.json and compared on ``--resume``."""
+        return {}

@@ -1,0 +1,189 @@
+"""The regularisation grid: penalties x l1_ratio x C, as an ordered list of rows.
+
+A row's penalty is always expressed through ``l1_ratio`` and ``C``, the way scikit-learn >= 1.8
+parameterises :class:`~sklearn.linear_model.LogisticRegression`:
+
+======== ========= ==================
+penalty  l1_ratio  C
+======== ========= ==================
+l1       1.0       from the C grid
+l2       0.0       from the C grid
+elastic  each of --l1-ratios, from the C grid
+none     0.0       ``inf`` (one row: C has no effect without a penalty)
+======== ========= ==================
+
+Row order is the grid order of results.csv: penalties as given, then l1_ratio, then C ascending as
+given.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, asdict
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import UsageError
+
+__all__ = [
+    "PENALTIES",
+    "GridPoint",
+    "parse_C",
+    "parse_penalties",
+    "parse_l1_ratios",
+    "make_grid",
+    "grid_frame",
+]
+
+PENALTIES = ("l1", "l2", "elasticnet", "none")
+DEFAULT_C = "1e-3:1e1:25"
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    """One fit of the sweep.
+
+    Attributes
+    ----------
+    penalty : {"l1", "l2", "elasticnet", "none"}
+    l1_ratio : float in [0, 1]
+        Weight of the L1 term in the penalty ``l1_ratio*|W|_1 + (1-l1_ratio)/2*|W|_2^2``.
+    C : float > 0, possibly ``inf``
+        Inverse regularisation strength; ``inf`` means no penalty.
+    """
+
+    penalty: str
+    l1_ratio: float
+    C: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--C: {what} {text!r} is not a number; "
+                         "expected START:STOP:NUM (e.g. 1e-3:1e1:25) or a comma list (e.g. 0.01,0.1,1)") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"--C: {what} {text!r} is not allowed; every C must be a finite number > 0")
+    return value
+
+
+def parse_C(spec: str | float | Iterable[float]) -> np.ndarray:
+    """Parse a C specification into a float array.
+
+    Parameters
+    ----------
+    spec : str, float or iterable of float
+        ``"START:STOP:NUM"`` for NUM log-spaced values from START to STOP inclusive, or a comma list
+        ``"0.01,0.1,1"``, or numbers.
+
+    Returns
+    -------
+    C : ndarray of shape (n_C,)
+
+    Raises
+    ------
+    UsageError
+        If the text cannot be parsed or a value is not a finite number > 0.
+    """
+    if isinstance(spec, (int, float, np.number)):
+        return np.array([_number(str(spec), "value")])
+    if not isinstance(spec, str):
+        return np.array([_number(str(v), "value") for v in spec])
+    text = spec.strip()
+    if not text:
+        raise UsageError("--C: received an empty value; expected START:STOP:NUM or a comma list")
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise UsageError(f"--C: {spec!r} has {len(parts)} ':'-separated parts; expected START:STOP:NUM")
+        start, stop = _number(parts[0], "START"), _number(parts[1], "STOP")
+        try:
+            num = int(parts[2])
+        except ValueError:
+            raise UsageError(f"--C: NUM {parts[2]!r} is not a whole number; expected START:STOP:NUM") from None
+        if not 1 <= num <= 10_000:
+            raise UsageError(f"--C: NUM {num} is out of range; allowed 1 to 10000")
+        if num > 1 and start == stop:
+            raise UsageError(f"--C: START and STOP are both {start:g}; give a list or NUM=1")
+        return np.logspace(math.log10(start), math.log10(stop), num)
+    values = [_number(part.strip(), "value") for part in text.split(",")]
+    return np.array(values)
+
+
+def parse_penalties(spec: str | Sequence[str]) -> tuple[str, ...]:
+    """Parse ``"l1,l2"`` (or a sequence) into a tuple of known penalty names, order kept."""
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    names = tuple(str(p).strip().lower() for p in items if str(p).strip())
+    if not names:
+        raise UsageError(f"--penalties: received {spec!r}; allowed a comma list of {', '.join(PENALTIES)}")
+    for name in names:
+        if name not in PENALTIES:
+            raise UsageError(f"--penalties: unknown penalty {name!r}; allowed {', '.join(PENALTIES)}")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--penalties: {spec!r} names a penalty twice")
+    return names
+
+
+def parse_l1_ratios(spec: str | float | Sequence[float]) -> tuple[float, ...]:
+    """Parse elastic-net mixing values, each in [0, 1]."""
+    if isinstance(spec, str):
+        items = [s.strip() for s in spec.split(",") if s.strip()]
+    elif isinstance(spec, (int, float)):
+        items = [spec]
+    else:
+        items = list(spec)
+    if not items:
+        raise UsageError("--l1-ratios: received nothing; expected numbers in [0, 1], e.g. 0.5 or 0.2,0.5,0.8")
+    values = []
+    for item in items:
+        try:
+            value = float(item)
+        except (TypeError, ValueError):
+            raise UsageError(f"--l1-ratios: {item!r} is not a number; allowed numbers in [0, 1]") from None
+        if not 0.0 <= value <= 1.0:
+            raise UsageError(f"--l1-ratios: {item!r} is out of range; allowed numbers in [0, 1]")
+        values.append(value)
+    return tuple(values)
+
+
+def make_grid(penalties="l1,l2", C=DEFAULT_C, l1_ratios=0.5) -> list[GridPoint]:
+    """Build the ordered grid of fits.
+
+    Parameters
+    ----------
+    penalties : str or sequence of str
+        Any of ``l1, l2, elasticnet, none``.
+    C : str, float or sequence of float
+        See :func:`parse_C`.
+    l1_ratios : float, str or sequence of float
+        Mixing values used for ``elasticnet`` rows only.
+
+    Returns
+    -------
+    rows : list of GridPoint
+    """
+    names = parse_penalties(penalties)
+    Cs = parse_C(C)
+    ratios = parse_l1_ratios(l1_ratios)
+    rows: list[GridPoint] = []
+    for name in names:
+        if name == "none":
+            rows.append(GridPoint("none", 0.0, math.inf))
+        elif name == "l1":
+            rows.extend(GridPoint("l1", 1.0, float(c)) for c in Cs)
+        elif name == "l2":
+            rows.extend(GridPoint("l2", 0.0, float(c)) for c in Cs)
+        else:
+            rows.extend(GridPoint("elasticnet", float(r), float(c)) for r in ratios for c in Cs)
+    return rows
+
+
+def grid_frame(rows: Sequence[GridPoint]) -> pd.DataFrame:
+    """The grid as a DataFrame with columns ``penalty, l1_ratio, C``, one row per fit."""
+    return pd.DataFrame([r.as_dict() for r in rows], columns=["penalty", "l1_ratio", "C"])

@@ -1,0 +1,64 @@
+"""Pixel scaling as a scikit-learn transformer, so a saved model scales new images itself."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .errors import UsageError
+
+__all__ = ["SCALES", "DTYPES", "scale_factor", "PixelScaler"]
+
+SCALES = ("auto", "255", "none")
+DTYPES = ("float64", "float32")
+
+
+def scale_factor(X: np.ndarray, scale: str) -> float:
+    """The factor that ``--scale`` applies to ``X``.
+
+    ``auto`` divides integer pixels by 255 and leaves floats unchanged; ``255`` always divides by
+    255; ``none`` never scales.
+    """
+    scale = str(scale)
+    if scale not in SCALES:
+        raise UsageError(f"--scale: received {scale!r}; allowed {', '.join(SCALES)}")
+    if scale == "none":
+        return 1.0
+    if scale == "255":
+        return 1.0 / 255.0
+    return 1.0 / 255.0 if np.asarray(X).dtype.kind in "iub" else 1.0
+
+
+def check_dtype(dtype) -> np.dtype:
+    """Validate ``--dtype``."""
+    name = str(np.dtype(dtype).name) if not isinstance(dtype, str) else dtype
+    if name not in DTYPES:
+        raise UsageError(f"--dtype: received {name!r}; allowed {', '.join(DTYPES)}")
+    return np.dtype(name)
+
+
+class PixelScaler(TransformerMixin, BaseEstimator):
+    """Multiply pixels by a fixed factor and cast; remembers the image shape for ``predict``.
+
+    Parameters
+    ----------
+    factor : float, default=1/255
+    image_shape : tuple of int or None
+        ``(height, width)`` of the images the model was trained on.
+    dtype : {"float64", "float32"}
+    """
+
+    def __init__(self, factor: float = 1.0 / 255.0, image_shape=None, dtype: str = "float64"):
+        self.factor = factor
+        self.image_shape = image_shape
+        self.dtype = dtype
+
+    def fit(self, X, y=None):
+        validate_data(self, X, dtype=None, reset=True)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "n_features_in_")
+        X = validate_data(self, X, dtype=None, reset=False)
+        return np.asarray(X, dtype=self.dtype) * np.asarray(self.factor, dtype=self.dtype)
