@@ -6,7 +6,7 @@ the whole line a user sees: it names the parameter or file, what was received an
 
 from __future__ import annotations
 
-__all__ = ["MnistLogregError", "UsageError", "DataError", "ModelFileError", "ResumeError"]
+__all__ = ["MnistLogregError", "UsageError", "DataError", "ModelFileError", "ResumeError", "DataSourceWarning"]
 
 
 class MnistLogregError(Exception):
@@ -37,3 +37,11 @@ class ResumeError(MnistLogregError):
     """An output folder cannot be resumed with these options or this data (exit code 2)."""
 
     exit_code = 2
+
+
+class DataSourceWarning(UserWarning):
+    """The data came from somewhere other than asked (e.g. the offline 5,000-image fallback).
+
+    The command line prints it as one line; the message says what was used and how to get the
+    data that was asked for.
+    """
