@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, Iterator, Sequence
+from typing import ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -65,8 +65,9 @@ class Engine(ABC):
                              f"allowed {', '.join(sorted(self.penalties))}")
 
     @abstractmethod
-    def fit_path(self, X: np.ndarray, y: np.ndarray, n_classes: int,
-                 rows: Sequence[GridPoint]) -> Iterator[tuple[int, FitResult]]:
+    def fit_path(self, X: np.ndarray, y: np.ndarray, n_classes: int, rows: Sequence[GridPoint],
+                 warm_start: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None,
+                 ) -> Iterator[tuple[int, FitResult]]:
         """Fit every row and yield ``(position in rows, FitResult)`` as each one finishes.
 
         Parameters
@@ -77,6 +78,11 @@ class Engine(ABC):
             Integer class codes in ``0..n_classes-1``.
         n_classes : int
         rows : sequence of GridPoint
+        warm_start : mapping of int to (coef, intercept), optional
+            Start the row at that position from this solution instead of the engine's own choice.
+            ``--resume`` passes the saved solution of the last finished row of a path here, so a
+            path solver that warm-starts each C from the previous one continues exactly where the
+            interrupted run stopped. Engines that always start from zero ignore it.
 
         Yields
         ------

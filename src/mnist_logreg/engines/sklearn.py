@@ -79,7 +79,10 @@ class SklearnEngine(Engine):
     def options(self) -> dict:
         return {"tol": self.tol, "max_iter": self.max_iter, "random_state": self.random_state}
 
-    def fit_path(self, X, y, n_classes, rows: Sequence[GridPoint]) -> Iterator[tuple[int, FitResult]]:
+    def fit_path(self, X, y, n_classes, rows: Sequence[GridPoint],
+                 warm_start=None) -> Iterator[tuple[int, FitResult]]:
+        # saga starts every fit from zero with a fixed seed, so warm_start is not needed for
+        # resumed runs to equal fresh ones.
         args = (self.tol, self.max_iter, self.random_state)
         if self.n_jobs == 1:
             for i, row in enumerate(rows):
