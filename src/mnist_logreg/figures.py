@@ -1,0 +1,409 @@
+"""Figures of a sweep: every function returns a :class:`matplotlib.figure.Figure`.
+
+Figures are built with ``Figure()`` directly, never through :mod:`matplotlib.pyplot`, so nothing
+here touches global plotting state, opens a window or leaks memory in a long sweep; they render
+with the Agg canvas (:func:`figure_png`).
+
+Curves and heatmaps are views of the results table (one row per grid point, the columns of
+``results.csv``). The ``none`` penalty has a single row with ``C = inf``: C has no meaning for it,
+so curves draw it as a horizontal reference line and heatmaps give it one cell in a column of its
+own ("no penalty"), never an ``inf`` tick.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+from sklearn.metrics import ConfusionMatrixDisplay
+
+__all__ = [
+    "penalty_label",
+    "format_C",
+    "sample_images",
+    "label_histograms",
+    "auc_heatmaps",
+    "auc_vs_C",
+    "fit_time_vs_C",
+    "nonzero_vs_C",
+    "weight_images",
+    "confusion_matrix_figure",
+    "figure_png",
+    "save_figures",
+]
+
+#: Column label of the heatmap cell that holds the unpenalised fit.
+NO_PENALTY_COLUMN = "no penalty"
+#: Diverging colormap of the weight images: red positive, blue negative, white zero.
+WEIGHT_CMAP = "RdBu_r"
+
+
+def penalty_label(penalty: str, l1_ratio: float) -> str:
+    """Human-readable name of a penalty, used for heatmap rows and legends.
+
+    Parameters
+    ----------
+    penalty : {"l1", "l2", "elasticnet", "none"}
+    l1_ratio : float
+        Only shown for ``"elasticnet"``, where it distinguishes rows.
+
+    Returns
+    -------
+    str
+        ``"l1"``, ``"l2"``, ``"none"`` or ``"elasticnet (l1_ratio=0.5)"``.
+    """
+    if penalty == "elasticnet":
+        return f"elasticnet (l1_ratio={float(l1_ratio):g})"
+    return str(penalty)
+
+
+def format_C(values: Sequence[float]) -> list[str]:
+    """Format C values like ``1e-03``, with the fewest digits that keep them distinct.
+
+    A 25-point log grid has several values that round to the same ``1e-03``; the mantissa
+    precision grows until every label is unique. Infinite C is written ``"none"``.
+    """
+    finite = [float(v) for v in values if math.isfinite(float(v))]
+    for digits in range(0, 6):
+        labels = [f"{v:.{digits}e}" for v in finite]
+        if len(set(labels)) == len(set(finite)):
+            break
+    it = iter(labels)
+    return [next(it) if math.isfinite(float(v)) else "none" for v in values]
+
+
+def _with_labels(results: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``results`` with a ``label`` column, in the table's own penalty order."""
+    missing = {"penalty", "l1_ratio", "C"} - set(results.columns)
+    if missing:
+        raise ValueError(f"results: missing column(s) {sorted(missing)}; "
+                         f"expected the columns of results.csv, got {list(results.columns)}")
+    frame = results.copy()
+    frame["C"] = frame["C"].astype(float)
+    frame["label"] = [penalty_label(p, r) for p, r in zip(frame["penalty"], frame["l1_ratio"])]
+    return frame
+
+
+def _split_finite(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows with a finite C (curves over C) and rows without a penalty (reference lines)."""
+    finite = np.isfinite(frame["C"].to_numpy())
+    return frame[finite], frame[~finite]
+
+
+def _grid_shape(k: int, max_cols: int = 10) -> tuple[int, int]:
+    """Rows and columns of a grid of ``k`` images: one row up to 5, two rows up to 12
+    (2 x 5 for the 10 digits), then a near-square grid at most ``max_cols`` wide."""
+    if k <= 5:
+        return 1, k
+    if k <= 12:
+        return 2, math.ceil(k / 2)
+    ncols = min(max_cols, math.ceil(math.sqrt(k)))
+    return math.ceil(k / ncols), ncols
+
+
+def _as_images(X: np.ndarray, image_shape: Sequence[int], what: str) -> np.ndarray:
+    """Reshape rows of shape (n, h*w) into images of shape (n, h, w), naming ``what`` on error."""
+    X = np.asarray(X)
+    h, w = (int(s) for s in image_shape)
+    if X.ndim != 2 or X.shape[1] != h * w:
+        raise ValueError(f"{what}: expected shape (n, {h * w}) for image_shape {(h, w)}, got {X.shape}")
+    return X.reshape(len(X), h, w)
+
+
+def sample_images(X, y, image_shape, n: int = 20, seed: int = 0) -> Figure:
+    """A grid of ``n`` randomly chosen images, each titled with its label.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, h * w)
+        Raw (0..255) or scaled pixel rows; each image is shown on its own grey range.
+    y : array-like of shape (n_samples,)
+    image_shape : (h, w)
+    n : int, default 20
+        Number of images (at most ``n_samples``), drawn without replacement.
+    seed : int, default 0
+    """
+    images = _as_images(X, image_shape, "X")
+    y = np.asarray(y)
+    n = min(int(n), len(images))
+    chosen = np.sort(np.random.default_rng(seed).choice(len(images), size=n, replace=False))
+    ncols = min(10, max(n, 1))
+    nrows = max(1, math.ceil(n / ncols))
+    h, w = images.shape[1:]
+    fig = Figure(figsize=(1.1 * ncols * max(w / h, 0.5), 1.3 * nrows * max(h / w, 0.5)),
+                 layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, i in zip(axes, chosen):
+        ax.imshow(images[i], cmap="gray_r", interpolation="nearest")
+        ax.set_title(str(y[i]), fontsize=10)
+        ax.set_axis_off()
+    for ax in axes[n:]:
+        fig.delaxes(ax)
+    fig.suptitle(f"{n} random images with their labels")
+    return fig
+
+
+def label_histograms(y_train, y_test) -> Figure:
+    """Bar charts of class counts in the training and test sets, side by side, same classes."""
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    classes = np.unique(np.concatenate([y_train, y_test]))
+    fig = Figure(figsize=(10, 3.4), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=False)
+    for ax, y, name, colour in zip(axes, (y_train, y_test), ("train", "test"), ("C0", "C1")):
+        counts = np.array([np.sum(y == c) for c in classes])
+        bars = ax.bar([str(c) for c in classes], counts, color=colour)
+        ax.bar_label(bars, fontsize=8)
+        ax.set_title(f"{name}: {len(y)} images")
+        ax.set_xlabel("class")
+        ax.set_ylabel("count")
+        ax.margins(y=0.15)
+    return fig
+
+
+def _auc_table(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Pivot ``column`` to rows = penalty label, columns = formatted C (+ "no penalty")."""
+    finite, unpenalised = _split_finite(frame)
+    rows = list(dict.fromkeys(frame["label"]))
+    Cs = sorted(set(finite["C"]))
+    names = format_C(Cs)
+    table = pd.DataFrame(np.nan, index=rows, columns=names + ([NO_PENALTY_COLUMN] if len(unpenalised) else []))
+    by_C = dict(zip(Cs, names))
+    for label, C, value in zip(finite["label"], finite["C"], finite[column]):
+        table.loc[label, by_C[C]] = value
+    for label, value in zip(unpenalised["label"], unpenalised[column]):
+        table.loc[label, NO_PENALTY_COLUMN] = value
+    return table.astype(float)
+
+
+def auc_heatmaps(results: pd.DataFrame) -> Figure:
+    """Train and test ROC AUC over C (columns) x penalty (rows), annotated in percent.
+
+    Both heatmaps share one colour scale, so equal colours mean equal AUC. They are placed side by
+    side for up to 10 C values and one above the other beyond, where side by side would make the
+    annotations unreadable. The unpenalised fit gets a single cell in a "no penalty" column.
+    """
+    frame = _with_labels(results)
+    tables = [_auc_table(frame, "roc_auc_train"), _auc_table(frame, "roc_auc_test")]
+    nrows_t, ncols_t = tables[0].shape
+    stacked = ncols_t > 10
+    cell_w, cell_h = 0.62, 0.42
+    width = max(4.0, 2.2 + cell_w * ncols_t)
+    height = max(1.8, 1.6 + cell_h * nrows_t)
+    fig = Figure(figsize=(width, 2 * height) if stacked else (2 * width, height), layout="constrained")
+    axes = fig.subplots(2, 1) if stacked else fig.subplots(1, 2)
+    values = np.concatenate([t.to_numpy().ravel() for t in tables])
+    vmin, vmax = np.nanmin(values), np.nanmax(values)
+    if vmin == vmax:
+        vmin, vmax = vmin - 0.005, vmax + 0.005
+    for ax, table, name in zip(axes, tables, ("train", "test")):
+        sns.heatmap(table * 100, ax=ax, annot=True, fmt=".1f", annot_kws={"fontsize": 7},
+                    vmin=vmin * 100, vmax=vmax * 100, cmap="viridis", mask=table.isna(),
+                    linewidths=0.5, linecolor="white", cbar_kws={"label": "ROC AUC (%)"})
+        ax.set_title(f"{name} ROC AUC (%)")
+        ax.set_xlabel("C")
+        ax.set_ylabel("penalty")
+        ax.tick_params(axis="x", labelrotation=90, labelsize=8)
+        ax.tick_params(axis="y", labelrotation=0, labelsize=8)
+    return fig
+
+
+def _curve_axes(fig: Figure, n: int, sharey: bool = True):
+    """``n`` side-by-side axes (at most 3 per row) sharing their y axis."""
+    ncols = min(3, n)
+    nrows = math.ceil(n / ncols)
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=sharey).ravel()
+    for ax in axes[n:]:
+        fig.delaxes(ax)
+    return axes[:n]
+
+
+#: ROC AUC is drawn on a logit axis, clipped to this margin from 0 and 1 (logit(1) is infinite).
+_AUC_CLIP = 1e-4
+
+
+def _percent_logit_ticks(ax) -> None:
+    """Ticks 50%, 90%, 99%, 99.9%, ... on a logit y axis instead of ``1 - 10^-k`` labels."""
+    ticks = [0.5, 0.9, 0.99, 0.999, 0.9999]
+    low, high = ax.get_ylim()
+    inside = [t for t in ticks if low <= t <= high] or ticks[:2]
+    ax.yaxis.set_major_locator(FixedLocator(inside))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.10g}%"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def auc_vs_C(results: pd.DataFrame) -> Figure:
+    """Train and test ROC AUC against C on a log axis, one axes per penalty.
+
+    Small C (strong penalty) underfits: both curves low. Large C overfits: train keeps rising while
+    test flattens or falls. The y axis is a logit scale, which spreads 0.99 from 0.999 as far as
+    0.9 from 0.99: the differences that matter near 1 stay visible next to a chance-level 0.5
+    (values are clipped to ``[1e-4, 1 - 1e-4]`` for drawing only). Each axes marks its best test
+    point with a star; the unpenalised fit, when present, is a pair of dotted horizontal lines on
+    every axes.
+    """
+    frame = _with_labels(results)
+    for column in ("roc_auc_train", "roc_auc_test"):
+        frame[column] = frame[column].astype(float).clip(_AUC_CLIP, 1 - _AUC_CLIP)
+    finite, unpenalised = _split_finite(frame)
+    labels = list(dict.fromkeys(finite["label"])) or ["none"]
+    fig = Figure(figsize=(4.6 * min(3, len(labels)), 0.4 + 3.6 * math.ceil(len(labels) / 3)),
+                 layout="constrained")
+    axes = _curve_axes(fig, len(labels))
+    best_overall = results.loc[results["roc_auc_test"].astype(float).idxmax()]
+    for ax, label in zip(axes, labels):
+        part = finite[finite["label"] == label].sort_values("C")
+        if len(part):
+            ax.plot(part["C"], part["roc_auc_train"], "o-", ms=3, color="C0", label="train")
+            ax.plot(part["C"], part["roc_auc_test"], "o-", ms=3, color="C1", label="test")
+            best = part.loc[part["roc_auc_test"].idxmax()]
+            ax.plot([best["C"]], [best["roc_auc_test"]], "*", ms=14, color="C3", zorder=5,
+                    label=f"best test: C={format_C([best['C']])[0]}")
+            ax.set_xscale("log")
+            ax.set_xlabel("C (inverse penalty strength)")
+        else:
+            ax.set_xticks([])
+        for _, row in unpenalised.iterrows():
+            ax.axhline(row["roc_auc_train"], color="C0", ls=":", lw=1.2, label="train, no penalty")
+            ax.axhline(row["roc_auc_test"], color="C1", ls=":", lw=1.2, label="test, no penalty")
+        ax.set_yscale("logit")
+        _percent_logit_ticks(ax)
+        ax.set_title(label)
+        ax.set_ylabel("ROC AUC (logit scale)")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    best_name = penalty_label(best_overall["penalty"], best_overall["l1_ratio"])
+    best_C = format_C([float(best_overall["C"])])[0]
+    where = best_name if best_name == "none" else f"{best_name}, C={best_C}"
+    fig.suptitle(f"ROC AUC vs C (underfitting at small C, overfitting where train and test part); "
+                 f"best test: {where}, {float(best_overall['roc_auc_test']):.2%}", fontsize=10)
+    return fig
+
+
+def _metric_vs_C(results: pd.DataFrame, column: str, ylabel: str, title: str,
+                 logy: bool = False) -> Figure:
+    """One line per penalty of ``column`` against C; unpenalised fits as horizontal lines."""
+    frame = _with_labels(results)
+    finite, unpenalised = _split_finite(frame)
+    fig = Figure(figsize=(6.4, 3.8), layout="constrained")
+    ax = fig.subplots()
+    colours = iter(f"C{i}" for i in range(100))
+    for label in dict.fromkeys(finite["label"]):
+        part = finite[finite["label"] == label].sort_values("C")
+        ax.plot(part["C"], part[column], "o-", ms=3, color=next(colours), label=label)
+    for _, row in unpenalised.iterrows():
+        ax.axhline(row[column], ls=":", color=next(colours), label=f"{row['label']} (no C)")
+    if len(finite):
+        ax.set_xscale("log")
+        ax.set_xlabel("C (inverse penalty strength)")
+    else:
+        ax.set_xticks([])
+    if logy and (frame[column] > 0).all():
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def fit_time_vs_C(results: pd.DataFrame) -> Figure:
+    """Seconds per fit against C (both axes log), one line per penalty."""
+    return _metric_vs_C(results, "fit_seconds", "fit time (s)", "Fit time vs C", logy=True)
+
+
+def nonzero_vs_C(results: pd.DataFrame) -> Figure:
+    """Fraction of nonzero weights against C, one line per penalty: L1 sparsity at small C."""
+    return _metric_vs_C(results, "nonzero_fraction", "fraction of nonzero weights",
+                        "Nonzero weights vs C")
+
+
+def weight_images(coef, image_shape, classes) -> Figure:
+    """The ``k`` weight vectors as images, on one diverging colour scale centred on 0.
+
+    The scale is shared by all classes (``vmin = -vmax``, ``vmax = max |coef|``), so a colour means
+    the same weight in every image and weak classes look weak. Red pixels raise the score of the
+    class when they are bright, blue pixels lower it, white pixels are (near) zero.
+
+    Parameters
+    ----------
+    coef : array-like of shape (k, h * w)
+    image_shape : (h, w)
+        Any size: (28, 28), (8, 8), or non-square.
+    classes : sequence of length k
+        Labels written above the images.
+    """
+    images = _as_images(coef, image_shape, "coef")
+    classes = list(classes)
+    if len(classes) != len(images):
+        raise ValueError(f"classes: expected {len(images)} labels (one per row of coef), got {len(classes)}")
+    vmax = float(np.max(np.abs(images))) if images.size else 0.0
+    vmax = vmax if vmax > 0 else 1.0  # all-zero weights (strong L1): keep a valid, centred scale
+    nrows, ncols = _grid_shape(len(images))
+    h, w = images.shape[1:]
+    # Panels of about the same area whatever the aspect ratio w/h of the images.
+    aspect = min(max(w / h, 0.25), 4.0)
+    panel_w, panel_h = 1.7 * math.sqrt(aspect), 1.7 / math.sqrt(aspect)
+    fig = Figure(figsize=(panel_w * ncols + 1.2, (panel_h + 0.35) * nrows + 0.5), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    image = None
+    for ax, weights, label in zip(axes, images, classes):
+        image = ax.imshow(weights, cmap=WEIGHT_CMAP, vmin=-vmax, vmax=vmax, interpolation="nearest")
+        ax.set_title(str(label))
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[len(images):]:
+        fig.delaxes(ax)
+    if image is not None:
+        fig.colorbar(image, ax=list(axes[:len(images)]), shrink=0.8, label="weight")
+    fig.suptitle("Weights per class (red: pushes towards the class, blue: away)")
+    return fig
+
+
+def confusion_matrix_figure(y_true, y_pred, classes) -> Figure:
+    """Counts of true (rows) against predicted (columns) classes, with the accuracy in the title."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    classes = list(classes)
+    size = max(4.5, 0.5 * len(classes) + 2)
+    fig = Figure(figsize=(size, size * 0.9), layout="constrained")
+    ax = fig.subplots()
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=classes, ax=ax, cmap="Blues",
+                                            colorbar=False)
+    accuracy = float(np.mean(y_true == y_pred)) if len(y_true) else float("nan")
+    ax.set_title(f"Confusion matrix: {len(y_true)} images, accuracy {accuracy:.1%}")
+    return fig
+
+
+def figure_png(fig: Figure, dpi: int = 100) -> bytes:
+    """Render ``fig`` to PNG bytes with the Agg canvas."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    return buffer.getvalue()
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def save_figures(figures: Mapping[str, Figure], folder, dpi: int = 100) -> dict[str, Path]:
+    """Write every figure to ``folder/<name>.png``; return the paths by name.
+
+    Names must be plain file stems (letters, digits, ``_ . -``), so a name can never write
+    outside ``folder``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, fig in figures.items():
+        if not _SAFE_NAME.match(name) or name in {".", ".."}:
+            raise ValueError(f"figures: name {name!r} is not allowed; use letters, digits, '_', '.' or '-'")
+        path = folder / f"{name}.png"
+        path.write_bytes(figure_png(fig, dpi=dpi))
+        paths[name] = path
+    return paths
