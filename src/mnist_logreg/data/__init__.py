@@ -1,0 +1,13 @@
+"""Data sources for ``--dataset``: OpenML (cached), bundled sets, IDX folders and npz files.
+
+Everything returns a validated :class:`Dataset`; see :func:`load_dataset` for the accepted forms.
+"""
+
+from __future__ import annotations
+
+from .cache import data_home
+from .dataset import Dataset
+from .idx import read_idx, write_idx
+from .sources import DATASET_FORMS, list_sources, load_dataset
+
+__all__ = ["Dataset", "DATASET_FORMS", "data_home", "list_sources", "load_dataset", "read_idx", "write_idx"]

@@ -1,0 +1,175 @@
+"""The data home: downloaded data sets kept as compressed ``.npz`` with a verified checksum.
+
+Every cached array file ``KEY.npz`` has a sidecar ``KEY.npz.sha256`` in ``sha256sum`` format
+(``sha256sum -c`` checks it by hand). The sidecar is written after the npz, both atomically
+(temporary file in the same folder, then :func:`os.replace`), so an npz without a sidecar is a write
+that did not finish. A file that fails its checksum or does not open is removed, and the caller
+fetches it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["data_home", "resolve_home", "NpzCache", "CacheStatus", "atomic_write_bytes", "sha256_file"]
+
+CACHE_SUBDIR = "datasets"
+
+
+def data_home() -> Path:
+    """Where downloaded data sets are cached: ``$MNIST_LOGREG_HOME``, else ``~/.cache/mnist-logreg``.
+
+    The folder is not created here; it is created on the first write.
+    """
+    configured = os.environ.get("MNIST_LOGREG_HOME")
+    if configured:
+        return Path(configured).expanduser()
+    return Path("~/.cache/mnist-logreg").expanduser()
+
+
+def resolve_home(home=None) -> Path:
+    """``home`` when given, else :func:`data_home`."""
+    return Path(home).expanduser() if home is not None else data_home()
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` so that readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+class CacheStatus:
+    """What :meth:`NpzCache.load` found: ``hit``, ``missing`` or ``corrupt`` (with the reason)."""
+
+    def __init__(self, state: str, reason: str = ""):
+        self.state = state
+        self.reason = reason
+
+    @property
+    def corrupt(self) -> bool:
+        return self.state == "corrupt"
+
+    def __repr__(self) -> str:
+        return f"CacheStatus({self.state!r}, {self.reason!r})"
+
+
+class NpzCache:
+    """Compressed arrays under ``HOME/datasets/KEY.npz``, checked against ``KEY.npz.sha256``.
+
+    Parameters
+    ----------
+    home : path-like
+        The data home (see :func:`data_home`).
+    """
+
+    def __init__(self, home):
+        self.home = Path(home)
+        self.folder = self.home / CACHE_SUBDIR
+
+    def path(self, key: str) -> Path:
+        """The npz file for ``key``."""
+        return self.folder / f"{key}.npz"
+
+    def checksum_path(self, key: str) -> Path:
+        return self.folder / f"{key}.npz.sha256"
+
+    def exists(self, key: str) -> bool:
+        """Both the npz and its checksum are there (not verified; see :meth:`load`)."""
+        return self.path(key).is_file() and self.checksum_path(key).is_file()
+
+    def keys(self) -> list[str]:
+        """Keys with a complete (npz + checksum) entry."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.name[:-len(".npz.sha256")] for p in self.folder.glob("*.npz.sha256")
+                      if (self.folder / p.name[:-len(".sha256")]).is_file())
+
+    def remove(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+        self.checksum_path(key).unlink(missing_ok=True)
+
+    def save(self, key: str, arrays: dict[str, np.ndarray]) -> Path:
+        """Store ``arrays`` under ``key``: npz first, then its checksum, each atomically.
+
+        Arrays must not need pickle (no object dtype): store strings as ``str`` arrays.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.path(key)
+        handle, temp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                np.savez_compressed(stream, **arrays)
+                stream.flush()
+                os.fsync(stream.fileno())
+            checksum = sha256_file(Path(temp))
+            # A stale checksum must never vouch for the new npz: drop it before the swap.
+            self.checksum_path(key).unlink(missing_ok=True)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        atomic_write_bytes(self.checksum_path(key), f"{checksum}  {path.name}\n".encode())
+        return path
+
+    def load(self, key: str) -> tuple[dict[str, np.ndarray] | None, CacheStatus]:
+        """The arrays stored under ``key`` after checking them, or ``None`` and why not.
+
+        A corrupt or partial entry (no checksum, checksum mismatch, unreadable archive) is removed
+        before returning, so the next write starts clean.
+        """
+        path, checksum_path = self.path(key), self.checksum_path(key)
+        if not path.is_file():
+            checksum_path.unlink(missing_ok=True)
+            return None, CacheStatus("missing")
+        reason = self._verify(path, checksum_path)
+        if reason is None:
+            try:
+                with np.load(path, allow_pickle=False) as archive:
+                    return {name: archive[name] for name in archive.files}, CacheStatus("hit")
+            except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
+                reason = f"cannot be opened ({type(error).__name__}: {error})"
+        self.remove(key)
+        return None, CacheStatus("corrupt", reason)
+
+    @staticmethod
+    def _verify(path: Path, checksum_path: Path) -> str | None:
+        """``None`` when the npz matches its recorded sha256, else the reason in words."""
+        try:
+            recorded = checksum_path.read_text().split()
+        except FileNotFoundError:
+            return "has no checksum file (an interrupted write)"
+        except (OSError, UnicodeDecodeError) as error:
+            return f"has an unreadable checksum file ({error})"
+        if not recorded or len(recorded[0]) != 64:
+            return "has a malformed checksum file"
+        try:
+            actual = sha256_file(path)
+        except OSError as error:
+            return f"cannot be read ({error})"
+        if actual != recorded[0].lower():
+            return f"fails its checksum (sha256 {actual[:12]}... != recorded {recorded[0][:12]}...)"
+        return None

