@@ -1,0 +1,55 @@
+"""mnist-logreg: multinomial logistic regression over a grid of penalties x C on MNIST-like images.
+
+The notebook workflow in a few lines::
+
+    import mnist_logreg as ml
+    ds = ml.load_dataset("mnist")
+    split = ml.split_dataset(ds, 1500, 1000, seed=42)
+    sweep = ml.run_sweep(split, ml.make_grid("l1,l2", "1e-3:1e1:25"), ml.get_engine("numpy"))
+    best = ml.select_best(sweep.table)               # sweep.table is a pandas DataFrame
+    model, info = ml.refit_best(sweep.rows[best], ds, split, engine="numpy", engine_options={})
+
+or everything at once, files and report included: ``ml.run_experiment(ml.RunConfig(dataset="digits"))``.
+Names are imported on first use, so ``import mnist_logreg`` stays quick.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module, metadata
+
+try:
+    __version__ = metadata.version("mnist-logreg")
+except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+_EXPORTS = {
+    "load_dataset": "data", "list_sources": "data", "read_idx": "data", "Dataset": "data.dataset",
+    "split_dataset": "split", "Split": "split",
+    "make_grid": "grid", "GridPoint": "grid", "parse_C": "grid",
+    "get_engine": "engines", "ENGINES": "engines", "Engine": "engines", "FitResult": "engines",
+    "objective": "objective",
+    "run_sweep": "sweep", "SweepResult": "sweep",
+    "score_fit": "metrics", "roc_auc_ovr": "metrics",
+    "select_best": "select", "refit_best": "select", "pixel_space_weights": "select",
+    "run_experiment": "workflow", "RunConfig": "workflow", "RunOutcome": "workflow",
+    "load_model": "modelfile", "save_model": "modelfile",
+    "predict_images": "predict",
+    "write_report": "report", "render_report": "report",
+    "MultinomialLogisticRegression": "estimators", "MultinomialLogisticPath": "estimators",
+    "MnistLogregError": "errors", "UsageError": "errors", "DataError": "errors",
+}
+__all__ = sorted(_EXPORTS) + ["figures", "__version__"]
+
+
+def __getattr__(name: str):
+    if name == "figures":
+        return import_module(".figures", __name__)
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mnist_logreg' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -47,12 +47,17 @@ class PixelScaler(TransformerMixin, BaseEstimator):
     image_shape : tuple of int or None
         ``(height, width)`` of the images the model was trained on.
     dtype : {"float64", "float32"}
+    pixel_max : float, default=255.0
+        The raw value of a full-intensity pixel in the training data (255 for 8-bit images, 1.0 for
+        data loaded as floats in [0, 1]); ``predict`` maps 8-bit image files onto this range.
     """
 
-    def __init__(self, factor: float = 1.0 / 255.0, image_shape=None, dtype: str = "float64"):
+    def __init__(self, factor: float = 1.0 / 255.0, image_shape=None, dtype: str = "float64",
+                 pixel_max: float = 255.0):
         self.factor = factor
         self.image_shape = image_shape
         self.dtype = dtype
+        self.pixel_max = pixel_max
 
     def fit(self, X, y=None):
         validate_data(self, X, dtype=None, reset=True)

@@ -27,8 +27,10 @@ class Split:
     classes : ndarray of shape (n_classes,)
         Sorted distinct training labels; ``code[i]`` of a sample is the index of its label here.
     factor : float
-        The pixel scaling applied (``X_scaled = X_raw * factor``).
+        The pixel scaling applied (``X_train = X_train_raw * factor``).
     image_shape : tuple of int
+    X_train_raw, X_test_raw : ndarray
+        The same rows before scaling, as loaded (what a saved pipeline takes as input).
     """
 
     X_train: np.ndarray
@@ -38,6 +40,8 @@ class Split:
     classes: np.ndarray
     factor: float
     image_shape: tuple[int, int]
+    X_train_raw: np.ndarray | None = None
+    X_test_raw: np.ndarray | None = None
 
     @property
     def n_classes(self) -> int:
@@ -119,7 +123,8 @@ def split_dataset(ds: Dataset, train_size=1500, test_size=1000, *, seed: int = 4
         X_train=np.asarray(X_train, dtype=dtype) * dtype.type(factor),
         X_test=np.asarray(X_test, dtype=dtype) * dtype.type(factor),
         y_train=np.asarray(y_train), y_test=np.asarray(y_test),
-        classes=classes, factor=factor, image_shape=tuple(ds.image_shape))
+        classes=classes, factor=factor, image_shape=tuple(ds.image_shape),
+        X_train_raw=X_train, X_test_raw=X_test)
 
 
 def _check_classes(y: np.ndarray, n_train: int, n_test: int, name: str) -> None:

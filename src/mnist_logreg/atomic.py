@@ -1,0 +1,70 @@
+"""Atomic file writes: a temporary file in the same folder, fsynced, then renamed over the target.
+
+A reader (or a run interrupted half-way through a write) sees either the old file or the new one,
+never a partial one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+import numpy as np
+
+__all__ = ["atomic_open", "write_text", "write_bytes", "write_json", "save_npz"]
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file next to ``path``; on success it replaces ``path`` in one rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path, text: str) -> Path:
+    with atomic_open(path, "w") as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def write_bytes(path, data: bytes) -> Path:
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+    return Path(path)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_json(path, obj) -> Path:
+    """Write ``obj`` as indented JSON (numpy scalars and arrays converted)."""
+    return write_text(path, json.dumps(obj, indent=2, default=_json_default, allow_nan=True) + "\n")
+
+
+def save_npz(path, compressed: bool = True, **arrays) -> Path:
+    """``np.savez_compressed`` (or ``np.savez``) to ``path`` atomically."""
+    with atomic_open(path, "wb") as handle:
+        (np.savez_compressed if compressed else np.savez)(handle, **arrays)
+    return Path(path)

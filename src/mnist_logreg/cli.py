@@ -1,0 +1,258 @@
+"""The ``mnist-logreg`` command: ``run``, ``predict`` and ``datasets``, thin over the Python API.
+
+Exit codes: 0 success, 1 runtime or data error, 2 usage error, 130 interrupted. Every error is
+one line on stderr; ``--debug`` shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import warnings
+from typing import Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .errors import MnistLogregError
+
+PROG = "mnist-logreg"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"received {text!r}; allowed a whole number") from None
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"received {text!r}; allowed a number") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .data import load_dataset  # noqa: F401  (fail early if the package is broken)
+    from .workflow import RunConfig
+
+    d = RunConfig()
+    parser = _Parser(prog=PROG, description="Multinomial logistic regression over a grid of penalties x C on "
+                     "MNIST-like images: sweep, select, refit, report, predict.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="sweep the grid, select, refit and write the report",
+                         description="Load, split, fit every penalty x C, score by one-vs-rest ROC AUC, pick the "
+                         "best, refit it and write results.csv, path.npz, model.skops, figures and report.html.")
+    run.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    data = run.add_argument_group("data")
+    data.add_argument("--dataset", default=d.dataset,
+                      help="mnist (OpenML, cached; default), mnist-5k, digits, fashion-mnist, idx:DIR, npz:FILE, "
+                      "openml:NAME_OR_ID")
+    data.add_argument("--train-size", default=d.train_size, help="count or fraction (default %(default)s)")
+    data.add_argument("--test-size", default=d.test_size, help="count or fraction (default %(default)s)")
+    data.add_argument("--seed", type=_int, default=d.seed, help="random seed of the split and folds (default %(default)s)")
+    data.add_argument("--scale", default=d.scale, help="auto (integer pixels / 255), 255 or none (default %(default)s)")
+    data.add_argument("--dtype", default=d.dtype, help="float64 or float32 (default %(default)s)")
+    data.add_argument("--standardize", action="store_true", help="put a StandardScaler before the classifier")
+    grid = run.add_argument_group("grid")
+    grid.add_argument("--penalties", default=d.penalties, help="comma list of l1, l2, elasticnet, none (default %(default)s)")
+    grid.add_argument("--l1-ratios", default=d.l1_ratios, help="elastic-net mixing values in [0, 1] (default %(default)s)")
+    grid.add_argument("--C", dest="C", default=d.C, help="START:STOP:NUM log-spaced, or a comma list (default %(default)s)")
+    fit = run.add_argument_group("fitting")
+    fit.add_argument("--engine", default=d.engine, help="numpy (default) or sklearn (saga, the notebook's configuration)")
+    fit.add_argument("--tol", type=_float, default=None, help="stopping tolerance (engine default if omitted)")
+    fit.add_argument("--max-iter", type=_int, default=None, help="iteration limit per fit (engine default if omitted)")
+    fit.add_argument("--jobs", type=_int, default=d.jobs, help="parallel jobs (default %(default)s; -1 = all cores)")
+    sel = run.add_argument_group("selection and refit")
+    sel.add_argument("--select-by", default=d.select_by, help="roc_auc_test (as the notebook) or roc_auc_cv "
+                     "(k-fold CV on the training set; the honest protocol) (default %(default)s)")
+    sel.add_argument("--cv", type=_int, default=d.cv, help="folds for roc_auc_cv (default %(default)s)")
+    sel.add_argument("--refit", default=d.refit, help="all (whole data set), train, or none (default %(default)s)")
+    out = run.add_argument_group("output")
+    out.add_argument("--out", default=None, help="output folder (default runs/<UTC timestamp>)")
+    out.add_argument("--force", action="store_true", help="replace the results in a non-empty --out")
+    out.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
+    out.add_argument("--no-report", dest="report", action="store_false", help="skip figures and report.html")
+    out.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
+
+    predict = sub.add_parser("predict", help="label image files with a saved model",
+                             description="Apply model.skops to PNG, JPEG or NPY images of any size.")
+    predict.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    predict.add_argument("model", help="model.skops written by `mnist-logreg run`")
+    predict.add_argument("images", nargs="+", help="image files (PNG, JPEG, NPY)")
+    predict.add_argument("--json", action="store_true", help="print a JSON list of {file, label, probabilities}")
+
+    datasets = sub.add_parser("datasets", help="list data sources and what is cached",
+                              description="List the --dataset sources and the local cache.")
+    datasets.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    datasets.add_argument("--fetch", metavar="NAME", help="download (or repair) the cache of a source, e.g. mnist")
+    return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _one_line_warnings(console: Console):
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        console.print(f"[yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
+
+    warnings.showwarning = show
+
+
+def _progress_factory(console: Console, quiet: bool):
+    if quiet:
+        return None
+
+    def start(total: int):
+        progress = Progress(TextColumn("fitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            TimeRemainingColumn(), console=console, transient=False)
+        progress.start()
+        task = progress.add_task("fits", total=total)
+
+        def advance(n: int = 1):
+            progress.advance(task, n)
+            if progress.finished:
+                progress.stop()
+
+        return advance
+
+    return start
+
+
+def _top_table(table, n: int = 10) -> Table:
+    columns = ["penalty", "l1_ratio", "C", "roc_auc_train", "roc_auc_test", "accuracy_test", "nonzero_fraction",
+               "converged"]
+    if "roc_auc_cv" in table.columns:
+        columns.insert(4, "roc_auc_cv")
+    view = Table(title=f"top {min(n, len(table))} of {len(table)} rows by test ROC AUC")
+    for c in columns:
+        view.add_column(c, justify="left" if c == "penalty" else "right")
+    for _, r in table.sort_values("roc_auc_test", ascending=False, kind="stable").head(n).iterrows():
+        cells = []
+        for c in columns:
+            v = r[c]
+            cells.append(f"{v:.4f}" if isinstance(v, float) and c != "C" else f"{v:.4g}" if c == "C" else str(v))
+        view.add_row(*cells)
+    return view
+
+
+def cmd_run(args, out: Console, err: Console) -> int:
+    from .workflow import RunConfig, run_experiment
+
+    config = RunConfig(dataset=args.dataset, train_size=args.train_size, test_size=args.test_size, seed=args.seed,
+                       scale=args.scale, dtype=args.dtype, penalties=args.penalties, l1_ratios=args.l1_ratios,
+                       C=args.C, engine=args.engine, tol=args.tol, max_iter=args.max_iter, jobs=args.jobs,
+                       select_by=args.select_by, cv=args.cv, refit=args.refit, standardize=args.standardize,
+                       out=args.out, force=args.force, resume=args.resume, report=args.report)
+    command = shlex.join([PROG] + sys.argv[1:]) if sys.argv and sys.argv[0] else PROG
+    log = None if args.quiet else (lambda m: err.print(m, highlight=False))
+    outcome = run_experiment(config, command=command, progress=_progress_factory(err, args.quiet), log=log)
+    table = outcome.table
+    if not args.quiet:
+        out.print(_top_table(table))
+    unconverged = int((~table.converged.astype(bool)).sum())
+    if unconverged:
+        err.print(f"[yellow]warning:[/] {unconverged} of {len(table)} rows did not converge "
+                  "(converged=False in results.csv)", highlight=False)
+    b = outcome.best
+    out.print(f"best: penalty={b['penalty']} l1_ratio={b['l1_ratio']:g} C={b['C']:.4g} "
+              f"{b['select_by']}={b[b['select_by']]:.4f} roc_auc_test={b['roc_auc_test']:.4f}", highlight=False)
+    if outcome.refit:
+        r = outcome.refit
+        out.print(f"refit on {r['on']} ({r['n_samples']} images): accuracy {r['accuracy']:.4f} ({r['accuracy_on']})",
+                  highlight=False)
+    report = outcome.folder / "report.html"
+    out.print(f"results: {outcome.folder}" + (f"\nreport: {report}" if report.exists() else ""), highlight=False)
+    return 0
+
+
+def cmd_predict(args, out: Console, err: Console) -> int:
+    from .modelfile import load_model
+    from .predict import predict_images
+
+    model = load_model(args.model)
+    predictions = predict_images(model, args.images)
+    if args.json:
+        print(json.dumps(predictions, indent=2))
+        return 0
+    for p in predictions:
+        top = ", ".join(f"{label}: {prob:.3f}" for label, prob in p["probabilities"].items())
+        out.print(f"{p['file']}: {p['label']}  ({top})", highlight=False)
+    return 0
+
+
+def cmd_datasets(args, out: Console, err: Console) -> int:
+    from .data import list_sources, load_dataset
+
+    if args.fetch:
+        ds = load_dataset(args.fetch)
+        out.print(f"{args.fetch}: {ds.n_samples} images {ds.image_shape[0]}x{ds.image_shape[1]} from {ds.source}",
+                  highlight=False)
+        return 0
+    view = Table(title="data sources (--dataset)")
+    for c in ("name", "description", "cached", "location"):
+        view.add_column(c)
+    for s in list_sources():
+        cached = {True: "yes", False: "no", None: "-"}[s.get("cached")]
+        view.add_row(s["name"], s["description"], cached, str(s.get("location") or ""))
+    out.print(view)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "predict": cmd_predict, "datasets": cmd_datasets}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (also usable in-process: ``main(["run", ...])``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    err = Console(stderr=True)
+    out = Console()
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            _one_line_warnings(err)
+            return COMMANDS[args.command](args, out, err)
+    except SystemExit as exit_:
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 2
+    except KeyboardInterrupt:
+        err.print("interrupted", highlight=False)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the one place that turns errors into a line and a code
+        if debug:
+            err.print_exception()
+        code = getattr(error, "exit_code", 1)
+        if isinstance(error, MnistLogregError) or code == 130:
+            message = " ".join(str(error).split())
+        else:
+            message = (f"internal error: {type(error).__name__}: {' '.join(str(error).split())} "
+                       "(rerun with --debug for the traceback)")
+        print(f"{PROG}: error: {message}" if code != 130 else f"{PROG}: {message}", file=sys.stderr)
+        return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Scores of one fitted row: ROC AUC (one-vs-rest, macro), accuracy, log-loss, sparsity, objective.
+
+Everything is computed from the coefficients in float64, the same way for every engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
+
+from .engines.base import FitResult
+from .grid import GridPoint
+from .objective import objective, softmax
+
+__all__ = ["RESULT_COLUMNS", "predict_proba", "roc_auc_ovr", "score_fit"]
+
+#: Columns of results.csv, in order.
+RESULT_COLUMNS = [
+    "penalty", "l1_ratio", "C",
+    "roc_auc_train", "roc_auc_test", "accuracy_train", "accuracy_test", "log_loss_test",
+    "nonzero_fraction", "objective", "n_iter", "converged", "fit_seconds",
+]
+
+
+def predict_proba(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """Class probabilities ``softmax(X @ coef.T + intercept)``, shape (n_samples, n_classes)."""
+    Z = np.asarray(X, dtype=np.float64) @ np.asarray(coef, dtype=np.float64).T
+    Z += np.asarray(intercept, dtype=np.float64)
+    return softmax(Z)
+
+
+def roc_auc_ovr(y: np.ndarray, proba: np.ndarray) -> float:
+    """One-vs-rest macro ROC AUC for class codes ``y`` in ``0..k-1``.
+
+    Equal to ``roc_auc_score(y, proba, multi_class="ovr", average="macro")`` when every class
+    occurs in ``y``; otherwise the mean is taken over the classes that occur (an absent class has
+    no positives, so its AUC is undefined).
+    """
+    y = np.asarray(y)
+    k = proba.shape[1]
+    present = np.unique(y)
+    if len(present) == k and k > 2:
+        return float(roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=np.arange(k)))
+    scores = [roc_auc_score(y == c, proba[:, c]) for c in present if 0 < np.sum(y == c) < len(y)]
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def score_fit(row: GridPoint, fit: FitResult, X_train, y_train, X_test, y_test) -> dict:
+    """The results.csv record of one row.
+
+    Parameters
+    ----------
+    row : GridPoint
+    fit : FitResult
+    X_train, X_test : ndarray of shape (n, n_features)
+    y_train, y_test : ndarray of shape (n,)
+        Class codes in ``0..n_classes-1``.
+
+    Returns
+    -------
+    dict with the keys of :data:`RESULT_COLUMNS`
+    """
+    k = fit.coef.shape[0]
+    p_train = predict_proba(X_train, fit.coef, fit.intercept)
+    p_test = predict_proba(X_test, fit.coef, fit.intercept)
+    return {
+        "penalty": row.penalty,
+        "l1_ratio": float(row.l1_ratio),
+        "C": float(row.C),
+        "roc_auc_train": roc_auc_ovr(y_train, p_train),
+        "roc_auc_test": roc_auc_ovr(y_test, p_test),
+        "accuracy_train": float(accuracy_score(y_train, p_train.argmax(axis=1))),
+        "accuracy_test": float(accuracy_score(y_test, p_test.argmax(axis=1))),
+        "log_loss_test": float(log_loss(y_test, p_test, labels=np.arange(k))),
+        "nonzero_fraction": float(np.count_nonzero(fit.coef) / fit.coef.size),
+        "objective": objective(X_train, y_train, fit.coef, fit.intercept, l1_ratio=row.l1_ratio, C=row.C),
+        "n_iter": int(fit.n_iter),
+        "converged": bool(fit.converged),
+        "fit_seconds": float(fit.fit_seconds),
+    }

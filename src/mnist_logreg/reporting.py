@@ -1,0 +1,56 @@
+"""From a finished run to figures/*.png and report.html: every figure is a view of the results."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+
+from . import figures as fg
+from .report import write_report
+from .select import pixel_space_weights
+
+__all__ = ["make_run_figures", "build_report"]
+
+
+def make_run_figures(dataset, split, sweep, pipeline) -> dict:
+    """The report's figures, in display order (name -> matplotlib Figure)."""
+    y_pred = pipeline.predict(split.X_test_raw)
+    return {
+        "samples": fg.sample_images(split.X_train_raw, split.y_train, split.image_shape),
+        "labels": fg.label_histograms(split.y_train, split.y_test),
+        "auc_heatmaps": fg.auc_heatmaps(sweep.table),
+        "auc_vs_C": fg.auc_vs_C(sweep.table),
+        "fit_time": fg.fit_time_vs_C(sweep.table),
+        "nonzero": fg.nonzero_vs_C(sweep.table),
+        "weights": fg.weight_images(pixel_space_weights(pipeline), split.image_shape, split.classes),
+        "confusion": fg.confusion_matrix_figure(split.y_test, y_pred, split.classes),
+    }
+
+
+def build_report(folder, *, config, command, dataset, split, sweep, best, pipeline, refit, timings, run):
+    """Save the figures as PNG files and write the self-contained report.html."""
+    figures = make_run_figures(dataset, split, sweep, pipeline)
+    fg.save_figures(figures, folder.path / "figures")
+    protocol = {
+        "train_size": int(len(split.y_train)), "test_size": int(len(split.y_test)), "seed": config.seed,
+        "scale": config.scale, "dtype": config.dtype, "standardize": config.standardize,
+        "engine": run["engine"]["name"], "engine_options": run["engine"]["options"],
+        "penalties": config.penalties, "C": config.C, "l1_ratios": config.l1_ratios,
+        "select_by": config.select_by, "cv": config.cv if config.select_by == "roc_auc_cv" else None,
+        "refit": config.refit,
+    }
+    context = {
+        "title": f"mnist-logreg: {dataset.name}",
+        "command": command,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "dataset": run["dataset"],
+        "protocol": protocol,
+        "results": sweep.table,
+        "best": best,
+        "refit": refit,
+        "figures": figures,
+        "timings": dict(timings),
+        "versions": run["versions"],
+    }
+    return write_report(folder.path / "report.html", context)

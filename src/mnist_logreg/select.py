@@ -1,0 +1,145 @@
+"""Choosing the best row of the results table, and refitting it as a saved pipeline."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .data.dataset import Dataset
+from .engines import get_engine
+from .engines.sklearn import sklearn_estimator
+from .errors import UsageError
+from .grid import GridPoint
+from .metrics import predict_proba
+from .preprocessing import PixelScaler
+from .split import Split
+
+__all__ = ["SELECT_BY", "REFIT_ON", "select_best", "make_classifier", "build_pipeline", "refit_best",
+           "pixel_space_weights"]
+
+SELECT_BY = ("roc_auc_test", "roc_auc_cv")
+REFIT_ON = ("all", "train", "none")
+
+
+def select_best(table: pd.DataFrame, select_by: str = "roc_auc_test") -> int:
+    """Position of the row with the highest ``select_by``; ties go to the earliest row in grid order.
+
+    Rows that did not converge are still eligible (they are marked in the table and warned about);
+    rows with an undefined score are not.
+    """
+    if select_by not in SELECT_BY:
+        raise UsageError(f"--select-by: received {select_by!r}; allowed {', '.join(SELECT_BY)}")
+    if select_by not in table.columns:
+        raise UsageError(f"--select-by {select_by}: the results have no such column (pass --cv K to compute it)")
+    scores = table[select_by].to_numpy(dtype=float)
+    if np.all(np.isnan(scores)):
+        raise UsageError(f"--select-by {select_by}: no row has a defined score")
+    return int(np.nanargmax(scores))
+
+
+def make_classifier(row: GridPoint, engine: str, engine_options: dict | None = None) -> BaseEstimator:
+    """The unfitted final estimator for ``row``: the engine's own solver, as a scikit-learn estimator."""
+    options = dict(engine_options or {})
+    if engine == "sklearn":
+        keep = {k: options[k] for k in ("tol", "max_iter", "random_state") if k in options}
+        return sklearn_estimator(row, **keep)
+    from .estimators import MultinomialLogisticRegression
+
+    accepted = MultinomialLogisticRegression().get_params()
+    return MultinomialLogisticRegression(C=row.C, l1_ratio=row.l1_ratio,
+                                         **{k: v for k, v in options.items() if k in accepted and k not in ("C", "l1_ratio")})
+
+
+def build_pipeline(classifier: BaseEstimator, split: Split, *, standardize: bool, pixel_max: float) -> Pipeline:
+    """Pixels -> (standardise) -> classifier, so the saved model takes raw image rows."""
+    steps = [("pixels", PixelScaler(factor=split.factor, image_shape=tuple(split.image_shape),
+                                    dtype=split.X_train.dtype.name, pixel_max=pixel_max))]
+    if standardize:
+        steps.append(("standardize", StandardScaler()))
+    steps.append(("logreg", classifier))
+    return Pipeline(steps)
+
+
+def _set_fitted(classifier, coef, intercept, classes, n_iter) -> None:
+    """Give an estimator the sweep's solution without refitting (``--refit none``)."""
+    if len(classes) == 2 and getattr(classifier, "_estimator_type", None) and classifier.__class__.__name__ == "LogisticRegression":
+        coef = (coef[1] - coef[0])[None, :]
+        intercept = np.array([intercept[1] - intercept[0]])
+    classifier.coef_ = np.array(coef)
+    classifier.intercept_ = np.array(intercept)
+    classifier.classes_ = np.asarray(classes)
+    classifier.n_features_in_ = coef.shape[1]
+    classifier.n_iter_ = np.array([n_iter])
+
+
+def refit_best(row: GridPoint, dataset: Dataset, split: Split, *, engine: str, engine_options: dict | None,
+               on: str = "all", standardize: bool = False, sweep_fit: tuple | None = None):
+    """Refit the chosen row and measure it.
+
+    Parameters
+    ----------
+    row : GridPoint
+    dataset : Dataset
+        The whole loaded data (``on="all"`` fits on every image of it).
+    split : Split
+    engine : str
+    engine_options : dict or None
+    on : {"all", "train", "none"}
+        ``none`` keeps the sweep's own fit (``sweep_fit=(coef, intercept, n_iter)``).
+    standardize : bool
+
+    Returns
+    -------
+    pipeline : Pipeline
+    info : dict
+        ``on, n_samples, accuracy_train, accuracy_test, seconds`` and a sentence ``accuracy_note``.
+    """
+    if on not in REFIT_ON:
+        raise UsageError(f"--refit: received {on!r}; allowed {', '.join(REFIT_ON)}")
+    X_raw_train, X_raw_test = split.X_train_raw, split.X_test_raw
+    pixel_max = 255.0 if dataset.X.dtype.kind in "iub" else float(max(1.0, np.nanmax(dataset.X)))
+    pipeline = build_pipeline(make_classifier(row, engine, engine_options), split,
+                              standardize=standardize, pixel_max=pixel_max)
+    start = time.perf_counter()
+    if on == "none":
+        if sweep_fit is None:
+            raise UsageError("--refit none needs the sweep's fit of the chosen row")
+        coef, intercept, n_iter = sweep_fit
+        pipeline[:-1].fit(X_raw_train)
+        _set_fitted(pipeline[-1], coef, intercept, split.classes, n_iter)
+        n_samples = len(split.y_train)
+    else:
+        if on == "all":
+            X_fit, y_fit = dataset.all_arrays()
+        else:
+            X_fit, y_fit = X_raw_train, split.y_train
+        pipeline.fit(X_fit, y_fit)
+        n_samples = len(y_fit)
+    seconds = time.perf_counter() - start
+    accuracy_train = float(np.mean(pipeline.predict(X_raw_train) == split.y_train))
+    accuracy_test = float(np.mean(pipeline.predict(X_raw_test) == split.y_test))
+    note = ("measured on the test set, which was part of the refit data (the whole data set), so it is "
+            "an in-sample figure" if on == "all" else "measured on the held-out test set")
+    return pipeline, {"on": on, "n_samples": int(n_samples), "accuracy_train": accuracy_train,
+                      "accuracy_test": accuracy_test, "accuracy": accuracy_test, "accuracy_on": note,
+                      "seconds": seconds}
+
+
+def pixel_space_weights(pipeline: Pipeline) -> np.ndarray:
+    """The classifier's weights per input pixel, shape (n_classes, n_features).
+
+    With a StandardScaler in the pipeline the model sees ``(x - mean) / scale``, so the weight of
+    pixel ``j`` is ``W[:, j] / scale[j]``.
+    """
+    classifier = pipeline[-1]
+    coef = np.asarray(classifier.coef_, dtype=np.float64)
+    if coef.shape[0] == 1:
+        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+    if "standardize" in pipeline.named_steps:
+        coef = coef / pipeline.named_steps["standardize"].scale_
+    return coef

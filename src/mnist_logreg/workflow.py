@@ -1,0 +1,274 @@
+"""The whole job of ``mnist-logreg run``: load, split, sweep, select, refit, figures, report.
+
+:func:`run_experiment` is the Python API behind the command; each step it calls is public too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .atomic import write_json
+from .data import load_dataset
+from .engines import get_engine
+from .errors import ResumeError, UsageError
+from .grid import make_grid, parse_C, parse_l1_ratios, parse_penalties
+from .modelfile import save_model
+from .preprocessing import check_dtype, SCALES
+from .select import REFIT_ON, SELECT_BY, refit_best, select_best
+from .split import parse_size, split_dataset
+from .store import RunFolder
+from .sweep import check_memory, estimate_sweep_bytes, run_sweep
+
+__all__ = ["RunConfig", "RunOutcome", "Interrupted", "run_experiment", "default_out_dir", "package_versions"]
+
+#: Options that change the results table; ``--resume`` refuses when any of them differs.
+TABLE_OPTIONS = ("dataset", "train_size", "test_size", "seed", "scale", "dtype", "standardize",
+                 "penalties", "l1_ratios", "C", "engine", "tol", "max_iter", "select_by", "cv")
+
+
+class Interrupted(Exception):
+    """The sweep was stopped by SIGINT or SIGTERM; finished rows are kept in the run folder."""
+
+    exit_code = 130
+
+
+@dataclass
+class RunConfig:
+    """Every option of ``mnist-logreg run`` (see ``mnist-logreg run --help`` for each)."""
+
+    dataset: str = "mnist"
+    train_size: int | float | str = 1500
+    test_size: int | float | str = 1000
+    seed: int = 42
+    scale: str = "auto"
+    dtype: str = "float64"
+    penalties: str = "l1,l2"
+    l1_ratios: str = "0.5"
+    C: str = "1e-3:1e1:25"
+    engine: str = "numpy"
+    tol: float | None = None
+    max_iter: int | None = None
+    jobs: int = 1
+    select_by: str = "roc_auc_test"
+    cv: int = 5
+    refit: str = "all"
+    standardize: bool = False
+    out: str | None = None
+    force: bool = False
+    resume: bool = False
+    report: bool = True
+
+    def validate(self) -> None:
+        """Check every option before any data is loaded (raises UsageError)."""
+        parse_penalties(self.penalties)
+        parse_l1_ratios(self.l1_ratios)
+        parse_C(self.C)
+        parse_size(self.train_size, "--train-size")
+        parse_size(self.test_size, "--test-size")
+        check_dtype(self.dtype)
+        if str(self.scale) not in SCALES:
+            raise UsageError(f"--scale: received {self.scale!r}; allowed {', '.join(SCALES)}")
+        if self.select_by not in SELECT_BY:
+            raise UsageError(f"--select-by: received {self.select_by!r}; allowed {', '.join(SELECT_BY)}")
+        if self.refit not in REFIT_ON:
+            raise UsageError(f"--refit: received {self.refit!r}; allowed {', '.join(REFIT_ON)}")
+        if not isinstance(self.cv, int) or self.cv < 2:
+            raise UsageError(f"--cv: received {self.cv!r}; allowed a whole number >= 2")
+        if not isinstance(self.jobs, int) or self.jobs == 0 or self.jobs < -1:
+            raise UsageError(f"--jobs: received {self.jobs!r}; allowed a whole number >= 1, or -1 for all cores")
+        if self.tol is not None and not (self.tol > 0 and math.isfinite(self.tol)):
+            raise UsageError(f"--tol: received {self.tol!r}; allowed a number > 0")
+        if self.max_iter is not None and self.max_iter < 1:
+            raise UsageError(f"--max-iter: received {self.max_iter!r}; allowed a whole number >= 1")
+        if self.force and self.resume:
+            raise UsageError("--force and --resume: received both; allowed one of them")
+
+    def engine_options(self) -> dict:
+        return {"tol": self.tol, "max_iter": self.max_iter, "n_jobs": self.jobs, "random_state": self.seed}
+
+    def table_options(self) -> dict:
+        values = asdict(self)
+        return {k: (str(values[k]) if k in ("train_size", "test_size") else values[k]) for k in TABLE_OPTIONS}
+
+
+@dataclass
+class RunOutcome:
+    """What a finished run produced (the files are in ``folder``)."""
+
+    folder: Path
+    table: pd.DataFrame
+    best: dict
+    refit: dict | None
+    timings: dict
+    run: dict = field(default_factory=dict)
+
+
+def default_out_dir() -> Path:
+    return Path("runs") / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def package_versions() -> dict:
+    names = ["mnist-logreg", "numpy", "scipy", "scikit-learn", "pandas", "matplotlib", "seaborn", "joblib",
+             "skops", "jinja2", "rich"]
+    versions = {"python": sys.version.split()[0]}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """Treat SIGTERM like Ctrl-C for the duration of the sweep (main thread only)."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check_resume(folder: RunFolder, config: RunConfig) -> dict:
+    recorded = json.loads((folder.path / "run.json").read_text(encoding="utf-8"))
+    before = recorded.get("options", {})
+    for key, value in config.table_options().items():
+        if before.get(key) != value:
+            raise ResumeError(f"--resume: option {key} is {value!r} but the interrupted run used {before.get(key)!r}; "
+                              "allowed only the same options (or start a new --out)")
+    return recorded
+
+
+def run_experiment(config: RunConfig, *, command: str = "", progress: Callable | None = None,
+                   log: Callable[[str], None] | None = None) -> RunOutcome:
+    """Run the whole workflow and write every output into the run folder.
+
+    Parameters
+    ----------
+    config : RunConfig
+    command : str
+        The command line, recorded in run.json and the report.
+    progress : callable or None
+        ``progress(total)`` is called once with the number of fits and must return a function
+        ``advance(n)``; ``None`` shows nothing.
+    log : callable or None
+        Receives one-line status messages.
+
+    Raises
+    ------
+    Interrupted
+        After SIGINT/SIGTERM, once run.json says ``"status": "interrupted"``.
+    """
+    say = log or (lambda message: None)
+    config.validate()
+    rows = make_grid(config.penalties, config.C, config.l1_ratios)
+    engine = get_engine(config.engine, **config.engine_options())
+    engine.check(rows, config.dtype)
+    out = Path(config.out) if config.out else default_out_dir()
+    folder = RunFolder.prepare(out, force=config.force, resume=config.resume)
+    recorded = _check_resume(folder, config) if config.resume else None
+
+    timings = {}
+    start = time.perf_counter()
+    dataset = load_dataset(config.dataset)
+    split = split_dataset(dataset, config.train_size, config.test_size, seed=config.seed, scale=config.scale,
+                          dtype=config.dtype)
+    timings["load_s"] = time.perf_counter() - start
+    summary = dataset.summary()
+    if recorded is not None and recorded.get("dataset", {}).get("sha256") != summary["sha256"]:
+        raise ResumeError(f"--resume: the data of {config.dataset} (sha256 {summary['sha256'][:12]}…) differs from "
+                          f"the interrupted run's ({recorded.get('dataset', {}).get('sha256', '?')[:12]}…); "
+                          "allowed only the same data")
+    cv = config.cv if config.select_by == "roc_auc_cv" else None
+    check_memory(estimate_sweep_bytes(len(split.y_train), split.X_train.shape[1], split.n_classes, len(rows),
+                                      split.X_train.dtype.itemsize, cv))
+
+    run = {
+        "status": "running",
+        "command": command,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "options": config.table_options() | {"jobs": config.jobs, "refit": config.refit, "report": config.report},
+        "engine": {"name": engine.name, "options": engine.options()},
+        "seed": config.seed,
+        "dataset": summary | {"notes": list(dataset.notes)},
+        "split": {"n_train": int(len(split.y_train)), "n_test": int(len(split.y_test)),
+                  "classes": [_plain(c) for c in split.classes], "scale_factor": split.factor},
+        "grid": {"n_rows": len(rows)},
+        "versions": package_versions(),
+        "timings": timings,
+    }
+    write_json(folder.path / "run.json", run)
+
+    total = len(rows) * (1 + (cv or 0))
+    advance = progress(total) if progress else None
+    say(f"sweeping {len(rows)} grid rows with engine {engine.name}"
+        + (f" and {cv}-fold cross-validation" if cv else "") + f" on {len(split.y_train)} training images")
+    start = time.perf_counter()
+    try:
+        with _sigterm_as_interrupt():
+            sweep = run_sweep(split, rows, engine, standardize=config.standardize, cv=cv, seed=config.seed,
+                              folder=folder, progress=advance)
+    except KeyboardInterrupt:
+        timings["sweep_s"] = time.perf_counter() - start
+        finished = len(folder.load_fits("main"))
+        run.update(status="interrupted", finished_rows=finished)
+        write_json(folder.path / "run.json", run)
+        raise Interrupted(f"interrupted: {finished} of {len(rows)} rows finished and kept in {folder.path}; "
+                          f"finish with: mnist-logreg run --resume --out {folder.path} (and the same options)") from None
+    timings["sweep_s"] = time.perf_counter() - start
+    table = sweep.table
+
+    best_pos = select_best(table, config.select_by)
+    best_row = rows[best_pos]
+    best = {"row": best_pos, **{k: _plain(v) for k, v in table.iloc[best_pos].items()},
+            "select_by": config.select_by}
+    write_json(folder.path / "best.json", best)
+
+    # Always save a model: with --refit none it is the sweep's own fit of the chosen row.
+    start = time.perf_counter()
+    pipeline, refit_info = refit_best(best_row, dataset, split, engine=config.engine,
+                                      engine_options=engine.options(), on=config.refit,
+                                      standardize=config.standardize,
+                                      sweep_fit=(sweep.coef[best_pos], sweep.intercept[best_pos],
+                                                 int(table.n_iter.iloc[best_pos])))
+    save_model(pipeline, folder.path / "model.skops")
+    timings["refit_s"] = time.perf_counter() - start
+
+    if config.report:
+        start = time.perf_counter()
+        from .reporting import build_report
+
+        build_report(folder, config=config, command=command, dataset=dataset, split=split, sweep=sweep,
+                     best=best, pipeline=pipeline, refit=refit_info, timings=timings, run=run)
+        timings["report_s"] = time.perf_counter() - start
+
+    run.update(status="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               best=best, refit=refit_info, unconverged_rows=int((~table.converged.astype(bool)).sum()))
+    write_json(folder.path / "run.json", run)
+    return RunOutcome(folder=folder.path, table=table, best=best, refit=refit_info, timings=timings, run=run)
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
