@@ -180,7 +180,7 @@ def find_idx_pairs(folder: Path) -> list[tuple[str, Path, Path]]:
         if images is None and labels is None:
             continue
         if images is None or labels is None:
-            have, missing = (images, "images") if labels is None else (labels, "labels")
+            have, missing = (images, "labels") if labels is None else (labels, "images")
             rank = "3" if missing == "images" else "1"
             raise DataError(f"{folder}: found {have.name} but no {prefix}-{missing}-idx{rank}-ubyte[.gz]; "
                             "allowed complete images/labels pairs")
