@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import tempfile
+import urllib.error
+import warnings
 import zlib
 from pathlib import Path
 
@@ -69,6 +71,17 @@ def cache_key(ref) -> str:
     return "openml-name-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", text).lower()
 
 
+def _describe(error: BaseException) -> str:
+    """``URLError: Name or service not known`` rather than ``<urlopen error [Errno -2] ...>``."""
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code} {error.reason} from {error.url}"
+    if isinstance(error, urllib.error.URLError):
+        reason = error.reason
+        text = getattr(reason, "strerror", None) or str(reason)
+        return f"URLError: {text}"
+    return f"{type(error).__name__}: {error}"
+
+
 def _as_pixels(X) -> np.ndarray:
     """Dense array; uint8 when every value is a whole number in 0..255 (MNIST comes as floats)."""
     if scipy.sparse.issparse(X):
@@ -104,11 +117,14 @@ def download_openml(entry: OpenMLEntry, download_root: Path) -> dict[str, np.nda
     kwargs = {"data_id": entry.data_id} if entry.data_id is not None else {"name": entry.name}
     if entry.data_id is None and entry.version is not None:
         kwargs["version"] = entry.version
-    with tempfile.TemporaryDirectory(dir=download_root, prefix=".download-") as temp:
+    with tempfile.TemporaryDirectory(dir=download_root, prefix=".download-") as temp, \
+            warnings.catch_warnings():
+        # sklearn warns once per retry; the caller reports the outcome in one line instead.
+        warnings.filterwarnings("ignore", message="A network error occurred", category=UserWarning)
         try:
             bunch = fetch_openml(**kwargs, data_home=temp, as_frame=False, n_retries=2, delay=1.0)
         except NETWORK_ERRORS as error:
-            raise OpenMLUnavailable(f"{type(error).__name__}: {error}") from error
+            raise OpenMLUnavailable(_describe(error)) from error
         except ValueError as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise DataError(f"openml:{entry.data_id or entry.name}: OpenML refused it ({first_line}); allowed "
