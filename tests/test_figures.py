@@ -94,6 +94,9 @@ def test_format_C_is_short_unique_and_names_inf():
     assert len(set(labels)) == 25
     assert labels[0] == "1.0e-03" and labels[-1] == "1.0e+01"
     assert F.format_C([0.1, np.inf]) == ["1e-01", "none"]
+    # 2.51 must not read "3e+00": digits grow until every label is within 5% of its value.
+    assert F.format_C(np.logspace(-2, 1, 6)) == ["1.0e-02", "4.0e-02", "1.6e-01", "6.3e-01",
+                                                 "2.5e+00", "1.0e+01"]
 
 
 def test_sweep_is_genuine(sweep):

@@ -66,15 +66,17 @@ def penalty_label(penalty: str, l1_ratio: float) -> str:
 
 
 def format_C(values: Sequence[float]) -> list[str]:
-    """Format C values like ``1e-03``, with the fewest digits that keep them distinct.
+    """Format C values like ``1e-03``, with the fewest digits that keep them distinct and close.
 
-    A 25-point log grid has several values that round to the same ``1e-03``; the mantissa
-    precision grows until every label is unique. Infinite C is written ``"none"``.
+    The mantissa gets more digits until every label is unique (a 25-point log grid has several
+    values that round to ``1e-03``) and within 5% of its value (2.51 is ``2.5e+00``, not
+    ``3e+00``). Infinite C is written ``"none"``.
     """
     finite = [float(v) for v in values if math.isfinite(float(v))]
     for digits in range(0, 6):
         labels = [f"{v:.{digits}e}" for v in finite]
-        if len(set(labels)) == len(set(finite)):
+        close = all(abs(float(label) - v) <= 0.05 * abs(v) for label, v in zip(labels, finite))
+        if close and len(set(labels)) == len(set(finite)):
             break
     it = iter(labels)
     return [next(it) if math.isfinite(float(v)) else "none" for v in values]
