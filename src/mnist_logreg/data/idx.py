@@ -217,6 +217,9 @@ def read_idx_dir(folder, option: str = "--dataset") -> tuple[np.ndarray, np.ndar
     if not folder.is_dir():
         raise UsageError(f"{option}: {folder} is a file, not a folder; allowed idx:DIR with a folder of "
                          "IDX files")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise DataError(f"{option}: folder {folder} cannot be read (permission denied); allowed a readable "
+                        "folder of IDX files")
     images_parts, labels_parts, shape, files = [], [], None, []
     for _, images_path, labels_path in find_idx_pairs(folder):
         images, labels = read_idx(images_path), read_idx(labels_path)

