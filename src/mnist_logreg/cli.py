@@ -137,20 +137,21 @@ def _progress_factory(console: Console, quiet: bool):
     return start
 
 
+#: results.csv column -> (short header, format) for the terminal table.
+_TOP_COLUMNS = {
+    "penalty": ("penalty", "{}"), "l1_ratio": ("l1_ratio", "{:g}"), "C": ("C", "{:.3g}"),
+    "roc_auc_train": ("AUC train", "{:.2%}"), "roc_auc_cv": ("AUC cv", "{:.2%}"), "roc_auc_test": ("AUC test", "{:.2%}"),
+    "accuracy_test": ("acc test", "{:.2%}"), "nonzero_fraction": ("nonzero", "{:.0%}"), "converged": ("conv", "{}"),
+}
+
+
 def _top_table(table, n: int = 10) -> Table:
-    columns = ["penalty", "l1_ratio", "C", "roc_auc_train", "roc_auc_test", "accuracy_test", "nonzero_fraction",
-               "converged"]
-    if "roc_auc_cv" in table.columns:
-        columns.insert(4, "roc_auc_cv")
+    columns = [c for c in _TOP_COLUMNS if c in table.columns]
     view = Table(title=f"top {min(n, len(table))} of {len(table)} rows by test ROC AUC")
     for c in columns:
-        view.add_column(c, justify="left" if c == "penalty" else "right")
+        view.add_column(_TOP_COLUMNS[c][0], justify="left" if c == "penalty" else "right", no_wrap=True)
     for _, r in table.sort_values("roc_auc_test", ascending=False, kind="stable").head(n).iterrows():
-        cells = []
-        for c in columns:
-            v = r[c]
-            cells.append(f"{v:.4f}" if isinstance(v, float) and c != "C" else f"{v:.4g}" if c == "C" else str(v))
-        view.add_row(*cells)
+        view.add_row(*[_TOP_COLUMNS[c][1].format(r[c]) for c in columns])
     return view
 
 
@@ -173,8 +174,9 @@ def cmd_run(args, out: Console, err: Console) -> int:
         err.print(f"[yellow]warning:[/] {unconverged} of {len(table)} rows did not converge "
                   "(converged=False in results.csv)", highlight=False)
     b = outcome.best
-    out.print(f"best: penalty={b['penalty']} l1_ratio={b['l1_ratio']:g} C={b['C']:.4g} "
-              f"{b['select_by']}={b[b['select_by']]:.4f} roc_auc_test={b['roc_auc_test']:.4f}", highlight=False)
+    chosen = "" if b["select_by"] == "roc_auc_test" else f" {b['select_by']}={b[b['select_by']]:.4f}"
+    out.print(f"best: penalty={b['penalty']} l1_ratio={b['l1_ratio']:g} C={b['C']:.4g}{chosen} "
+              f"roc_auc_test={b['roc_auc_test']:.4f} (chosen by {b['select_by']})", highlight=False)
     if outcome.refit:
         r = outcome.refit
         out.print(f"refit on {r['on']} ({r['n_samples']} images): accuracy {r['accuracy']:.4f} ({r['accuracy_on']})",

@@ -134,7 +134,7 @@ def _check_classes(y: np.ndarray, n_train: int, n_test: int, name: str) -> None:
         raise DataError(f"{name}: labels hold {len(labels)} class; at least 2 classes are needed")
     rarest = int(counts.argmin())
     if counts[rarest] < 2:
-        raise DataError(f"{name}: class {labels[rarest]!r} has {counts[rarest]} sample; a stratified split "
+        raise DataError(f"{name}: class {labels[rarest].item()!r} has {counts[rarest]} sample; a stratified split "
                         "needs at least 2 per class (one for training, one for testing)")
     if min(n_train, n_test) < len(labels):
         raise UsageError(f"--train-size/--test-size: {n_train}/{n_test} samples cannot hold all "

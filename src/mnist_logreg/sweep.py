@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from .engines.base import Engine, FitResult
-from .errors import DataError
+from .errors import DataError, UsageError
 from .grid import GridPoint
 from .metrics import RESULT_COLUMNS, predict_proba, roc_auc_ovr, score_fit
 from .split import Split
@@ -114,7 +114,7 @@ def cross_validate(engine: Engine, split: Split, rows, *, cv: int, seed: int, st
     counts = np.bincount(y, minlength=split.n_classes)
     if counts.min() < cv:
         raise DataError(f"--cv: the training set has {counts.min()} sample(s) of class "
-                        f"{split.classes[counts.argmin()]!r}; {cv}-fold cross-validation needs at least {cv} "
+                        f"{split.classes[counts.argmin()].item()!r}; {cv}-fold cross-validation needs at least {cv} "
                         "per class (use a larger --train-size or a smaller --cv)")
     scores = np.full((cv, len(rows)), np.nan)
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed).split(split.X_train, y)
@@ -123,12 +123,8 @@ def cross_validate(engine: Engine, split: Split, rows, *, cv: int, seed: int, st
         if standardize:
             _, (X_fit, X_val) = _standardize(X_fit, X_val)
 
-        def on_fit(i, fit, f=f, X_val=X_val):
-            if progress:
-                progress(1)
-
         fits = fit_rows(engine, X_fit, y[fit_idx], split.n_classes, rows, folder=folder, job=f"cv{f}",
-                        on_fit=on_fit)
+                        on_fit=(lambda i, fit: progress(1)) if progress else None)
         for i, fit in fits.items():
             scores[f, i] = roc_auc_ovr(y[val_idx], predict_proba(X_val, fit.coef, fit.intercept))
     return scores
@@ -215,7 +211,22 @@ def estimate_sweep_bytes(n_train: int, n_features: int, n_classes: int, n_rows: 
 
 
 def available_bytes() -> int | None:
-    """Memory the system can still give us (MemAvailable), or None where it cannot be read."""
+    """Memory the sweep may use: MemAvailable, capped by ``$MNIST_LOGREG_MAX_MEMORY`` (bytes) when set.
+
+    The cap is for shared machines (and tests): a sweep planned above it is refused up front.
+    """
+    cap = os.environ.get("MNIST_LOGREG_MAX_MEMORY")
+    system = _system_available_bytes()
+    if cap:
+        try:
+            cap_bytes = int(float(cap))
+        except ValueError:
+            raise UsageError(f"MNIST_LOGREG_MAX_MEMORY: received {cap!r}; allowed a number of bytes") from None
+        return cap_bytes if system is None else min(cap_bytes, system)
+    return system
+
+
+def _system_available_bytes() -> int | None:
     try:
         with open("/proc/meminfo", encoding="ascii") as handle:
             for line in handle:

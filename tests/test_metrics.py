@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss, roc_auc_score
+
+from mnist_logreg.engines.base import FitResult
+from mnist_logreg.grid import GridPoint
+from mnist_logreg.metrics import RESULT_COLUMNS, predict_proba, roc_auc_ovr, score_fit
+from mnist_logreg.data import load_dataset
+from mnist_logreg.split import split_dataset
+
+
+@pytest.fixture(scope="module")
+def digits_fit():
+    split = split_dataset(load_dataset("digits"), 400, 300, seed=0)
+    model = LogisticRegression(C=0.5, l1_ratio=0.0, max_iter=500).fit(split.X_train, split.y_train_codes)
+    return split, model
+
+
+def test_probabilities_and_auc_match_scikit_learn(digits_fit):
+    split, model = digits_fit
+    proba = predict_proba(split.X_test, model.coef_, model.intercept_)
+    assert np.allclose(proba, model.predict_proba(split.X_test))
+    expected = roc_auc_score(split.y_test_codes, model.predict_proba(split.X_test), multi_class="ovr")
+    assert roc_auc_ovr(split.y_test_codes, proba) == pytest.approx(expected)
+
+
+def test_all_zero_weights_give_auc_one_half():
+    y = np.array([0, 1, 2, 0, 1, 2])
+    proba = np.full((6, 3), 1 / 3)
+    assert roc_auc_ovr(y, proba) == 0.5
+
+
+def test_auc_skips_classes_absent_from_y():
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(4), size=40)
+    y = rng.integers(0, 3, size=40)  # class 3 never occurs
+    per_class = [roc_auc_score(y == c, proba[:, c]) for c in range(3)]
+    assert roc_auc_ovr(y, proba) == pytest.approx(np.mean(per_class))
+
+
+def test_score_fit_record(digits_fit):
+    split, model = digits_fit
+    fit = FitResult(coef=model.coef_, intercept=model.intercept_, n_iter=7, converged=True, fit_seconds=0.25)
+    record = score_fit(GridPoint("l2", 0.0, 0.5), fit, split.X_train, split.y_train_codes, split.X_test,
+                       split.y_test_codes)
+    assert list(record) == RESULT_COLUMNS
+    assert record["accuracy_test"] == pytest.approx(model.score(split.X_test, split.y_test_codes))
+    assert record["log_loss_test"] == pytest.approx(log_loss(split.y_test_codes, model.predict_proba(split.X_test)))
+    n = len(split.y_train)
+    # Independent recomputation of the objective: mean log-loss + |W|^2 / (2 C n).
+    loss = log_loss(split.y_train_codes, model.predict_proba(split.X_train))
+    assert record["objective"] == pytest.approx(loss + np.sum(model.coef_ ** 2) / (2 * 0.5 * n), rel=1e-10)
+    assert record["nonzero_fraction"] == pytest.approx(np.mean(model.coef_ != 0))
