@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import math
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -24,6 +22,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 
+from ..atomic import write_text
 from ..figures import figure_png, format_C, penalty_label
 
 __all__ = ["render_report", "write_report", "FIGURE_SECTIONS"]
@@ -247,22 +246,9 @@ def render_report(context: Mapping) -> str:
 def write_report(path, context: Mapping) -> Path:
     """Render the report and write it to ``path`` atomically; return the path.
 
-    The HTML goes to a temporary file in the same folder, which then replaces ``path`` with
-    :func:`os.replace`: a reader never sees a half-written report, and a failed render leaves an
-    earlier report untouched.
+    The page is rendered first, then written through :func:`mnist_logreg.atomic.write_text`
+    (temporary file, then rename): a reader never sees a half-written report, and a failed render
+    leaves an earlier report untouched.
     """
-    path = Path(path)
     html = render_report(context)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(html)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp creates 0600; a report is meant to be shared
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text(path, html)
