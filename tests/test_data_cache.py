@@ -201,7 +201,7 @@ def test_failed_write_leaves_no_partial_file(fake_fetch, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(np, "savez_compressed", broken_savez)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(DataError, match=r"openml-554.npz: cannot be written \(No space left on device\); .*MNIST_LOGREG_HOME"):
         load_dataset("mnist")
     assert cache_files(data_home()) == []
 

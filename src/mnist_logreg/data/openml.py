@@ -158,7 +158,7 @@ def load_openml(entry: OpenMLEntry, home: Path) -> tuple[dict[str, np.ndarray], 
     OpenMLUnavailable
         Nothing usable cached and OpenML cannot be reached.
     DataError
-        A corrupt cache file was removed and OpenML cannot be reached to fetch it again (the message
+        The cache cannot be written, or a corrupt cache file was removed and OpenML cannot be reached to fetch it again (the message
         names the command that fixes it), or OpenML does not know the data set.
     """
     cache = NpzCache(home)
@@ -174,5 +174,9 @@ def load_openml(entry: OpenMLEntry, home: Path) -> tuple[dict[str, np.ndarray], 
                             f"({error}); reconnect and rerun `mnist-logreg datasets --fetch "
                             f"{entry.fetch_spec}`") from None
         raise
-    cache.save(entry.key, arrays)
+    try:
+        cache.save(entry.key, arrays)
+    except OSError as error:
+        raise DataError(f"cache {path}: cannot be written ({error.strerror or error}); allowed a writable data "
+                        "home with room for it: free space or set MNIST_LOGREG_HOME to another folder") from None
     return arrays, status, str(path)
