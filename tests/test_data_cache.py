@@ -6,7 +6,6 @@ No test here touches the network: ``fetch_openml`` is replaced in every test tha
 from __future__ import annotations
 
 import socket
-import time
 import urllib.error
 import warnings
 from pathlib import Path
@@ -98,18 +97,19 @@ def test_second_load_is_a_cache_hit(fake_fetch, monkeypatch):
     assert second.sha256() == first.sha256()
 
 
-def test_cache_hit_of_full_size_mnist_is_fast(monkeypatch, t10k_dir):
-    # 70,000 real digits (the t10k set 7 times) compress like the real mnist_784.
+def test_full_size_mnist_is_cached_as_compressed_uint8(monkeypatch, t10k_dir, tmp_path):
+    # 70,000 real digits (the t10k set 7 times) compress like the real mnist_784. How long a cache
+    # hit takes is measured in benchmarks/cache.py, not asserted here.
     images = read_idx(t10k_dir / "t10k-images-idx3-ubyte.gz").reshape(10_000, -1)
     labels = read_idx(t10k_dir / "t10k-labels-idx1-ubyte.gz")
     fake = FakeOpenML(X=np.tile(images, (7, 1)).astype(np.float64), y=np.tile(labels, 7).astype(str).astype(object))
     monkeypatch.setattr(openml_module, "fetch_openml", fake)
-    load_dataset("mnist")
-    start = time.perf_counter()
+    first = load_dataset("mnist")
     ds = load_dataset("mnist")
-    elapsed = time.perf_counter() - start
-    assert len(fake.calls) == 1 and ds.X.shape == (70_000, 784)
-    assert elapsed < 1.0, f"cache hit took {elapsed:.2f} s"
+    assert len(fake.calls) == 1 and ds.X.shape == (70_000, 784) and ds.X.dtype == np.uint8
+    np.testing.assert_array_equal(ds.X, first.X)
+    cached = list(data_home().rglob("*.npz"))
+    assert len(cached) == 1 and cached[0].stat().st_size < ds.X.nbytes / 3
 
 
 @pytest.mark.parametrize("error", [

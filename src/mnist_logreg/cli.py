@@ -205,7 +205,7 @@ def cmd_datasets(args, out: Console, err: Console) -> int:
     from .data import list_sources, load_dataset
 
     if args.fetch:
-        ds = load_dataset(args.fetch)
+        ds = load_dataset(args.fetch, allow_fallback=False)
         out.print(f"{args.fetch}: {ds.n_samples} images {ds.image_shape[0]}x{ds.image_shape[1]} from {ds.source}",
                   highlight=False)
         return 0

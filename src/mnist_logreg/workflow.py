@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import write_json
-from .data import load_dataset
+from .data import load_dataset, parse_dataset_spec
 from .engines import get_engine
 from .errors import ResumeError, UsageError
 from .grid import make_grid, parse_C, parse_l1_ratios, parse_penalties
@@ -73,6 +73,7 @@ class RunConfig:
 
     def validate(self) -> None:
         """Check every option before any data is loaded (raises UsageError)."""
+        parse_dataset_spec(self.dataset)
         parse_penalties(self.penalties)
         parse_l1_ratios(self.l1_ratios)
         parse_C(self.C)

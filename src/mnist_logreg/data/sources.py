@@ -32,7 +32,7 @@ from .idx import read_idx_dir
 from .openml import OpenMLEntry, OpenMLUnavailable, load_openml
 from .validate import make_dataset
 
-__all__ = ["DATASET_FORMS", "FASHION_MNIST_DIR", "load_dataset", "list_sources"]
+__all__ = ["DATASET_FORMS", "FASHION_MNIST_DIR", "load_dataset", "list_sources", "parse_dataset_spec"]
 
 DATASET_FORMS = "mnist, mnist-5k, digits, fashion-mnist, idx:DIR, npz:FILE, openml:NAME_OR_ID"
 #: Where Debian's ``dataset-fashion-mnist`` package installs its IDX files.
@@ -76,20 +76,31 @@ def load_dataset(spec: str = "mnist", *, home=None, allow_fallback: bool = True)
         ``mnist`` fell back to the 5,000-image subset because OpenML could not be reached.
     """
     text = str(spec).strip()
-    named = {"mnist": _load_mnist, "mnist-5k": _load_mnist_5k, "digits": _load_digits,
-             "fashion-mnist": _load_fashion_mnist}
-    if text == "mnist":
+    kind, rest = parse_dataset_spec(text)
+    if kind == "mnist":
         return _load_mnist(resolve_home(home), allow_fallback=allow_fallback)
-    if text in named:
-        return named[text](resolve_home(home))
-    kind, _, rest = text.partition(":")
-    rest = rest.strip()
-    if kind in ("idx", "npz", "openml") and rest:
-        if kind == "idx":
-            return _load_idx(rest, text)
-        if kind == "npz":
-            return _load_npz(rest, text)
+    if kind == "idx":
+        return _load_idx(rest, text)
+    if kind == "npz":
+        return _load_npz(rest, text)
+    if kind == "openml":
         return _load_openml_spec(rest, text, resolve_home(home))
+    return _NAMED[kind](resolve_home(home))
+
+
+def parse_dataset_spec(spec: str) -> tuple[str, str]:
+    """Split a ``--dataset`` value into its form and argument, without loading anything.
+
+    Returns ``(name, "")`` for the named sets and ``(kind, argument)`` for ``idx:``, ``npz:`` and
+    ``openml:``; raises :class:`UsageError` for anything else, so a command can refuse a bad value
+    before it does any work.
+    """
+    text = str(spec).strip()
+    if text in _NAMED or text == "mnist":
+        return text, ""
+    kind, _, rest = text.partition(":")
+    if kind in ("idx", "npz", "openml") and rest.strip():
+        return kind, rest.strip()
     raise UsageError(f"--dataset: received {text!r}; allowed {DATASET_FORMS}")
 
 
@@ -237,6 +248,10 @@ def _load_openml_spec(ref: str, spec: str, home: Path) -> Dataset:
     except OpenMLUnavailable as error:
         raise DataError(f"--dataset {spec}: OpenML cannot be reached ({_one_line(error)}) and nothing is "
                         f"cached in {home}; reconnect and run `mnist-logreg datasets --fetch {spec}`") from None
+
+
+#: Named sources other than ``mnist`` (which also takes ``allow_fallback``).
+_NAMED = {"mnist-5k": _load_mnist_5k, "digits": _load_digits, "fashion-mnist": _load_fashion_mnist}
 
 
 def list_sources(home=None) -> list[dict]:
