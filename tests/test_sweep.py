@@ -91,3 +91,11 @@ def test_memory_estimate_above_available_is_refused_with_advice():
     with pytest.raises(DataError, match="float32"):
         check_memory(10 * 2**30, available=2**30)
     check_memory(2**20, available=2**30)
+
+
+@pytest.mark.parametrize("engine_name", ["sklearn", "numpy"])
+def test_same_table_whatever_the_number_of_jobs(split, engine_name):
+    rows = make_grid("l1,l2", "0.05,0.5")
+    one = run_sweep(split, rows, get_engine(engine_name, n_jobs=1, random_state=3)).table
+    two = run_sweep(split, rows, get_engine(engine_name, n_jobs=2, random_state=3)).table
+    pd.testing.assert_frame_equal(one.drop(columns="fit_seconds"), two.drop(columns="fit_seconds"))

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["data_home", "resolve_home", "NpzCache", "CacheStatus", "atomic_write_bytes", "sha256_file"]
+from ..atomic import save_npz, write_text
+
+__all__ = ["data_home", "resolve_home", "NpzCache", "CacheStatus", "sha256_file"]
 
 CACHE_SUBDIR = "datasets"
 
@@ -45,21 +46,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def atomic_write_bytes(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` so that readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 class CacheStatus:
@@ -117,22 +103,12 @@ class NpzCache:
 
         Arrays must not need pickle (no object dtype): store strings as ``str`` arrays.
         """
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.path(key)
-        handle, temp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez_compressed(stream, **arrays)
-                stream.flush()
-                os.fsync(stream.fileno())
-            checksum = sha256_file(Path(temp))
-            # A stale checksum must never vouch for the new npz: drop it before the swap.
-            self.checksum_path(key).unlink(missing_ok=True)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-        atomic_write_bytes(self.checksum_path(key), f"{checksum}  {path.name}\n".encode())
+        # A stale checksum must never vouch for the new npz: drop it before the swap. A crash
+        # between the two writes leaves an npz without checksum, which load() treats as partial.
+        self.checksum_path(key).unlink(missing_ok=True)
+        save_npz(path, **arrays)
+        write_text(self.checksum_path(key), f"{sha256_file(path)}  {path.name}\n")
         return path
 
     def load(self, key: str) -> tuple[dict[str, np.ndarray] | None, CacheStatus]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_bytes
 from ..errors import DataError, UsageError
 
 __all__ = ["IDX_TYPES", "read_idx", "write_idx", "find_idx_pairs", "read_idx_dir"]
@@ -143,15 +143,7 @@ def write_idx(path, array) -> Path:
     payload = header + np.ascontiguousarray(array, dtype=native.newbyteorder(">")).tobytes()
     if path.suffix == ".gz":
         payload = gzip.compress(payload, mtime=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_bytes(path, payload)
     return path
 
 
