@@ -1,0 +1,12 @@
+"""Solvers for the multinomial objective of :mod:`mnist_logreg.objective`.
+
+:mod:`.datafit` holds the smooth part (mean log-loss, its gradient, scores reused across a line
+search), :mod:`.owlqn` the orthant-wise limited-memory quasi-Newton method that adds the L1 term
+and certifies convergence by the KKT violation, and :mod:`.path` the regularisation path over C.
+"""
+
+from .datafit import SoftmaxDatafit
+from .owlqn import OWLQNResult, minimize_owlqn
+from .path import PathSolution, solve_path
+
+__all__ = ["SoftmaxDatafit", "OWLQNResult", "minimize_owlqn", "PathSolution", "solve_path"]

@@ -1,0 +1,143 @@
+r"""The regularisation path: many values of C for one ``l1_ratio``, strong to weak, warm-started.
+
+For ``lambda = 1/(C n)`` the objective of :mod:`mnist_logreg.objective` is
+
+.. math::
+
+    F_C(W, b) = f_{\alpha}(W, b) + \lambda_1 \lVert W\rVert_1,\qquad
+    \lambda_1 = \rho\lambda,\ \alpha = (1-\rho)\lambda,
+
+with ``f_alpha`` the mean log-loss plus ``alpha/2 |W|^2`` (:class:`.SoftmaxDatafit`). Solutions move
+continuously with C, so each C starts from the previous (stronger) one's solution.
+
+Two exact reductions are applied before solving:
+
+* *Empty features.* A column of X that is zero in every training sample has zero gradient, so its
+  weights are 0 at the optimum for every penalty (and stay 0 without one); it is dropped and its
+  weights are returned as zeros.
+* *Relative tolerance.* Convergence is ``max |pg| <= tol * lambda_max`` with
+  ``lambda_max = max |grad_W f_0(0, b_0)|``, the gradient at zero weights and the intercepts that
+  fit the class frequencies (``b_0 = log p_c``). Under L1, ``lambda_1 >= lambda_max`` makes ``W = 0``
+  optimal, so ``lambda_max`` is the natural scale of the KKT violation.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .datafit import SoftmaxDatafit
+from .owlqn import minimize_owlqn
+
+__all__ = ["PathSolution", "nonzero_columns", "solve_path"]
+
+#: Drop empty columns only when that removes at least this share of X (the copy costs memory).
+MIN_DROPPED_SHARE = 0.05
+
+
+@dataclass
+class PathSolution:
+    """One C of the path.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_classes, n_features), float64
+    intercept : ndarray of shape (n_classes,), float64
+    n_iter : int
+    converged : bool
+    kkt : float
+        Relative KKT violation ``max |pg| / lambda_max`` at the solution.
+    gap : float
+        Relative duality gap ``(F - D) / F`` at the solution (NaN without a penalty).
+    seconds : float
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    n_iter: int
+    converged: bool
+    kkt: float
+    gap: float
+    seconds: float
+
+
+def nonzero_columns(X: np.ndarray, block: int = 4096) -> np.ndarray:
+    """Indices of the columns of X that are not zero in every row, read in blocks of rows."""
+    used = np.zeros(X.shape[1], dtype=bool)
+    for start in range(0, X.shape[0], block):
+        used |= (X[start:start + block] != 0).any(axis=0)
+    return np.flatnonzero(used)
+
+
+def _working_matrix(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(X_work, columns)``: X without its empty columns when that is worth a copy."""
+    if X.dtype not in (np.float32, np.float64):
+        X = np.asarray(X, dtype=np.float64)
+    columns = nonzero_columns(X)
+    if len(columns) <= (1 - MIN_DROPPED_SHARE) * X.shape[1]:
+        return np.ascontiguousarray(X[:, columns]), columns
+    return np.ascontiguousarray(X), np.arange(X.shape[1])
+
+
+def _null_start(datafit: SoftmaxDatafit) -> np.ndarray:
+    """Zero weights and intercepts ``log p_c`` (the optimum when W = 0), centred."""
+    counts = np.bincount(datafit.y, minlength=datafit.n_classes).astype(np.float64)
+    b0 = np.log(np.maximum(counts, 0.5) / datafit.n_samples)
+    x0 = np.zeros(datafit.size)
+    x0[datafit.n_coef:] = b0 - b0.mean()
+    return x0
+
+
+def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float], l1_ratio: float, *,
+               tol: float = 1e-4, max_iter: int = 5000, memory: int = 10, criterion: str = "kkt",
+               start: tuple[np.ndarray, np.ndarray] | None = None) -> Iterator[tuple[int, PathSolution]]:
+    """Solve ``F_C`` for every C, smallest C first, each warm-started from the previous solution.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        float32 or float64 (products run in that dtype); other dtypes are converted to float64.
+    y : ndarray of shape (n_samples,)
+        Integer class codes in ``0..n_classes-1``.
+    n_classes : int
+    Cs : sequence of float
+        Values of C (``inf`` for no penalty), in any order.
+    l1_ratio : float in [0, 1]
+    tol : float, default=1e-4
+        Relative KKT tolerance (see the module docstring).
+    max_iter : int, default=5000
+        OWL-QN iterations per C.
+    memory : int, default=10
+        L-BFGS pairs.
+    start : (coef (k, d), intercept (k,)), optional
+        Starting point for the first (smallest) C instead of zero weights.
+
+    Yields
+    ------
+    (int, PathSolution)
+        The position of the C in ``Cs`` and its solution, in increasing order of C.
+    """
+    X_work, columns = _working_matrix(X)
+    n_samples, n_features = X.shape
+    datafit = SoftmaxDatafit(X_work, y, n_classes)
+    x = _null_start(datafit)
+    _, g0 = datafit.value_grad(datafit.scores(x), x)
+    lambda_max = max(float(np.abs(g0[:datafit.n_coef]).max()), 1e-12)
+    if start is not None:
+        x = datafit.pack(np.asarray(start[0])[:, columns], start[1])
+    for i in sorted(range(len(Cs)), key=lambda i: Cs[i]):
+        began = time.perf_counter()
+        lam = 0.0 if math.isinf(Cs[i]) else 1.0 / (Cs[i] * n_samples)
+        datafit.alpha = (1.0 - l1_ratio) * lam
+        result = minimize_owlqn(datafit, x, l1_ratio * lam, tol=tol, kkt_tol=tol * lambda_max,
+                                max_iter=max_iter, memory=memory, criterion=criterion)
+        x = result.x
+        W, b = datafit.unpack(x)
+        coef = np.zeros((n_classes, n_features))
+        coef[:, columns] = W
+        yield i, PathSolution(coef=coef, intercept=b.copy(), n_iter=result.n_iter, converged=result.converged,
+                              kkt=result.kkt / lambda_max, gap=result.gap, seconds=time.perf_counter() - began)
