@@ -168,8 +168,10 @@ def minimize_owlqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, tol: f
             if not penalised:
                 return OWLQNResult(x, n_iter, kkt <= kkt_tol, kkt, np.nan, F)
             gap = duality_gap(datafit, x, Z, l1)  # report the gap; b* only lowers F
-            kkt = float(np.abs(pseudo_gradient(gap.x, gap.grad, l1, n_coef)).max())
-            return OWLQNResult(gap.x, n_iter, kkt <= kkt_tol, kkt, gap.relative, gap.primal)
+            kkt_star = float(np.abs(pseudo_gradient(gap.x, gap.grad, l1, n_coef)).max())
+            if kkt_star <= max(kkt, kkt_tol):
+                return OWLQNResult(gap.x, n_iter, kkt_star <= kkt_tol, kkt_star, gap.relative, gap.primal)
+            return OWLQNResult(x, n_iter, kkt <= kkt_tol, kkt, gap.relative, F)
         n_iter += 1
         step = _search(datafit, x, Z, F, pg, pairs, l1, first=not pairs)
         if step is None:

@@ -1,0 +1,110 @@
+"""The scikit-learn estimators over the numpy engine: API checks, labels, path, persistence."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from mnist_logreg.estimators import MultinomialLogisticPath, MultinomialLogisticRegression
+from mnist_logreg.objective import objective
+
+
+@parametrize_with_checks([MultinomialLogisticRegression(), MultinomialLogisticRegression(C=0.5, l1_ratio=0.5)])
+def test_sklearn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:600] / 16.0, y[:600]
+
+
+def test_string_labels_round_trip(digits):
+    X, y = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    model = MultinomialLogisticRegression(C=0.1).fit(X, names[y])
+    assert list(model.classes_) == sorted(names)
+    predicted = model.predict(X)
+    assert predicted.dtype.kind == "U" and set(predicted) <= set(names)
+    assert np.mean(predicted == names[y]) > 0.9
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_matches_sklearn_lbfgs_objective(digits):
+    X, y = digits
+    ours = MultinomialLogisticRegression(C=0.3, tol=1e-6).fit(X, y)
+    theirs = LogisticRegression(C=0.3, solver="lbfgs", tol=1e-10, max_iter=10_000).fit(X, y)
+    f_ours = objective(X, y, ours.coef_, ours.intercept_, l1_ratio=0.0, C=0.3)
+    f_theirs = objective(X, y, theirs.coef_, theirs.intercept_, l1_ratio=0.0, C=0.3)
+    assert f_ours <= f_theirs + 1e-8
+    assert f_ours == pytest.approx(f_theirs, rel=1e-6)
+    assert np.mean(ours.predict(X) == theirs.predict(X)) > 0.99
+
+
+def test_path_equals_single_fits(digits):
+    X, y = digits
+    Cs = [1.0, 0.01, 0.1]  # any order: results keep it
+    path = MultinomialLogisticPath(Cs=Cs, l1_ratio=1.0, tol=1e-6).fit(X, y)
+    assert path.coef_path_.shape == (3, 10, X.shape[1])
+    assert path.intercept_path_.shape == (3, 10)
+    assert path.converged_.all() and path.n_iter_.shape == (3,)
+    for i, C in enumerate(Cs):
+        single = MultinomialLogisticRegression(C=C, l1_ratio=1.0, tol=1e-6).fit(X, y)
+        f_path = objective(X, y, path.coef_path_[i], path.intercept_path_[i], l1_ratio=1.0, C=C)
+        f_single = objective(X, y, single.coef_, single.intercept_, l1_ratio=1.0, C=C)
+        assert f_path == pytest.approx(f_single, rel=1e-5)
+    assert path.predict_path(X).shape == (3, X.shape[0])
+
+
+def test_binary_decision_function_is_one_column(digits):
+    X, y = digits
+    keep = y < 2
+    model = MultinomialLogisticRegression().fit(X[keep], np.where(y[keep] == 1, "b", "a"))
+    scores = model.decision_function(X[keep])
+    assert scores.shape == (keep.sum(),)
+    np.testing.assert_array_equal(model.predict(X[keep]), np.where(scores > 0, "b", "a"))
+
+
+@pytest.mark.parametrize("params, name", [({"C": 0}, "C"), ({"C": -1.0}, "C"), ({"l1_ratio": 1.5}, "l1_ratio"),
+                                          ({"tol": 0}, "tol"), ({"max_iter": 0}, "max_iter")])
+def test_bad_parameters_name_themselves(digits, params, name):
+    X, y = digits
+    with pytest.raises(ValueError, match=name):
+        MultinomialLogisticRegression(**params).fit(X, y)
+
+
+def test_unconverged_fit_warns(digits):
+    X, y = digits
+    with pytest.warns(ConvergenceWarning):
+        model = MultinomialLogisticRegression(C=10.0, max_iter=1).fit(X, y)
+    assert model.converged_ is False and model.n_iter_ == 1
+
+
+def test_skops_round_trip_in_pipeline(digits, tmp_path):
+    sio = pytest.importorskip("skops.io")
+    X, y = digits
+    labels = np.array(list("abcdefghij"))[y]
+    pipe = make_pipeline(StandardScaler(), MultinomialLogisticRegression(C=0.1, l1_ratio=0.5)).fit(X, labels)
+    path = tmp_path / "model.skops"
+    sio.dump(pipe, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert all(t.startswith("mnist_logreg.") for t in untrusted), untrusted
+    loaded = sio.load(path, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
+    np.testing.assert_allclose(loaded.predict_proba(X), pipe.predict_proba(X))
+
+    fitted = MultinomialLogisticPath(Cs=[0.1, 1.0]).fit(X, y)
+    sio.dump(fitted, tmp_path / "path.skops")
+    again = sio.load(tmp_path / "path.skops", trusted=sio.get_untrusted_types(file=tmp_path / "path.skops"))
+    np.testing.assert_array_equal(again.coef_path_, fitted.coef_path_)
