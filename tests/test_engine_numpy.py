@@ -1,0 +1,169 @@
+"""The numpy engine: optimality against scikit-learn and against the KKT conditions, path behaviour."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+
+from mnist_logreg.engines import get_engine
+from mnist_logreg.engines.numpy import NumpyEngine
+from mnist_logreg.grid import GridPoint, make_grid
+from mnist_logreg.objective import MultinomialLoss, objective
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """400 real 8x8 digits scaled to [0, 1] (several pixels are zero in every image)."""
+    X, y = load_digits(return_X_y=True)
+    return X[:400] / 16.0, y[:400]
+
+
+def fit_rows(X, y, rows, **options):
+    engine = NumpyEngine(**options)
+    out = dict(engine.fit_path(X, y, 10, rows))
+    assert sorted(out) == list(range(len(rows)))
+    return [out[i] for i in range(len(rows))]
+
+
+def F(X, y, result, row):
+    return objective(X, y, result.coef, result.intercept, l1_ratio=row.l1_ratio, C=row.C)
+
+
+@pytest.mark.parametrize("row", [GridPoint("l1", 1.0, 0.05), GridPoint("l1", 1.0, 2.0), GridPoint("l2", 0.0, 0.1),
+                                 GridPoint("l2", 0.0, 10.0), GridPoint("elasticnet", 0.5, 0.5),
+                                 GridPoint("elasticnet", 0.2, 3.0)])
+def test_objective_matches_sklearn_at_tight_tolerance(digits, row):
+    X, y = digits
+    (ours,) = fit_rows(X, y, [row], tol=1e-8)
+    solver = "lbfgs" if row.l1_ratio == 0 else "saga"
+    theirs = LogisticRegression(C=row.C, l1_ratio=row.l1_ratio, solver=solver, tol=1e-10, max_iter=100_000,
+                                random_state=0).fit(X, y)
+    f_ours, f_theirs = F(X, y, ours, row), objective(X, y, theirs.coef_, theirs.intercept_,
+                                                     l1_ratio=row.l1_ratio, C=row.C)
+    assert ours.converged
+    assert f_ours <= f_theirs + 1e-9
+    assert f_ours == pytest.approx(f_theirs, rel=1e-6)
+
+
+def test_no_penalty_matches_sklearn(digits):
+    X, y = digits
+    X = X[:, 18:26]  # one pixel row: too few features to separate the classes, so a minimum exists
+    row = GridPoint("none", 0.0, math.inf)
+    (ours,) = fit_rows(X, y, [row], tol=1e-6)
+    theirs = LogisticRegression(C=math.inf, solver="lbfgs", tol=1e-12, max_iter=100_000).fit(X, y)
+    f_theirs = objective(X, y, theirs.coef_, theirs.intercept_, l1_ratio=0.0, C=math.inf)
+    assert ours.converged
+    assert F(X, y, ours, row) <= f_theirs + 1e-8
+    assert F(X, y, ours, row) == pytest.approx(f_theirs, rel=1e-6)
+
+
+@pytest.mark.parametrize("l1_ratio, C", [(1.0, 0.3), (0.5, 1.0), (0.0, 1.0)])
+def test_kkt_conditions_hold_at_the_solution(digits, l1_ratio, C):
+    X, y = digits
+    row = GridPoint("x", l1_ratio, C)
+    (result,) = fit_rows(X, y, [row], tol=1e-7)
+    n = X.shape[0]
+    lam1, alpha = l1_ratio / (C * n), (1 - l1_ratio) / (C * n)
+    _, g, g_b = MultinomialLoss(X, y, 10).value_grad(result.coef, result.intercept, alpha=alpha)
+    W = result.coef
+    scale = np.abs(MultinomialLoss(X, y, 10).value_grad(np.zeros_like(W), np.zeros(10))[1]).max()
+    eps = 1e-5 * scale
+    nonzero = W != 0
+    # 0 in grad + lam1 * d|W|: equality on the support, |g| <= lam1 off it; intercept gradient 0.
+    assert np.abs(g[nonzero] + lam1 * np.sign(W[nonzero])).max() <= eps
+    if (~nonzero).any():
+        assert np.abs(g[~nonzero]).max() <= lam1 + eps
+    assert np.abs(g_b).max() <= eps
+    if l1_ratio > 0:
+        assert (~nonzero).sum() > 0  # the L1 part makes the solution sparse
+
+
+def test_warm_started_path_equals_cold_starts(digits):
+    X, y = digits
+    rows = make_grid("l1,elasticnet", "1e-2:1e1:5", l1_ratios=0.3)
+    path = fit_rows(X, y, rows, tol=1e-7)
+    for row, warm in zip(rows, path):
+        (cold,) = fit_rows(X, y, [row], tol=1e-7)
+        assert F(X, y, warm, row) == pytest.approx(F(X, y, cold, row), rel=1e-7)
+        np.testing.assert_allclose(warm.coef, cold.coef, atol=2e-3 * np.abs(cold.coef).max())
+
+
+def test_resumed_subset_and_any_row_order(digits):
+    X, y = digits
+    rows = make_grid("l2", "1e-2:1e1:4")
+    full = fit_rows(X, y, rows, tol=1e-7)
+    subset = [rows[3], rows[1]]  # a resume with only some rows, out of order
+    part = fit_rows(X, y, subset, tol=1e-7)
+    for row, result, reference in zip(subset, part, [full[3], full[1]]):
+        assert F(X, y, result, row) == pytest.approx(F(X, y, reference, row), rel=1e-8)
+
+
+def test_very_small_C_under_l1_gives_zero_weights(digits):
+    X, y = digits
+    (result,) = fit_rows(X, y, [GridPoint("l1", 1.0, 1e-4)])
+    assert result.converged
+    assert not result.coef.any()
+    # With W = 0 the optimal intercepts reproduce the class frequencies.
+    p = np.exp(result.intercept) / np.exp(result.intercept).sum()
+    np.testing.assert_allclose(p, np.bincount(y, minlength=10) / len(y), atol=1e-6)
+
+
+def test_empty_pixels_get_zero_weight(digits):
+    X, y = digits
+    empty = ~X.any(axis=0)
+    assert empty.any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        results = fit_rows(X, y, [GridPoint("l2", 0.0, 1.0), GridPoint("none", 0.0, math.inf)], max_iter=50)
+    for result in results:
+        assert not result.coef[:, empty].any()
+
+
+def test_deterministic(digits):
+    X, y = digits
+    rows = make_grid("l1,l2", "1e-2:1e1:3")
+    first, second = fit_rows(X, y, rows), fit_rows(X, y, rows)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a.coef, b.coef)
+        np.testing.assert_array_equal(a.intercept, b.intercept)
+        assert a.n_iter == b.n_iter
+
+
+def test_float32_matches_float64(digits):
+    X, y = digits
+    rows = make_grid("l1,l2", "0.1,1")
+    r64 = fit_rows(X, y, rows, tol=1e-5)
+    r32 = fit_rows(X.astype(np.float32), y, rows, tol=1e-5)
+    for row, a, b in zip(rows, r64, r32):
+        assert b.coef.dtype == np.float64 and b.converged
+        assert F(X, y, b, row) == pytest.approx(F(X, y, a, row), rel=1e-5)
+
+
+def test_unconverged_rows_warn_and_are_marked(digits):
+    X, y = digits
+    rows = [GridPoint("l1", 1.0, 1.0), GridPoint("l2", 0.0, 1.0)]
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        results = fit_rows(X, y, rows, max_iter=1)
+    assert all(not r.converged and r.n_iter == 1 for r in results)
+
+
+def test_options_are_json_and_unknown_options_dropped():
+    engine = get_engine("numpy", tol=1e-4, max_iter=7, n_jobs=3, random_state=1)
+    assert engine.name == "numpy"
+    assert json.loads(json.dumps(engine.options()))["max_iter"] == 7
+    assert engine.options()["tol"] == 1e-4
+
+
+def test_converged_rows_do_not_warn(digits):
+    X, y = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        results = fit_rows(X, y, make_grid("l1,l2", "1e-3:1e1:4"))
+    assert all(r.converged for r in results)
