@@ -70,12 +70,17 @@ class NumpyEngine(Engine):
             return self.blas_threads
         return 1 if X.shape[0] * X.shape[1] * n_classes < SMALL_PASS else None
 
-    def fit_path(self, X, y, n_classes, rows: Sequence[GridPoint]) -> Iterator[tuple[int, FitResult]]:
+    def fit_path(self, X, y, n_classes, rows: Sequence[GridPoint],
+                 warm_start=None) -> Iterator[tuple[int, FitResult]]:
         threads = self._threads(X, n_classes)
         for (penalty, l1_ratio), positions in group_rows(rows).items():
             Cs = [float(rows[i].C) for i in positions]
+            # A path starts from zero weights unless the caller hands over the solution its first
+            # (smallest) C would have been warm-started from, as --resume does.
+            first = positions[int(np.argmin(Cs))]
+            start = (warm_start or {}).get(first)
             path = solve_path(X, y, n_classes, Cs, l1_ratio, tol=self.tol, max_iter=self.max_iter,
-                              memory=self.memory)
+                              memory=self.memory, start=start)
             while True:
                 # Limit BLAS threads only while this engine computes, not while the caller runs.
                 with threadpool_limits(limits=threads, user_api="blas"):
