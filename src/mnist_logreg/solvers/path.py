@@ -94,6 +94,7 @@ def _null_start(datafit: SoftmaxDatafit) -> np.ndarray:
 
 def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float], l1_ratio: float, *,
                tol: float = 1e-4, max_iter: int = 5000, memory: int = 10, criterion: str = "kkt",
+               mixed_precision: bool = False,
                start: tuple[np.ndarray, np.ndarray] | None = None) -> Iterator[tuple[int, PathSolution]]:
     """Solve ``F_C`` for every C, smallest C first, each warm-started from the previous solution.
 
@@ -113,6 +114,11 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         OWL-QN iterations per C.
     memory : int, default=10
         L-BFGS pairs.
+    criterion : {"kkt", "gap"}, default="kkt"
+        Certificate: relative KKT violation, or relative duality gap (see :mod:`.gap`).
+    mixed_precision : bool, default=False
+        For float64 X: iterate on a float32 copy (half the memory traffic, 1.5x the memory of X in
+        all) and only certify, and finish if needed, in float64.
     start : (coef (k, d), intercept (k,)), optional
         Starting point for the first (smallest) C instead of zero weights.
 
@@ -124,6 +130,9 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
     X_work, columns = _working_matrix(X)
     n_samples, n_features = X.shape
     datafit = SoftmaxDatafit(X_work, y, n_classes)
+    fast = None
+    if mixed_precision and X_work.dtype == np.float64:
+        fast = SoftmaxDatafit(X_work.astype(np.float32), y, n_classes)
     x = _null_start(datafit)
     _, g0 = datafit.value_grad(datafit.scores(x), x)
     lambda_max = max(float(np.abs(g0[:datafit.n_coef]).max()), 1e-12)
@@ -133,8 +142,15 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         began = time.perf_counter()
         lam = 0.0 if math.isinf(Cs[i]) else 1.0 / (Cs[i] * n_samples)
         datafit.alpha = (1.0 - l1_ratio) * lam
-        result = minimize_owlqn(datafit, x, l1_ratio * lam, tol=tol, kkt_tol=tol * lambda_max,
-                                max_iter=max_iter, memory=memory, criterion=criterion)
+        options = dict(tol=tol, kkt_tol=tol * lambda_max, memory=memory, criterion=criterion)
+        if fast is None:
+            result = minimize_owlqn(datafit, x, l1_ratio * lam, max_iter=max_iter, **options)
+        else:
+            # Iterate on the float32 copy, then certify (and if need be finish) in float64.
+            fast.alpha = datafit.alpha
+            rough = minimize_owlqn(fast, x, l1_ratio * lam, max_iter=max_iter, **options)
+            result = minimize_owlqn(datafit, rough.x, l1_ratio * lam, max_iter=max_iter - rough.n_iter, **options)
+            result.n_iter += rough.n_iter
         x = result.x
         W, b = datafit.unpack(x)
         coef = np.zeros((n_classes, n_features))
