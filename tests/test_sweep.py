@@ -59,19 +59,20 @@ def test_predecessors_follow_C_within_each_path():
     assert path_predecessors(rows) == [1, None, 0, 4, None, 3]
 
 
-def test_interrupted_sweep_keeps_finished_rows_and_resume_completes_it(split, tmp_path):
+@pytest.mark.parametrize("engine_name", ["sklearn", "numpy"])
+def test_interrupted_sweep_keeps_finished_rows_and_resume_completes_it(split, tmp_path, engine_name):
     rows = make_grid("l1,l2", "0.01,0.1,1")
     folder = RunFolder.prepare(tmp_path / "run")
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(split, rows, StopAfter(get_engine("sklearn"), 4), folder=folder)
+        run_sweep(split, rows, StopAfter(get_engine(engine_name), 4), folder=folder)
     kept = pd.read_csv(tmp_path / "run" / "results.csv")
     assert len(kept) == 4
-    engine = StopAfter(get_engine("sklearn"), 99)
+    engine = StopAfter(get_engine(engine_name), 99)
     resumed = run_sweep(split, rows, engine, folder=RunFolder(tmp_path / "run"))
     assert len(engine.calls[0][0]) == 2  # only the missing rows were fitted
     # The row after the last finished l2 row is warm-started from that row's saved solution.
     assert engine.calls[0][1] is not None and 0 in engine.calls[0][1]
-    fresh = run_sweep(split, rows, get_engine("sklearn"))
+    fresh = run_sweep(split, rows, get_engine(engine_name))
     columns = [c for c in RESULT_COLUMNS if c != "fit_seconds"]
     pd.testing.assert_frame_equal(resumed.table[columns], fresh.table[columns])
 
