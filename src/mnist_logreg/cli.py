@@ -13,6 +13,7 @@ import sys
 import warnings
 from typing import Sequence
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -143,15 +144,18 @@ _TOP_COLUMNS = {
     "roc_auc_train": ("AUC train", "{:.2%}"), "roc_auc_cv": ("AUC cv", "{:.2%}"), "roc_auc_test": ("AUC test", "{:.2%}"),
     "accuracy_test": ("acc test", "{:.2%}"), "nonzero_fraction": ("nonzero", "{:.0%}"), "converged": ("conv", "{}"),
 }
+_YES_NO = {True: "yes", False: "no"}
 
 
 def _top_table(table, n: int = 10) -> Table:
     columns = [c for c in _TOP_COLUMNS if c in table.columns]
-    view = Table(title=f"top {min(n, len(table))} of {len(table)} rows by test ROC AUC")
+    view = Table(title=f"top {min(n, len(table))} of {len(table)} rows by test ROC AUC", box=box.SIMPLE_HEAD,
+                 padding=(0, 1), pad_edge=False)
     for c in columns:
         view.add_column(_TOP_COLUMNS[c][0], justify="left" if c == "penalty" else "right", no_wrap=True)
     for _, r in table.sort_values("roc_auc_test", ascending=False, kind="stable").head(n).iterrows():
-        view.add_row(*[_TOP_COLUMNS[c][1].format(r[c]) for c in columns])
+        view.add_row(*[_TOP_COLUMNS[c][1].format(_YES_NO.get(r[c], r[c]) if c == "converged" else r[c])
+                       for c in columns])
     return view
 
 
