@@ -7,7 +7,6 @@ fit), so every check compares a figure with numbers a real run would produce.
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -15,58 +14,15 @@ import pytest
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 from PIL import Image
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
-from sklearn.model_selection import train_test_split
 
 from mnist_logreg import figures as F
-from mnist_logreg.objective import objective
 
 C_GRID = (0.01, 0.1, 1.0)
 
 
-def _fit_row(penalty, l1_ratio, C, X_train, y_train, X_test, y_test):
-    """Fit one grid point with scikit-learn and return (results row, model)."""
-    solver = "lbfgs" if np.isinf(C) else "saga"
-    model = LogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver, tol=1e-3, max_iter=300,
-                               random_state=0)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        model.fit(X_train, y_train)
-    p_train, p_test = model.predict_proba(X_train), model.predict_proba(X_test)
-    row = dict(
-        penalty=penalty, l1_ratio=l1_ratio, C=C,
-        roc_auc_train=roc_auc_score(y_train, p_train, multi_class="ovr"),
-        roc_auc_test=roc_auc_score(y_test, p_test, multi_class="ovr"),
-        accuracy_train=accuracy_score(y_train, model.predict(X_train)),
-        accuracy_test=accuracy_score(y_test, model.predict(X_test)),
-        log_loss_test=log_loss(y_test, p_test),
-        nonzero_fraction=float(np.mean(model.coef_ != 0)),
-        objective=objective(X_train, y_train, model.coef_, model.intercept_, l1_ratio=l1_ratio, C=C),
-        n_iter=int(np.max(model.n_iter_)),
-        converged=not any(issubclass(w.category, ConvergenceWarning) for w in caught),
-        # A deterministic stand-in for wall time, so figure content never depends on the clock.
-        fit_seconds=0.001 * (1 + int(np.max(model.n_iter_))),
-    )
-    return row, model
-
-
 @pytest.fixture(scope="module")
-def sweep():
-    digits = load_digits()
-    X, y = digits.data / 16, digits.target
-    X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=600, test_size=400,
-                                                        stratify=y, random_state=0)
-    rows, models = [], []
-    grid = [(p, r, C) for p, r in (("l1", 1.0), ("l2", 0.0)) for C in C_GRID] + [("none", 0.0, np.inf)]
-    for penalty, l1_ratio, C in grid:
-        row, model = _fit_row(penalty, l1_ratio, C, X_train, y_train, X_test, y_test)
-        rows.append(row)
-        models.append(model)
-    return dict(X=X, y=y, X_train=X_train, X_test=X_test, y_train=y_train, y_test=y_test,
-                results=pd.DataFrame(rows), models=models)
+def sweep(digits_sweep):
+    return digits_sweep(C_GRID)
 
 
 def _tick_texts(axis_ticklabels):

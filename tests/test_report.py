@@ -12,18 +12,12 @@ import os
 import re
 import shutil
 import subprocess
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image, ImageStat
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, roc_auc_score
-from sklearn.model_selection import train_test_split
 
 from mnist_logreg import figures as F
 from mnist_logreg.report import render_report, write_report
@@ -32,41 +26,12 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/
 IMG_SRC = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", re.IGNORECASE)
 
 
-def _sweep():
-    """Fit the grid with scikit-learn; return the results table, the best model and the split."""
-    digits = load_digits()
-    X, y = digits.data / 16, digits.target
-    X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=600, test_size=400,
-                                                        stratify=y, random_state=0)
-    rows, models = [], []
-    grid = [(p, r, C) for p, r in (("l1", 1.0), ("l2", 0.0)) for C in np.logspace(-2, 1, 6)]
-    for penalty, l1_ratio, C in grid + [("none", 0.0, np.inf)]:
-        model = LogisticRegression(C=C, l1_ratio=l1_ratio, solver="lbfgs" if np.isinf(C) else "saga",
-                                   tol=1e-3, max_iter=100, random_state=0)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            model.fit(X_train, y_train)
-        p_train, p_test = model.predict_proba(X_train), model.predict_proba(X_test)
-        rows.append(dict(
-            penalty=penalty, l1_ratio=l1_ratio, C=C,
-            roc_auc_train=roc_auc_score(y_train, p_train, multi_class="ovr"),
-            roc_auc_test=roc_auc_score(y_test, p_test, multi_class="ovr"),
-            accuracy_train=accuracy_score(y_train, model.predict(X_train)),
-            accuracy_test=accuracy_score(y_test, model.predict(X_test)),
-            log_loss_test=float(-np.mean(np.log(p_test[np.arange(len(y_test)), y_test]))),
-            nonzero_fraction=float(np.mean(model.coef_ != 0)), objective=np.nan,
-            n_iter=int(np.max(model.n_iter_)),
-            converged=not any(issubclass(w.category, ConvergenceWarning) for w in caught),
-            fit_seconds=0.01 * (1 + int(np.max(model.n_iter_)))))
-        models.append(model)
-    results = pd.DataFrame(rows)
-    best = int(results.roc_auc_test.idxmax())
-    return results, models[best], (X, y, X_train, X_test, y_train, y_test)
-
-
 @pytest.fixture(scope="module")
-def context():
-    results, model, (X, y, X_train, X_test, y_train, y_test) = _sweep()
+def context(digits_sweep):
+    sweep = digits_sweep(np.logspace(-2, 1, 6), max_iter=100)
+    results = sweep["results"]
+    X, y, X_test, y_train, y_test = (sweep[k] for k in ("X", "y", "X_test", "y_train", "y_test"))
+    model = sweep["models"][int(results.roc_auc_test.idxmax())]
     best = results.loc[results.roc_auc_test.idxmax()]
     figures = {
         "samples": F.sample_images(X * 16, y, (8, 8)),

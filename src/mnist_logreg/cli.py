@@ -45,7 +45,6 @@ def _float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .data import load_dataset  # noqa: F401  (fail early if the package is broken)
     from .workflow import RunConfig
 
     d = RunConfig()

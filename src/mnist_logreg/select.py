@@ -11,11 +11,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .data.dataset import Dataset
-from .engines import get_engine
 from .engines.sklearn import sklearn_estimator
 from .errors import UsageError
 from .grid import GridPoint
-from .metrics import predict_proba
 from .preprocessing import PixelScaler
 from .split import Split
 
