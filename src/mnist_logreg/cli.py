@@ -146,13 +146,17 @@ _TOP_COLUMNS = {
 _YES_NO = {True: "yes", False: "no"}
 
 
-def _top_table(table, n: int = 10) -> Table:
+def _top_table(table, select_by: str = "roc_auc_test", n: int = 10) -> Table:
+    """The best ``n`` rows by the selection score; with CV, test accuracy makes room for the CV AUC."""
     columns = [c for c in _TOP_COLUMNS if c in table.columns]
-    view = Table(title=f"top {min(n, len(table))} of {len(table)} rows by test ROC AUC", box=box.SIMPLE_HEAD,
+    if "roc_auc_cv" in columns:
+        columns.remove("accuracy_test")
+    which = "CV" if select_by == "roc_auc_cv" else "test"
+    view = Table(title=f"top {min(n, len(table))} of {len(table)} rows by {which} ROC AUC", box=box.SIMPLE_HEAD,
                  padding=(0, 1), pad_edge=False)
     for c in columns:
         view.add_column(_TOP_COLUMNS[c][0], justify="left" if c == "penalty" else "right", no_wrap=True)
-    for _, r in table.sort_values("roc_auc_test", ascending=False, kind="stable").head(n).iterrows():
+    for _, r in table.sort_values(select_by, ascending=False, kind="stable").head(n).iterrows():
         view.add_row(*[_TOP_COLUMNS[c][1].format(_YES_NO.get(r[c], r[c]) if c == "converged" else r[c])
                        for c in columns])
     return view
@@ -171,7 +175,7 @@ def cmd_run(args, out: Console, err: Console) -> int:
     outcome = run_experiment(config, command=command, progress=_progress_factory(err, args.quiet), log=log)
     table = outcome.table
     if not args.quiet:
-        out.print(_top_table(table))
+        out.print(_top_table(table, outcome.best["select_by"]))
     unconverged = int((~table.converged.astype(bool)).sum())
     if unconverged:
         err.print(f"[yellow]warning:[/] {unconverged} of {len(table)} rows did not converge "
