@@ -47,7 +47,7 @@ class NumpyEngine(Engine):
         Quasi-Newton iterations per row (each reads X twice).
     memory : int, default=10
         L-BFGS curvature pairs.
-    mixed_precision : bool, default=True
+    mixed_precision : bool, default=False
         For float64 X, iterate on a float32 copy of X (half the memory traffic; memory 1.5x X) and
         certify, finishing in float64 if needed. float32 X is always solved in float32.
     blas_threads : int or None, default=None
@@ -58,7 +58,7 @@ class NumpyEngine(Engine):
     name = "numpy"
 
     def __init__(self, tol: float = 1e-3, max_iter: int = 5000, memory: int = 10,
-                 mixed_precision: bool = True, blas_threads: int | None = None):
+                 mixed_precision: bool = False, blas_threads: int | None = None):
         self.tol = tol
         self.mixed_precision = mixed_precision
         self.max_iter = max_iter

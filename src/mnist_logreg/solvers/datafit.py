@@ -34,8 +34,9 @@ class SoftmaxDatafit:
     y : ndarray of shape (n_samples,)
         Integer class codes in ``0..n_classes-1``.
     n_classes : int
-    alpha : float, default=0.0
-        Strength of the L2 term, ``(1 - l1_ratio) / (C n)``; set per grid row.
+    alpha : float or ndarray of shape (k*d,), default=0.0
+        Strength of the L2 term, ``(1 - l1_ratio) / (C n)``; set per grid row (per weight when the
+        problem is rescaled).
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, n_classes: int, alpha: float = 0.0):
@@ -85,7 +86,13 @@ class SoftmaxDatafit:
         lse, _ = self._log_normaliser(Z)
         W = x[:self.n_coef]
         loss = float(np.mean(lse - Z[self._rows, self.y]))
-        return loss + 0.5 * self.alpha * float(W @ W)
+        return loss + self._ridge(W)
+
+    def _ridge(self, W: np.ndarray) -> float:
+        """``alpha/2 |W|^2``, ``alpha`` a scalar or one value per weight."""
+        if np.ndim(self.alpha):
+            return 0.5 * float(np.sum(self.alpha * W * W))
+        return 0.5 * self.alpha * float(W @ W)
 
     def value_grad(self, Z: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
         """``(f, grad f)`` from precomputed scores ``Z``; one pass over X for ``R^T X``.
@@ -105,6 +112,6 @@ class SoftmaxDatafit:
         grad[:self.n_coef] = grad_W.ravel()
         grad[self.n_coef:] = P.sum(axis=0)
         W = x[:self.n_coef]
-        if self.alpha:
+        if np.any(self.alpha):
             grad[:self.n_coef] += self.alpha * W
-        return loss + 0.5 * self.alpha * float(W @ W), grad
+        return loss + self._ridge(W), grad

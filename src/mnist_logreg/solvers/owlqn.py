@@ -74,10 +74,15 @@ class OWLQNResult:
     value: float
 
 
-def pseudo_gradient(x: np.ndarray, grad: np.ndarray, l1: float, n_coef: int) -> np.ndarray:
-    """Minimum-norm subgradient of ``f + l1 |x[:n_coef]|_1`` given ``grad = grad f(x)``."""
+def _l1_norm(l1, w: np.ndarray) -> float:
+    """``sum_j l1_j |w_j|`` for a scalar or per-coordinate ``l1``."""
+    return float(np.sum(l1 * np.abs(w))) if np.ndim(l1) else l1 * float(np.abs(w).sum())
+
+
+def pseudo_gradient(x: np.ndarray, grad: np.ndarray, l1, n_coef: int) -> np.ndarray:
+    """Minimum-norm subgradient of ``f + sum_j l1_j |x_j|`` (j < n_coef) given ``grad = grad f(x)``."""
     pg = grad.copy()
-    if l1 > 0:
+    if np.any(l1 > 0):
         w, g = x[:n_coef], grad[:n_coef]
         at_zero = np.sign(g) * np.maximum(np.abs(g) - l1, 0.0)
         pg[:n_coef] = np.where(w > 0, g + l1, np.where(w < 0, g - l1, at_zero))
@@ -102,7 +107,8 @@ def _two_loop(pg: np.ndarray, pairs: deque) -> np.ndarray:
 
 
 def minimize_owlqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, tol: float, kkt_tol: float,
-                   max_iter: int, memory: int = 10, criterion: str = "kkt") -> OWLQNResult:
+                   max_iter: int, memory: int = 10, criterion: str = "kkt",
+                   report_gap: bool = True) -> OWLQNResult:
     """Minimise ``F = datafit(x) + l1 |W|_1`` from ``x0`` until convergence is certified.
 
     With a penalty the certificate is the relative duality gap ``(F - D) / F <= tol`` of
@@ -116,8 +122,9 @@ def minimize_owlqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, tol: f
         The smooth part (with its L2 strength already set).
     x0 : ndarray of shape (k*d + k,)
         Starting point (a warm start from a neighbouring C, or zeros); not modified.
-    l1 : float
-        L1 strength ``l1_ratio / (C n)``; applies to the weights, never the intercepts.
+    l1 : float or ndarray of shape (k*d,)
+        L1 strength ``l1_ratio / (C n)`` (per weight when the problem is rescaled); applies to the
+        weights, never the intercepts. The duality gap needs a scalar.
     tol : float
         Relative duality gap to reach.
     kkt_tol : float
@@ -125,18 +132,22 @@ def minimize_owlqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, tol: f
     max_iter : int
     memory : int, default=10
         Number of L-BFGS curvature pairs kept.
+    criterion : {"kkt", "gap"}, default="kkt"
+    report_gap : bool, default=True
+        Under the KKT criterion, also compute the duality gap at the end (and adopt the
+        re-optimised intercepts).
 
     Returns
     -------
     OWLQNResult
     """
     n_coef = datafit.n_coef
-    penalised = l1 > 0 or datafit.alpha > 0
+    penalised = bool(np.any(l1 > 0) or np.any(datafit.alpha > 0))
     use_gap = penalised and criterion == "gap"
     x = np.array(x0, dtype=np.float64)
     Z = datafit.scores(x)
     f, g = datafit.value_grad(Z, x)
-    F = f + l1 * np.abs(x[:n_coef]).sum()
+    F = f + _l1_norm(l1, x[:n_coef])
     pairs: deque = deque(maxlen=memory)
     fresh = True  # Z was computed from x directly, not accumulated along line searches
     n_iter = 0
@@ -163,9 +174,9 @@ def minimize_owlqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, tol: f
             if not fresh:
                 Z, fresh = datafit.scores(x), True
                 f, g = datafit.value_grad(Z, x)
-                F = f + l1 * np.abs(x[:n_coef]).sum()
+                F = f + _l1_norm(l1, x[:n_coef])
                 continue
-            if not penalised:
+            if not penalised or not report_gap:
                 return OWLQNResult(x, n_iter, kkt <= kkt_tol, kkt, np.nan, F)
             gap = duality_gap(datafit, x, Z, l1)  # report the gap; b* only lowers F
             kkt_star = float(np.abs(pseudo_gradient(gap.x, gap.grad, l1, n_coef)).max())
@@ -189,7 +200,7 @@ def minimize_owlqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, tol: f
         if sy > 1e-12 * (y @ y):  # keep the model positive definite
             pairs.append((s, y, 1.0 / sy))
         x, Z, g = x_new, Z_new, g_new
-        F = f_new + l1 * np.abs(x[:n_coef]).sum()
+        F = f_new + _l1_norm(l1, x[:n_coef])
 
 
 def _search(datafit: SoftmaxDatafit, x, Z, F, pg, pairs, l1, *, first: bool):
@@ -200,7 +211,7 @@ def _search(datafit: SoftmaxDatafit, x, Z, F, pg, pairs, l1, *, first: bool):
     """
     n_coef = datafit.n_coef
     d = -_two_loop(pg, pairs) if pairs else -pg
-    if l1 > 0:
+    if np.any(l1 > 0):
         # Keep the direction in the orthant that pg points into.
         wrong = d[:n_coef] * pg[:n_coef] >= 0
         d[:n_coef][wrong] = 0.0
@@ -215,7 +226,7 @@ def _search(datafit: SoftmaxDatafit, x, Z, F, pg, pairs, l1, *, first: bool):
     for _ in range(MAX_BACKTRACKS):
         x_t = x + t * d
         Z_t = Z + t * XD
-        if l1 > 0:
+        if np.any(l1 > 0):
             w_t = x_t[:n_coef]
             leaving = np.sign(w_t) != orthant
             if leaving.any():
@@ -226,7 +237,7 @@ def _search(datafit: SoftmaxDatafit, x, Z, F, pg, pairs, l1, *, first: bool):
                 change = change.reshape(datafit.n_classes, datafit.n_features)
                 columns = np.flatnonzero(change.any(axis=0))
                 Z_t += datafit.scores_of_columns(columns, change[:, columns])
-        F_t = datafit.value(Z_t, x_t) + l1 * np.abs(x_t[:n_coef]).sum()
+        F_t = datafit.value(Z_t, x_t) + _l1_norm(l1, x_t[:n_coef])
         if F_t <= F + ARMIJO * (pg @ (x_t - x)):
             return x_t, Z_t
         t *= 0.5

@@ -32,6 +32,7 @@ import numpy as np
 
 from .datafit import SoftmaxDatafit
 from .owlqn import minimize_owlqn
+from .scaling import StandardisedProblem
 
 __all__ = ["PathSolution", "nonzero_columns", "solve_path"]
 
@@ -130,9 +131,7 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
     X_work, columns = _working_matrix(X)
     n_samples, n_features = X.shape
     datafit = SoftmaxDatafit(X_work, y, n_classes)
-    fast = None
-    if mixed_precision and X_work.dtype == np.float64:
-        fast = SoftmaxDatafit(X_work.astype(np.float32), y, n_classes)
+    fast = StandardisedProblem(X_work, y, n_classes, dtype=np.float32 if mixed_precision else X_work.dtype)
     x = _null_start(datafit)
     _, g0 = datafit.value_grad(datafit.scores(x), x)
     lambda_max = max(float(np.abs(g0[:datafit.n_coef]).max()), 1e-12)
@@ -146,10 +145,12 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         if fast is None:
             result = minimize_owlqn(datafit, x, l1_ratio * lam, max_iter=max_iter, **options)
         else:
-            # Iterate on the float32 copy, then certify (and if need be finish) in float64.
-            fast.alpha = datafit.alpha
-            rough = minimize_owlqn(fast, x, l1_ratio * lam, max_iter=max_iter, **options)
-            result = minimize_owlqn(datafit, rough.x, l1_ratio * lam, max_iter=max_iter - rough.n_iter, **options)
+            # Iterate on the standardised float32 copy, then certify (and if need be finish) in float64.
+            l1_scaled, fast.datafit.alpha = fast.penalties(l1_ratio * lam, datafit.alpha)
+            rough_options = dict(options, kkt_tol=0.5 * options["kkt_tol"] / fast.kkt_factor(), report_gap=False)
+            rough = minimize_owlqn(fast.datafit, fast.to_scaled(x), l1_scaled, max_iter=max_iter, **rough_options)
+            result = minimize_owlqn(datafit, fast.from_scaled(rough.x), l1_ratio * lam,
+                                    max_iter=max_iter - rough.n_iter, **options)
             result.n_iter += rough.n_iter
         x = result.x
         W, b = datafit.unpack(x)
