@@ -170,3 +170,22 @@ def test_converged_rows_do_not_warn(digits):
         warnings.simplefilter("error", ConvergenceWarning)
         results = fit_rows(X, y, make_grid("l1,l2", "1e-3:1e1:4"))
     assert all(r.converged for r in results)
+
+
+def test_centred_coordinates_describe_the_same_model(digits):
+    from mnist_logreg.solvers.scaling import StandardisedProblem
+
+    X, y = digits
+    X = X[:, X.any(axis=0)]
+    problem = StandardisedProblem(X, y, 10, dtype=np.float64)
+    rng = np.random.default_rng(1)
+    W, b = rng.normal(size=(10, X.shape[1])) * (rng.random((10, X.shape[1])) < 0.3), rng.normal(size=10)
+    x = np.concatenate([W.ravel(), b])
+    scaled = problem.to_scaled(x)
+    np.testing.assert_allclose(problem.datafit.scores(scaled), X @ W.T + b, atol=1e-10)
+    np.testing.assert_allclose(problem.from_scaled(scaled), x, atol=1e-12)
+    l1_weights, l2_weights = problem.penalties(0.3, 0.7)
+    W_scaled = scaled[:W.size]
+    assert np.sum(l1_weights * np.abs(W_scaled)) == pytest.approx(0.3 * np.abs(W).sum())
+    assert np.sum(l2_weights * W_scaled ** 2) == pytest.approx(0.7 * np.sum(W ** 2))
+    assert np.array_equal(W_scaled != 0, W.ravel() != 0)  # zeros, hence the L1 orthants, are kept

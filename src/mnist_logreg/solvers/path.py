@@ -10,7 +10,7 @@ For ``lambda = 1/(C n)`` the objective of :mod:`mnist_logreg.objective` is
 with ``f_alpha`` the mean log-loss plus ``alpha/2 |W|^2`` (:class:`.SoftmaxDatafit`). Solutions move
 continuously with C, so each C starts from the previous (stronger) one's solution.
 
-Two exact reductions are applied before solving:
+Three exact reformulations are applied before solving:
 
 * *Empty features.* A column of X that is zero in every training sample has zero gradient, so its
   weights are 0 at the optimum for every penalty (and stay 0 without one); it is dropped and its
@@ -19,6 +19,10 @@ Two exact reductions are applied before solving:
   ``lambda_max = max |grad_W f_0(0, b_0)|``, the gradient at zero weights and the intercepts that
   fit the class frequencies (``b_0 = log p_c``). Under L1, ``lambda_1 >= lambda_max`` makes ``W = 0``
   optimal, so ``lambda_max`` is the natural scale of the KKT violation.
+* *Centred features.* The quasi-Newton iterations run on ``(X - mu) / sigma`` with the penalty
+  rewritten for those coordinates (:mod:`.scaling`); the answer is mapped back and certified on
+  the original X. Centring removes the coupling between the pixel means and the intercepts, which
+  halves the iterations on MNIST-like data.
 """
 
 from __future__ import annotations
@@ -118,8 +122,9 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
     criterion : {"kkt", "gap"}, default="kkt"
         Certificate: relative KKT violation, or relative duality gap (see :mod:`.gap`).
     mixed_precision : bool, default=False
-        For float64 X: iterate on a float32 copy (half the memory traffic, 1.5x the memory of X in
-        all) and only certify, and finish if needed, in float64.
+        Iterate on a float32 centred copy (half the memory traffic) and certify, finishing if
+        needed, in X's dtype. Faster on small problems; on large ones float32 rounding in the
+        gradient can keep the float32 phase from reaching ``tol`` until ``max_iter``.
     start : (coef (k, d), intercept (k,)), optional
         Starting point for the first (smallest) C instead of zero weights.
 
@@ -142,16 +147,13 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         lam = 0.0 if math.isinf(Cs[i]) else 1.0 / (Cs[i] * n_samples)
         datafit.alpha = (1.0 - l1_ratio) * lam
         options = dict(tol=tol, kkt_tol=tol * lambda_max, memory=memory, criterion=criterion)
-        if fast is None:
-            result = minimize_owlqn(datafit, x, l1_ratio * lam, max_iter=max_iter, **options)
-        else:
-            # Iterate on the standardised float32 copy, then certify (and if need be finish) in float64.
-            l1_scaled, fast.datafit.alpha = fast.penalties(l1_ratio * lam, datafit.alpha)
-            rough_options = dict(options, kkt_tol=0.5 * options["kkt_tol"] / fast.kkt_factor(), report_gap=False)
-            rough = minimize_owlqn(fast.datafit, fast.to_scaled(x), l1_scaled, max_iter=max_iter, **rough_options)
-            result = minimize_owlqn(datafit, fast.from_scaled(rough.x), l1_ratio * lam,
-                                    max_iter=max_iter - rough.n_iter, **options)
-            result.n_iter += rough.n_iter
+        # Iterate on the centred copy, then certify (and if need be finish) on X itself.
+        l1_scaled, fast.datafit.alpha = fast.penalties(l1_ratio * lam, datafit.alpha)
+        rough_options = dict(options, kkt_tol=0.5 * options["kkt_tol"] / fast.kkt_factor(), report_gap=False)
+        rough = minimize_owlqn(fast.datafit, fast.to_scaled(x), l1_scaled, max_iter=max_iter, **rough_options)
+        result = minimize_owlqn(datafit, fast.from_scaled(rough.x), l1_ratio * lam,
+                                max_iter=max_iter - rough.n_iter, **options)
+        result.n_iter += rough.n_iter
         x = result.x
         W, b = datafit.unpack(x)
         coef = np.zeros((n_classes, n_features))
