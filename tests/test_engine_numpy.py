@@ -189,3 +189,37 @@ def test_centred_coordinates_describe_the_same_model(digits):
     assert np.sum(l1_weights * np.abs(W_scaled)) == pytest.approx(0.3 * np.abs(W).sum())
     assert np.sum(l2_weights * W_scaled ** 2) == pytest.approx(0.7 * np.sum(W ** 2))
     assert np.array_equal(W_scaled != 0, W.ravel() != 0)  # zeros, hence the L1 orthants, are kept
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
+def test_duality_gap_brackets_the_minimum(digits, l1_ratio):
+    from mnist_logreg.solvers import SoftmaxDatafit, solve_path
+    from mnist_logreg.solvers.gap import duality_gap
+
+    X, y = digits
+    C, n = 0.5, X.shape[0]
+    ((_, best),) = list(solve_path(X, y, 10, [C], l1_ratio, tol=1e-9))
+    f_min = objective(X, y, best.coef, best.intercept, l1_ratio=l1_ratio, C=C)
+    datafit = SoftmaxDatafit(X, y, 10, alpha=(1 - l1_ratio) / (C * n))
+    rng = np.random.default_rng(0)
+    for scale in (1.0, 0.3, 0.0):  # from rough points to the solution itself
+        coef = best.coef + scale * rng.normal(size=best.coef.shape) * (rng.random(best.coef.shape) < 0.2)
+        x = datafit.pack(coef, best.intercept)
+        gap = duality_gap(datafit, x, datafit.scores(x), l1_ratio / (C * n))
+        assert gap.dual <= f_min + 1e-10 <= gap.primal + 2e-10
+        W, b = datafit.unpack(gap.x)
+        assert gap.primal == pytest.approx(objective(X, y, W, b, l1_ratio=l1_ratio, C=C), rel=1e-12)
+    assert gap.relative < 1e-6  # the last point is the solution: the gap closes there
+
+
+def test_gap_criterion_certifies_the_objective(digits):
+    from mnist_logreg.solvers import solve_path
+
+    X, y = digits
+    Cs = [0.1, 1.0]
+    tight = dict(solve_path(X, y, 10, Cs, 0.5, tol=1e-9))
+    for i, solution in solve_path(X, y, 10, Cs, 0.5, tol=1e-5, criterion="gap"):
+        assert solution.converged and solution.gap <= 1e-5
+        f = objective(X, y, solution.coef, solution.intercept, l1_ratio=0.5, C=Cs[i])
+        f_min = objective(X, y, tight[i].coef, tight[i].intercept, l1_ratio=0.5, C=Cs[i])
+        assert f_min - 1e-10 <= f <= f_min * (1 + 1e-5) + 1e-10  # the gap bounds the suboptimality
