@@ -149,7 +149,9 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         options = dict(tol=tol, kkt_tol=tol * lambda_max, memory=memory, criterion=criterion)
         # Iterate on the centred copy, then certify (and if need be finish) on X itself.
         l1_scaled, fast.datafit.alpha = fast.penalties(l1_ratio * lam, datafit.alpha)
-        rough_options = dict(options, kkt_tol=0.5 * options["kkt_tol"] / fast.kkt_factor(), report_gap=False)
+        # The duality gap needs scalar penalties, so the centred phase always stops on the KKT test.
+        rough_options = dict(options, kkt_tol=0.5 * options["kkt_tol"] / fast.kkt_factor(), criterion="kkt",
+                             report_gap=False)
         rough = minimize_owlqn(fast.datafit, fast.to_scaled(x), l1_scaled, max_iter=max_iter, **rough_options)
         result = minimize_owlqn(datafit, fast.from_scaled(rough.x), l1_ratio * lam,
                                 max_iter=max_iter - rough.n_iter, **options)
