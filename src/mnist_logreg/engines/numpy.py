@@ -2,10 +2,14 @@
 
 Rows are grouped by ``(penalty, l1_ratio)``; each group's C values are solved from the strongest
 regularisation (smallest C) to the weakest, every solution starting the next, by the
-orthant-wise quasi-Newton method of :mod:`mnist_logreg.solvers` (L-BFGS when there is no L1 part).
-A row is certified converged when its KKT violation, relative to the gradient scale at zero
-weights, is at most ``tol``; otherwise it is returned with ``converged=False`` and a
-:class:`~sklearn.exceptions.ConvergenceWarning`.
+orthant-wise quasi-Newton method of :mod:`mnist_logreg.solvers` (L-BFGS when there is no L1 part),
+iterating on centred features and mapping back exactly. Features that are zero in every training
+image are dropped (their weights are 0). A row is certified converged when its KKT violation on the
+original X, relative to the gradient scale at zero weights, is at most ``tol``; otherwise it is
+returned with ``converged=False`` and a :class:`~sklearn.exceptions.ConvergenceWarning`.
+
+Memory: besides X, a centred copy of the non-empty columns (float32 with ``mixed_precision``), and
+a copy of those columns when dropping empty ones saves at least 5 % of X.
 """
 
 from __future__ import annotations
