@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--engine", default=d.engine, help="numpy (default) or sklearn (saga, the notebook's configuration)")
     fit.add_argument("--tol", type=_float, default=None, help="stopping tolerance (engine default if omitted)")
     fit.add_argument("--max-iter", type=_int, default=None, help="iteration limit per fit (engine default if omitted)")
-    fit.add_argument("--jobs", type=_int, default=d.jobs, help="parallel jobs (default %(default)s; -1 = all cores)")
+    fit.add_argument("--jobs", type=_int, default=d.jobs, help="rows fitted in parallel by the sklearn engine (default %(default)s; -1 = all cores); "
+                     "the numpy engine solves each path in order and uses BLAS threads instead")
     sel = run.add_argument_group("selection and refit")
     sel.add_argument("--select-by", default=d.select_by, help="roc_auc_test (as the notebook) or roc_auc_cv "
                      "(k-fold CV on the training set; the honest protocol) (default %(default)s)")
