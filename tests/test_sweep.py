@@ -51,6 +51,7 @@ def test_table_has_one_row_per_grid_point_in_grid_order(split, tmp_path):
             value = objective(split.X_train, split.y_train_codes, path["coef"][i], path["intercept"][i],
                               l1_ratio=row.l1_ratio, C=row.C)
             assert value == pytest.approx(result.table.objective[i], abs=1e-9)
+    folder.drop_checkpoints()
     assert not (tmp_path / "run" / ".partial").exists()
 
 

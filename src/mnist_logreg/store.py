@@ -3,7 +3,8 @@
 While a sweep runs, every finished fit is checkpointed as ``.partial/<job>-<row>.npz`` and each
 finished row of the main fit is appended to ``results.csv``. An interrupted run therefore keeps
 every finished row, and ``--resume`` reads the checkpoints back. When the sweep completes,
-``results.csv`` is rewritten in grid order, ``path.npz`` is written and the checkpoints go.
+``results.csv`` is rewritten in grid order and ``path.npz`` is written; the checkpoints go once the
+whole run (refit and report included) is complete.
 """
 
 from __future__ import annotations
@@ -103,9 +104,16 @@ class RunFolder:
             handle.flush()
 
     def finish(self, table: pd.DataFrame, coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray) -> None:
-        """Write the final results.csv (grid order) and path.npz, then drop the checkpoints."""
+        """Write the final results.csv (grid order) and path.npz.
+
+        The checkpoints stay until :meth:`drop_checkpoints`, so a run stopped during the refit or
+        the report still resumes without refitting any row.
+        """
         write_text(self.results_path, table.to_csv(index=False))
         save_npz(self.path / "path.npz", coef=coef, intercept=intercept, classes=classes)
+
+    def drop_checkpoints(self) -> None:
+        """Remove ``.partial`` once the whole run is complete."""
         shutil.rmtree(self.partial, ignore_errors=True)
 
 

@@ -237,6 +237,20 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
         raise Interrupted(f"interrupted: {finished} of {len(rows)} rows finished and kept in {folder.path}; "
                           f"finish with: mnist-logreg run --resume --out {folder.path} (and the same options)") from None
     timings["sweep_s"] = time.perf_counter() - start
+    try:
+        best, refit_info = _select_refit_report(config, command, folder, dataset, split, rows, engine, sweep,
+                                                timings, run)
+    except BaseException as error:
+        # The table is complete and on disk; say in run.json what stopped the rest.
+        run.update(status="interrupted" if isinstance(error, KeyboardInterrupt) else "failed",
+                   error=" ".join(str(error).split()) or type(error).__name__)
+        write_json(folder.path / "run.json", run)
+        raise
+    return RunOutcome(folder=folder.path, table=sweep.table, best=best, refit=refit_info, timings=timings, run=run)
+
+
+def _select_refit_report(config, command, folder, dataset, split, rows, engine, sweep, timings, run):
+    """Choose the best row, refit and save it, draw the report, and mark run.json complete."""
     table = sweep.table
 
     best_pos = select_best(table, config.select_by)
@@ -266,7 +280,8 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     run.update(status="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                best=best, refit=refit_info, unconverged_rows=int((~table.converged.astype(bool)).sum()))
     write_json(folder.path / "run.json", run)
-    return RunOutcome(folder=folder.path, table=table, best=best, refit=refit_info, timings=timings, run=run)
+    folder.drop_checkpoints()
+    return best, refit_info
 
 
 def _plain(value):
