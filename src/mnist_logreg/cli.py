@@ -187,7 +187,7 @@ def cmd_run(args, out: Console, err: Console) -> int:
               f"roc_auc_test={b['roc_auc_test']:.4f} (chosen by {b['select_by']})", highlight=False)
     if outcome.refit:
         r = outcome.refit
-        out.print(f"refit on {r['on']} ({r['n_samples']} images): accuracy {r['accuracy']:.4f} ({r['accuracy_on']})",
+        out.print(f"refit on {r['on']} ({r['n_samples']} images): accuracy {r['accuracy']:.4f} on {r['accuracy_on']}",
                   highlight=False)
     report = outcome.folder / "report.html"
     out.print(f"results: {outcome.folder}" + (f"\nreport: {report}" if report.exists() else ""), highlight=False)

@@ -95,7 +95,8 @@ def refit_best(row: GridPoint, dataset: Dataset, split: Split, *, engine: str, e
     -------
     pipeline : Pipeline
     info : dict
-        ``on, n_samples, accuracy_train, accuracy_test, seconds`` and a sentence ``accuracy_note``.
+        ``on, n_samples, accuracy, accuracy_train, accuracy_test, seconds`` and ``accuracy_on``, the words
+        saying what the accuracy was measured on.
     """
     if on not in REFIT_ON:
         raise UsageError(f"--refit: received {on!r}; allowed {', '.join(REFIT_ON)}")
@@ -121,8 +122,8 @@ def refit_best(row: GridPoint, dataset: Dataset, split: Split, *, engine: str, e
     seconds = time.perf_counter() - start
     accuracy_train = float(np.mean(pipeline.predict(X_raw_train) == split.y_train))
     accuracy_test = float(np.mean(pipeline.predict(X_raw_test) == split.y_test))
-    note = ("measured on the test set, which was part of the refit data (the whole data set), so it is "
-            "an in-sample figure" if on == "all" else "measured on the held-out test set")
+    note = ("the test set, which was part of the refit data, so it is an in-sample figure" if on == "all"
+            else "the held-out test set")
     return pipeline, {"on": on, "n_samples": int(n_samples), "accuracy_train": accuracy_train,
                       "accuracy_test": accuracy_test, "accuracy": accuracy_test, "accuracy_on": note,
                       "seconds": seconds}
