@@ -19,7 +19,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..grid import GridPoint
 from ..solvers import solve_path
@@ -29,6 +29,8 @@ __all__ = ["NumpyEngine"]
 
 #: Below this many multiply-adds per pass over X (n * d * k) one BLAS thread is faster than several.
 SMALL_PASS = 5e7
+#: Automatic float32 iterations only for tolerances float32 gradients reliably reach (relative KKT).
+MIXED_MIN_TOL = 1e-5
 
 
 def group_rows(rows: Sequence[GridPoint]) -> dict[tuple[str, float], list[int]]:
@@ -51,9 +53,12 @@ class NumpyEngine(Engine):
         Quasi-Newton iterations per row (each reads X twice).
     memory : int, default=10
         L-BFGS curvature pairs.
-    mixed_precision : bool, default=False
-        For float64 X, iterate on a float32 copy of X (half the memory traffic; memory 1.5x X) and
-        certify, finishing in float64 if needed. float32 X is always solved in float32.
+    mixed_precision : bool or None, default=None
+        For float64 X, iterate on a float32 copy of X (half the memory traffic, products ~2x faster;
+        memory 1.5x X) and certify, finishing in float64 if needed. float32 X is always solved in
+        float32. ``None`` turns it on for small problems (``n*d*k < SMALL_PASS``) at ``tol >=
+        MIXED_MIN_TOL``, where it is ~1.2x faster, and off otherwise: float32 rounding in the
+        gradient can keep the float32 phase from reaching a tighter ``tol``, or any on large X.
     blas_threads : int or None, default=None
         BLAS threads during a fit; ``None`` picks 1 for small problems (where thread start-up costs
         more than it saves) and leaves the BLAS default otherwise.
@@ -62,7 +67,7 @@ class NumpyEngine(Engine):
     name = "numpy"
 
     def __init__(self, tol: float = 1e-3, max_iter: int = 5000, memory: int = 10,
-                 mixed_precision: bool = False, blas_threads: int | None = None):
+                 mixed_precision: bool | None = None, blas_threads: int | None = None):
         self.tol = tol
         self.mixed_precision = mixed_precision
         self.max_iter = max_iter
@@ -78,9 +83,17 @@ class NumpyEngine(Engine):
             return self.blas_threads
         return 1 if X.shape[0] * X.shape[1] * n_classes < SMALL_PASS else None
 
+    def _mixed(self, X: np.ndarray, n_classes: int) -> bool:
+        if self.mixed_precision is not None:
+            return bool(self.mixed_precision)
+        return X.shape[0] * X.shape[1] * n_classes < SMALL_PASS and self.tol >= MIXED_MIN_TOL
+
     def fit_path(self, X, y, n_classes, rows: Sequence[GridPoint],
                  warm_start=None) -> Iterator[tuple[int, FitResult]]:
         threads = self._threads(X, n_classes)
+        mixed = self._mixed(X, n_classes)
+        # Inspecting the loaded BLAS libraries costs milliseconds: do it once, not once per row.
+        controller = ThreadpoolController()
         for (penalty, l1_ratio), positions in group_rows(rows).items():
             Cs = [float(rows[i].C) for i in positions]
             # A path starts from zero weights unless the caller hands over the solution its first
@@ -88,10 +101,10 @@ class NumpyEngine(Engine):
             first = positions[int(np.argmin(Cs))]
             start = (warm_start or {}).get(first)
             path = solve_path(X, y, n_classes, Cs, l1_ratio, tol=self.tol, max_iter=self.max_iter,
-                              memory=self.memory, start=start)
+                              memory=self.memory, mixed_precision=mixed, start=start)
             while True:
                 # Limit BLAS threads only while this engine computes, not while the caller runs.
-                with threadpool_limits(limits=threads, user_api="blas"):
+                with controller.limit(limits=threads, user_api="blas"):
                     item = next(path, None)
                 if item is None:
                     break

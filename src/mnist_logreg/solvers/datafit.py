@@ -75,11 +75,20 @@ class SoftmaxDatafit:
         return (self.X[:, columns] @ dW.T.astype(self.X.dtype, copy=False)).astype(np.float64, copy=False)
 
     def _log_normaliser(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(lse, E)``: ``lse_i = log sum_j exp Z_ij`` and ``E = exp(Z - max_j Z)``, computed stably."""
-        top = Z.max(axis=1)
-        E = np.exp(Z - top[:, None])
-        total = E.sum(axis=1)
-        return top + np.log(total), E / total[:, None]
+        """``(lse, P)``: ``lse_i = log sum_j exp Z_ij`` and ``P = softmax(Z)``, computed stably.
+
+        ``P_ij = exp(Z_ij - m_i) / sum_j exp(Z_ij - m_i)`` with ``m_i = max_j Z_ij``. The row maxima
+        are taken column by column and the row sums by a product with ones: NumPy's reductions
+        along a short last axis (k = 10) are several times slower than these.
+        """
+        top = Z[:, 0].copy()
+        for j in range(1, Z.shape[1]):
+            np.maximum(top, Z[:, j], out=top)
+        P = Z - top[:, None]
+        np.exp(P, out=P)
+        total = P @ np.ones(Z.shape[1])
+        P /= total[:, None]
+        return top + np.log(total), P
 
     def value(self, Z: np.ndarray, x: np.ndarray) -> float:
         """``f`` from precomputed scores ``Z`` (no pass over X)."""
