@@ -223,3 +223,42 @@ def test_gap_criterion_certifies_the_objective(digits):
         f = objective(X, y, solution.coef, solution.intercept, l1_ratio=0.5, C=Cs[i])
         f_min = objective(X, y, tight[i].coef, tight[i].intercept, l1_ratio=0.5, C=Cs[i])
         assert f_min - 1e-10 <= f <= f_min * (1 + 1e-5) + 1e-10  # the gap bounds the suboptimality
+
+
+@pytest.mark.parametrize("margin", [0.1, -100.0])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_working_set_solves_the_full_problem(digits, l1_ratio, margin, monkeypatch):
+    """OWL-QN on working sets of columns reaches the full problem's minimum and its KKT conditions on
+    every weight. With ``margin = -100`` the first working set is empty (only columns with
+    ``|g| >= 101 lambda_1`` would enter), so every column of the solution enters as a KKT violator."""
+    from mnist_logreg.solvers import SoftmaxDatafit, minimize_owlqn
+    from mnist_logreg.solvers import workingset
+    from mnist_logreg.solvers.owlqn import pseudo_gradient
+
+    monkeypatch.setattr(workingset, "MARGIN", margin)
+    X, y = digits
+    C, n = 0.2, X.shape[0]
+    lam = 1.0 / (C * n)
+    datafit = SoftmaxDatafit(X, y, 10, alpha=(1 - l1_ratio) * lam)
+    x0 = np.zeros(datafit.size)
+    ws = workingset.minimize_working_set(datafit, x0, l1_ratio * lam, kkt_tol=1e-9, max_iter=20_000)
+    full = minimize_owlqn(datafit, x0, l1_ratio * lam, tol=0.0, kkt_tol=1e-9, max_iter=20_000, report_gap=False)
+    assert ws.converged and full.converged
+    grad = datafit.value_grad(datafit.scores(ws.x), ws.x)[1]
+    assert np.abs(pseudo_gradient(ws.x, grad, l1_ratio * lam, datafit.n_coef)).max() <= 1e-9
+    assert ws.value == pytest.approx(full.value, rel=1e-10)
+    W = ws.x[:datafit.n_coef].reshape(10, -1)
+    assert 0 < (W != 0).any(axis=0).sum() < 0.8 * X.shape[1]  # sparse: the restricted problems were smaller
+
+
+def test_working_set_path_resumes_exactly(digits):
+    """The working set is a function of the start point: a path resumed from a saved solution
+    repeats the uninterrupted path bit for bit."""
+    X, y = digits
+    rows = [GridPoint("l1", 1.0, C) for C in (0.05, 0.2, 1.0)]
+    fresh = fit_rows(X, y, rows, tol=1e-4)
+    engine = NumpyEngine(tol=1e-4)
+    resumed = dict(engine.fit_path(X, y, 10, rows[1:], warm_start={0: (fresh[0].coef, fresh[0].intercept)}))
+    for i in range(2):
+        assert np.array_equal(resumed[i].coef, fresh[i + 1].coef)
+        assert np.array_equal(resumed[i].intercept, fresh[i + 1].intercept)

@@ -3,7 +3,8 @@
 :mod:`.datafit` holds the smooth part (mean log-loss, its gradient, scores reused across a line
 search), :mod:`.owlqn` the orthant-wise limited-memory quasi-Newton method that adds the L1 term
 and certifies convergence by the KKT violation or :mod:`.gap` the duality gap, :mod:`.scaling` the
-centred reparametrisation the iterations run on, and :mod:`.path` the regularisation path over C.
+centred reparametrisation the iterations run on, :mod:`.workingset` the L1 iterations on the columns
+that can be non-zero, and :mod:`.path` the regularisation path over C.
 """
 
 from .datafit import SoftmaxDatafit

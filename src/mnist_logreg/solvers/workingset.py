@@ -1,0 +1,115 @@
+r"""Working sets for the L1 path: iterate on the columns that can be non-zero, certify on all of them.
+
+Under an L1 penalty most weights of a solution are zero, and a column ``j`` of X whose weights
+``W_{:j}`` are all zero does not change the scores ``Z = X W^T + b``. OWL-QN restricted to a set
+``S`` of columns therefore minimises exactly the original objective over the weights
+``{W : W_{:j} = 0,\ j \notin S}``, and each of its matrix products reads ``|S|`` columns instead
+of ``d``. The restricted solution ``W_S`` is optimal for the full problem iff every left-out weight
+satisfies its KKT condition at zero,
+
+.. math::
+
+    |\nabla_{cj} f(W)| \le \lambda_{1,cj} + \varepsilon \qquad (j \notin S),
+
+which one full gradient (one pass over X) checks; the scores are the same on ``S`` and on all
+columns because the left-out weights are zero. Columns that violate it join ``S`` and the
+restricted problem is solved again from the current point, until no column outside ``S`` violates
+its condition (at most ``d`` rounds, in practice one to three).
+
+The first ``S`` holds the columns with a non-zero weight at the start point and those whose
+gradient there is within ``MARGIN`` of the penalty (``|g_{cj}| \ge (1 - \text{MARGIN})
+\lambda_{1,cj}`` for some class; the "strong rule" idea with a fixed margin). ``S`` is a function of
+the start point only, so a path resumed from a saved solution repeats an uninterrupted one exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .datafit import SoftmaxDatafit
+from .owlqn import OWLQNResult, minimize_owlqn, pseudo_gradient
+
+__all__ = ["minimize_working_set"]
+
+#: Columns whose largest gradient is at least ``(1 - MARGIN) * lambda_1`` start in the working set.
+MARGIN = 0.1
+#: Below this share of the columns a restricted copy is worth making.
+MAX_SHARE = 0.8
+
+
+def _per_weight(value, shape) -> np.ndarray:
+    """A scalar or flat per-weight penalty as a (k, d) array."""
+    return np.broadcast_to(np.reshape(value, (-1, shape[1])) if np.ndim(value) else value, shape)
+
+
+def _restrict(value, columns: np.ndarray, shape):
+    """The penalty of the weights in ``columns`` (flat, row-major), or the scalar itself."""
+    if np.ndim(value) == 0:
+        return value
+    return np.ascontiguousarray(np.reshape(value, shape)[:, columns]).ravel()
+
+
+def minimize_working_set(datafit: SoftmaxDatafit, x0: np.ndarray, l1, *, kkt_tol: float, max_iter: int,
+                         memory: int = 10, tol: float = 0.0) -> OWLQNResult:
+    """Minimise ``datafit + l1 |W|_1`` by OWL-QN on working sets of columns (see the module docstring).
+
+    Parameters
+    ----------
+    datafit : SoftmaxDatafit
+        The full problem, with its L2 strength set (scalar or per weight).
+    x0 : ndarray of shape (k*d + k,)
+        Start point; not modified.
+    l1 : float or ndarray of shape (k*d,)
+        L1 strength; must be positive (without it there is no sparsity to exploit).
+    kkt_tol : float
+        Absolute KKT tolerance on every weight, restricted iterations and final check alike.
+    max_iter : int
+        OWL-QN iterations over all rounds.
+    memory : int, default=10
+    tol : float, default=0.0
+        Passed through to :func:`.minimize_owlqn` (unused by its KKT criterion).
+
+    Returns
+    -------
+    OWLQNResult
+        ``kkt`` is the largest KKT violation over all weights; ``gap`` is NaN.
+    """
+    k, d = datafit.n_classes, datafit.n_features
+    n_coef = datafit.n_coef
+    x = np.array(x0, dtype=np.float64)
+    lam = _per_weight(l1, (k, d))
+    grad = datafit.value_grad(datafit.scores(x), x)[1]
+    W, G = x[:n_coef].reshape(k, d), grad[:n_coef].reshape(k, d)
+    inside = (W != 0).any(axis=0) | (np.abs(G) >= (1.0 - MARGIN) * lam).any(axis=0)
+    n_iter = 0
+    while True:
+        columns = np.flatnonzero(inside)
+        if len(columns) > MAX_SHARE * d:
+            # Nearly everything is in: iterate on X itself.
+            result = minimize_owlqn(datafit, x, l1, tol=tol, kkt_tol=kkt_tol, max_iter=max_iter - n_iter,
+                                    memory=memory, criterion="kkt", report_gap=False)
+            result.n_iter += n_iter
+            return result
+        sub = SoftmaxDatafit(np.ascontiguousarray(datafit.X[:, columns]), datafit.y, k,
+                             alpha=_restrict(datafit.alpha, columns, (k, d)))
+        W = x[:n_coef].reshape(k, d)
+        x_sub = sub.pack(W[:, columns], x[n_coef:])
+        result = minimize_owlqn(sub, x_sub, _restrict(l1, columns, (k, d)), tol=tol, kkt_tol=kkt_tol,
+                                max_iter=max_iter - n_iter, memory=memory, criterion="kkt", report_gap=False)
+        n_iter += result.n_iter
+        W_sub, b = sub.unpack(result.x)
+        W = np.zeros((k, d))
+        W[:, columns] = W_sub
+        x = datafit.pack(W, b)
+        # KKT on all columns: left-out weights are zero, so their violation is (|g| - lambda_1)_+.
+        grad = datafit.value_grad(datafit.scores(x), x)[1]
+        G = grad[:n_coef].reshape(k, d)
+        outside_violation = np.where(inside, 0.0, np.maximum(np.abs(G) - lam, 0.0))
+        violators = (outside_violation > kkt_tol).any(axis=0)
+        if not violators.any() or n_iter >= max_iter or not result.converged:
+            pg = pseudo_gradient(x, grad, l1, n_coef)
+            kkt = float(np.abs(pg).max())
+            F = result.value
+            return OWLQNResult(x, n_iter, result.converged and kkt <= kkt_tol, kkt, np.nan, F)
+        # Add the violators and the columns near their threshold.
+        inside |= violators | (np.abs(G) >= (1.0 - MARGIN) * lam).any(axis=0)
