@@ -88,6 +88,25 @@ def test_kkt_conditions_hold_at_the_solution(digits, l1_ratio, C):
         assert (~nonzero).sum() > 0  # the L1 part makes the solution sparse
 
 
+@pytest.mark.parametrize("l1_ratio, C", [(1.0, 0.3), (0.5, 1.0), (0.0, 1.0)])
+def test_default_engine_certifies_in_float64(digits, l1_ratio, C):
+    """At the default tol the engine iterates in float32 (a small problem); the KKT violation
+    recomputed here in float64 on all columns, relative to lambda_max, must still be <= tol."""
+    X, y = digits
+    engine = NumpyEngine()
+    assert engine._mixed(X, 10)  # the float32 phase is what this tests
+    ((_, result),) = list(engine.fit_path(X, y, 10, [GridPoint("x", l1_ratio, C)]))
+    n = X.shape[0]
+    lam1, alpha = l1_ratio / (C * n), (1 - l1_ratio) / (C * n)
+    _, g, g_b = MultinomialLoss(X, y, 10).value_grad(result.coef, result.intercept, alpha=alpha)
+    W = result.coef
+    b0 = np.log(np.bincount(y, minlength=10) / n)
+    scale = np.abs(MultinomialLoss(X, y, 10).value_grad(np.zeros_like(W), b0)[1]).max()  # lambda_max
+    violation = np.where(W > 0, g + lam1, np.where(W < 0, g - lam1, np.maximum(np.abs(g) - lam1, 0)))
+    assert result.converged
+    assert max(np.abs(violation).max(), np.abs(g_b).max()) <= engine.tol * scale
+
+
 def test_warm_started_path_equals_cold_starts(digits):
     X, y = digits
     rows = make_grid("l1,elasticnet", "1e-2:1e1:5", l1_ratios=0.3)

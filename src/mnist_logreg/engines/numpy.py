@@ -3,13 +3,15 @@
 Rows are grouped by ``(penalty, l1_ratio)``; each group's C values are solved from the strongest
 regularisation (smallest C) to the weakest, every solution starting the next, by the
 orthant-wise quasi-Newton method of :mod:`mnist_logreg.solvers` (L-BFGS when there is no L1 part),
-iterating on centred features and mapping back exactly. Features that are zero in every training
-image are dropped (their weights are 0). A row is certified converged when its KKT violation on the
+iterating on centred features (in float32 on small problems) and mapping back exactly; with an L1
+part the iterations run on a working set of columns and are checked on all of them. Features that
+are zero in every training image are dropped (their weights are 0). A row is certified converged when its KKT violation on the
 original X, relative to the gradient scale at zero weights, is at most ``tol``; otherwise it is
 returned with ``converged=False`` and a :class:`~sklearn.exceptions.ConvergenceWarning`.
 
-Memory: besides X, a centred copy of the non-empty columns (float32 with ``mixed_precision``), and
-a copy of those columns when dropping empty ones saves at least 5 % of X.
+Memory: besides X, a centred copy of the non-empty columns (float32 with ``mixed_precision``), a
+copy of those columns when dropping empty ones saves at least 5 % of X, and under L1 a copy of the
+working set's columns of the centred copy (at most 80 % of it).
 """
 
 from __future__ import annotations
