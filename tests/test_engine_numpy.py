@@ -244,7 +244,7 @@ def test_gap_criterion_certifies_the_objective(digits):
         assert f_min - 1e-10 <= f <= f_min * (1 + 1e-5) + 1e-10  # the gap bounds the suboptimality
 
 
-@pytest.mark.parametrize("margin", [0.1, -100.0])
+@pytest.mark.parametrize("margin", [0.1, 0.0, -100.0])
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
 def test_working_set_solves_the_full_problem(digits, l1_ratio, margin, monkeypatch):
     """OWL-QN on working sets of columns reaches the full problem's minimum and its KKT conditions on
