@@ -17,8 +17,9 @@ T10K_DIR = Path(os.environ.get("MNIST_LOGREG_T10K", REPO.parent / "shared" / "da
 
 @pytest.fixture(autouse=True)
 def _isolated_data_home(tmp_path_factory, monkeypatch):
-    """Never read or write the user's real cache from a test."""
+    """Never read or write the user's real cache, nor the default ``runs/`` of the checkout."""
     monkeypatch.setenv("MNIST_LOGREG_HOME", str(tmp_path_factory.mktemp("data-home")))
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
 @pytest.fixture(scope="session")

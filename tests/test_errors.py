@@ -63,6 +63,8 @@ def idx_dir(tmp_path):
 # -- data ----------------------------------------------------------------------------------------
 def test_missing_folder(tmp_path):
     assert_one_line_error(run_cli("run", "--dataset", f"idx:{tmp_path / 'nowhere'}", *QUICK), None, "nowhere")
+    # A run that fails before fitting leaves no empty runs/<time> folder behind.
+    assert not Path("runs").exists()
 
 
 def test_idx_wrong_magic(idx_dir):
@@ -162,6 +164,13 @@ def test_non_empty_out_is_refused_and_left_untouched(tmp_path):
     assert_one_line_error(result, 2, "--out", "--force")
     assert (tmp_path / "results.csv").read_text() == "last week's results\n"
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_force_keeps_old_results_when_the_new_data_is_bad(tmp_path):
+    (tmp_path / "results.csv").write_text("last week's results\n")
+    result = run_cli("run", "--dataset", f"npz:{tmp_path / 'missing.npz'}", *QUICK, "--out", tmp_path, "--force")
+    assert_one_line_error(result, 2, "missing.npz")
+    assert (tmp_path / "results.csv").read_text() == "last week's results\n"
 
 
 def test_force_replaces_our_outputs_and_keeps_other_files(tmp_path):

@@ -33,15 +33,19 @@ class RunFolder:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.partial = self.path / ".partial"
+        self.force = False
 
     @classmethod
     def prepare(cls, path, *, force: bool = False, resume: bool = False) -> "RunFolder":
-        """Create or reopen the folder.
+        """Check that the folder may be used; nothing is created or removed yet.
 
-        A folder that exists and is not empty is refused unless ``force`` (our previous outputs
-        are removed, anything else is left alone) or ``resume`` (everything is kept).
+        A folder that exists and is not empty is refused unless ``force`` (our previous outputs are
+        removed by :meth:`start`, anything else is left alone) or ``resume`` (everything is kept).
+        The folder itself is created by the first file written into it, so a run that fails while
+        loading its data leaves nothing behind.
         """
         folder = cls(path)
+        folder.force = force
         if folder.path.exists() and not folder.path.is_dir():
             raise UsageError(f"--out: {folder.path} exists and is a file; allowed a new or empty folder")
         occupied = folder.path.exists() and any(folder.path.iterdir())
@@ -49,19 +53,23 @@ class RunFolder:
             if not (folder.path / "run.json").exists():
                 raise UsageError(f"--resume: {folder.path} holds no run.json; allowed only a folder written by "
                                  "an earlier `mnist-logreg run`")
+            folder.force = False
             return folder
         if occupied and not force:
             raise UsageError(f"--out: {folder.path} is not empty; choose a new folder, or pass --force to "
                              "replace its results or --resume to finish an interrupted run")
-        if occupied:
-            for name in OUTPUT_NAMES:
-                target = folder.path / name
-                if target.is_dir():
-                    shutil.rmtree(target)
-                elif target.exists():
-                    target.unlink()
-        folder.path.mkdir(parents=True, exist_ok=True)
         return folder
+
+    def start(self) -> None:
+        """With ``--force``, remove the previous run's outputs (only ours), just before writing anew."""
+        if not self.force:
+            return
+        for name in OUTPUT_NAMES:
+            target = self.path / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
 
     # -- checkpoints -----------------------------------------------------------------------------
     def _checkpoint(self, job: str, position: int) -> Path:

@@ -218,6 +218,7 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
         "versions": package_versions(),
         "timings": timings,
     }
+    folder.start()
     write_json(folder.path / "run.json", run)
 
     total = len(rows) * (1 + (cv or 0))
