@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -65,7 +66,8 @@ def build_pipeline(classifier: BaseEstimator, split: Split, *, standardize: bool
 
 def _set_fitted(classifier, coef, intercept, classes, n_iter) -> None:
     """Give an estimator the sweep's solution without refitting (``--refit none``)."""
-    if len(classes) == 2 and getattr(classifier, "_estimator_type", None) and classifier.__class__.__name__ == "LogisticRegression":
+    if len(classes) == 2 and isinstance(classifier, LogisticRegression):
+        # scikit-learn's binary model has one weight vector w with the same probabilities.
         coef = (coef[1] - coef[0])[None, :]
         intercept = np.array([intercept[1] - intercept[0]])
     classifier.coef_ = np.array(coef)
