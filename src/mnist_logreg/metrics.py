@@ -10,7 +10,7 @@ from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
 from .engines.base import FitResult
 from .grid import GridPoint
-from .objective import objective, softmax
+from .objective import linear_scores, objective_from_scores, softmax
 
 __all__ = ["RESULT_COLUMNS", "predict_proba", "roc_auc_ovr", "score_fit"]
 
@@ -24,9 +24,7 @@ RESULT_COLUMNS = [
 
 def predict_proba(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
     """Class probabilities ``softmax(X @ coef.T + intercept)``, shape (n_samples, n_classes)."""
-    Z = np.asarray(X, dtype=np.float64) @ np.asarray(coef, dtype=np.float64).T
-    Z += np.asarray(intercept, dtype=np.float64)
-    return softmax(Z)
+    return softmax(linear_scores(X, coef, intercept))
 
 
 def roc_auc_ovr(y: np.ndarray, proba: np.ndarray) -> float:
@@ -61,7 +59,9 @@ def score_fit(row: GridPoint, fit: FitResult, X_train, y_train, X_test, y_test) 
     dict with the keys of :data:`RESULT_COLUMNS`
     """
     k = fit.coef.shape[0]
-    p_train = predict_proba(X_train, fit.coef, fit.intercept)
+    # One pass over the training set serves the probabilities and the objective.
+    Z_train = linear_scores(X_train, fit.coef, fit.intercept)
+    p_train = softmax(Z_train)
     p_test = predict_proba(X_test, fit.coef, fit.intercept)
     return {
         "penalty": row.penalty,
@@ -73,7 +73,7 @@ def score_fit(row: GridPoint, fit: FitResult, X_train, y_train, X_test, y_test) 
         "accuracy_test": float(accuracy_score(y_test, p_test.argmax(axis=1))),
         "log_loss_test": float(log_loss(y_test, p_test, labels=np.arange(k))),
         "nonzero_fraction": float(np.count_nonzero(fit.coef) / fit.coef.size),
-        "objective": objective(X_train, y_train, fit.coef, fit.intercept, l1_ratio=row.l1_ratio, C=row.C),
+        "objective": objective_from_scores(Z_train, y_train, fit.coef, l1_ratio=row.l1_ratio, C=row.C),
         "n_iter": int(fit.n_iter),
         "converged": bool(fit.converged),
         "fit_seconds": float(fit.fit_seconds),

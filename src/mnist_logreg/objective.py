@@ -13,8 +13,8 @@ where :math:`\rho` is ``l1_ratio``. The intercept is not penalised; ``C = inf`` 
 means no penalty. Dividing scikit-learn's objective ``C * sum(loss) + penalty`` by ``C n`` gives
 exactly this, so the minimisers agree and the values are comparable across engines.
 
-Every engine is scored with :func:`objective`; solvers may use :class:`MultinomialLoss` for the
-smooth part (value, gradient, Hessian-vector product).
+Every engine is scored with :func:`objective`; :class:`MultinomialLoss` gives the smooth part's value
+and gradient for independent checks of a solver's optimality conditions.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = ["penalty_strength", "penalty_value", "mean_log_loss", "objective", "MultinomialLoss", "softmax"]
+__all__ = ["penalty_strength", "penalty_value", "linear_scores", "mean_log_loss", "mean_log_loss_from_scores",
+           "objective", "objective_from_scores", "MultinomialLoss", "softmax"]
 
 
 def penalty_strength(C: float, n_samples: int) -> float:
@@ -51,12 +52,27 @@ def softmax(Z: np.ndarray) -> np.ndarray:
     return Z
 
 
-def mean_log_loss(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> float:
-    """Mean multinomial log-loss for integer labels ``y`` in ``0..k-1``, in float64."""
+def linear_scores(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """Scores ``Z = X @ coef.T + intercept`` in float64, shape (n_samples, k)."""
     Z = np.asarray(X, dtype=np.float64) @ np.asarray(coef, dtype=np.float64).T
     Z += np.asarray(intercept, dtype=np.float64)
+    return Z
+
+
+def mean_log_loss_from_scores(Z: np.ndarray, y: np.ndarray) -> float:
+    """Mean multinomial log-loss ``mean(logsumexp(Z_i) - Z_{i, y_i})`` for scores ``Z`` (n, k)."""
     y = np.asarray(y)
     return float(np.mean(logsumexp(Z, axis=1) - Z[np.arange(len(y)), y]))
+
+
+def mean_log_loss(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> float:
+    """Mean multinomial log-loss for integer labels ``y`` in ``0..k-1``, in float64."""
+    return mean_log_loss_from_scores(linear_scores(X, coef, intercept), y)
+
+
+def objective_from_scores(Z: np.ndarray, y: np.ndarray, coef: np.ndarray, *, l1_ratio: float, C: float) -> float:
+    """:math:`F` from already computed float64 scores ``Z = X W^T + b`` (saves a pass over X)."""
+    return mean_log_loss_from_scores(Z, y) + penalty_value(coef, l1_ratio, C, Z.shape[0])
 
 
 def objective(X, y, coef, intercept, *, l1_ratio: float, C: float) -> float:
@@ -76,8 +92,7 @@ def objective(X, y, coef, intercept, *, l1_ratio: float, C: float) -> float:
     -------
     float
     """
-    n = X.shape[0]
-    return mean_log_loss(X, y, coef, intercept) + penalty_value(coef, l1_ratio, C, n)
+    return objective_from_scores(linear_scores(X, coef, intercept), y, coef, l1_ratio=l1_ratio, C=C)
 
 
 class MultinomialLoss:
@@ -120,18 +135,3 @@ class MultinomialLoss:
             value += 0.5 * alpha * float(np.vdot(coef, coef))
             grad_coef += alpha * coef
         return value, grad_coef, grad_intercept
-
-    def hessp(self, coef, intercept, v_coef, v_intercept, alpha: float = 0.0):
-        """Hessian-vector product at ``(coef, intercept)`` in direction ``(v_coef, v_intercept)``.
-
-        For the softmax loss, with ``U = X v_coef^T + v_intercept`` the Hessian acts as
-        ``H v = X^T (P * U - P * sum(P * U, axis=1)) / n``.
-        """
-        P = softmax(self.scores(coef, intercept))
-        U = self.X @ v_coef.T + v_intercept
-        PU = P * U
-        S = (PU - P * PU.sum(axis=1, keepdims=True)) / self.n_samples
-        h_coef = S.T @ self.X
-        if alpha:
-            h_coef += alpha * v_coef
-        return h_coef, S.sum(axis=0)
