@@ -69,13 +69,16 @@ def path_predecessors(rows: Sequence[GridPoint]) -> list[int | None]:
 
 def fit_rows(engine: Engine, X, y, n_classes: int, rows: Sequence[GridPoint], *,
              folder: RunFolder | None = None, job: str = "main",
-             on_fit: Callable[[int, FitResult], None] | None = None) -> dict[int, FitResult]:
-    """Fit every row not already checkpointed in ``folder`` under ``job``; return all fits.
+             on_fit: Callable[[int, FitResult], None] | None = None,
+             done: dict[int, FitResult] | None = None) -> dict[int, FitResult]:
+    """Fit every row not already finished; return all fits.
 
+    Finished rows are ``done`` when given, else those checkpointed in ``folder`` under ``job``.
     Rows whose path predecessor is already finished are warm-started from its saved solution,
     which is exactly what the engine would have used in an uninterrupted run.
     """
-    done = folder.load_fits(job) if folder is not None else {}
+    if done is None:
+        done = folder.load_fits(job) if folder is not None else {}
     done = {i: f for i, f in done.items() if i < len(rows)}
     missing = [i for i in range(len(rows)) if i not in done]
     if not missing:
@@ -173,11 +176,9 @@ def run_sweep(split: Split, rows: Sequence[GridPoint], engine: Engine, *, standa
             record["roc_auc_cv_std"] = float(np.std(cv_scores[:, i]))
         return record
 
-    records: dict[int, dict] = {}
+    finished = {i: f for i, f in folder.load_fits("main").items() if i < len(rows)} if folder is not None else {}
+    records = {i: record_of(i, fit) for i, fit in sorted(finished.items())}
     if folder is not None:
-        for i, fit in sorted(folder.load_fits("main").items()):
-            if i < len(rows):
-                records[i] = record_of(i, fit)
         folder.start_results(columns, list(records.values()))
 
     def on_fit(i: int, fit: FitResult) -> None:
@@ -187,7 +188,7 @@ def run_sweep(split: Split, rows: Sequence[GridPoint], engine: Engine, *, standa
         if progress:
             progress(1)
 
-    fits = fit_rows(engine, X_train, y_train, split.n_classes, rows, folder=folder, on_fit=on_fit)
+    fits = fit_rows(engine, X_train, y_train, split.n_classes, rows, folder=folder, on_fit=on_fit, done=finished)
     table = pd.DataFrame([records[i] for i in range(len(rows))], columns=columns)
     coef = np.stack([fits[i].coef for i in range(len(rows))])
     intercept = np.stack([fits[i].intercept for i in range(len(rows))])
