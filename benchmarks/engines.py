@@ -21,7 +21,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import platform
 import sys
@@ -36,48 +35,26 @@ from threadpoolctl import threadpool_info
 
 from mnist_logreg.engines.numpy import NumpyEngine
 from mnist_logreg.engines.sklearn import SklearnEngine
+from mnist_logreg.data import load_dataset
 from mnist_logreg.grid import make_grid
 from mnist_logreg.objective import objective
+from mnist_logreg.split import split_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 T10K = Path(os.environ.get("MNIST_LOGREG_T10K", REPO.parent / "shared" / "data" / "mnist-t10k"))
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """A gzipped IDX file (the MNIST format) as an array; used only when the package reader is missing."""
-    data = gzip.open(path, "rb").read()
-    ndim = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
 def idx_split(folder: Path, n_train: int, n_test: int):
     """Stratified, /255-scaled split of the IDX images in ``folder`` via the package's own loader."""
-    from mnist_logreg.split import split_dataset
-
-    try:
-        from mnist_logreg.data import load_dataset
-
-        ds = load_dataset(f"idx:{folder}")
-    except ImportError:
-        from mnist_logreg.data.dataset import Dataset
-
-        prefixes = sorted({p.name.split("-")[0] for p in folder.glob("*-images-idx3-ubyte.gz")}, reverse=True)
-        X = np.concatenate([read_idx(folder / f"{p}-images-idx3-ubyte.gz").reshape(-1, 784) for p in prefixes])
-        y = np.concatenate([read_idx(folder / f"{p}-labels-idx1-ubyte.gz") for p in prefixes])
-        ds = Dataset(X=X, y=y, image_shape=(28, 28), name=f"idx:{folder}", source=str(folder))
-    sp = split_dataset(ds, n_train, n_test, seed=42)
+    sp = split_dataset(load_dataset(f"idx:{folder}"), n_train, n_test, seed=42)
     return sp.X_train, sp.y_train_codes, sp.X_test, sp.y_test_codes, sp.n_classes
 
 
 def digits_split():
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(X / 16.0, y, train_size=1000, stratify=y, random_state=0)
-    return X_train, y_train, X_test, y_test, 10
+    """scikit-learn's 8x8 digits, 1000/797 stratified, through the package's loader and split."""
+    sp = split_dataset(load_dataset("digits"), 1000, 797, seed=0)
+    return sp.X_train, sp.y_train_codes, sp.X_test, sp.y_test_codes, sp.n_classes
 
 
 def run_engine(engine, X, y, k, rows, trace: bool = False):
