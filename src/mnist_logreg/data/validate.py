@@ -163,7 +163,7 @@ def make_dataset(X, y, *, name: str, source: str, what: str, X_test=None, y_test
     X, shape = check_images(X, f"{what} X" if X_test is None else f"{what} X_train")
     y = check_labels(y, X.shape[0], f"{what} y" if X_test is None else f"{what} y_train")
     if X_test is not None:
-        X_test, test_shape = check_images(X_test, f"{what} X_test")
+        X_test, _ = check_images(X_test, f"{what} X_test")
         y_test = check_labels(y_test, X_test.shape[0], f"{what} y_test")
         if X_test.shape[1] != X.shape[1]:
             raise DataError(f"{what}: X_train has {X.shape[1]} features per image but X_test has "

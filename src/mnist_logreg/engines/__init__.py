@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from importlib import import_module
 
 from ..errors import UsageError
@@ -26,7 +27,5 @@ def get_engine(name: str, **options) -> Engine:
         raise UsageError(f"--engine: unknown engine {name!r}; allowed {', '.join(ENGINES)}")
     module_name, class_name = ENGINES[name].split(":")
     cls = getattr(import_module(module_name), class_name)
-    import inspect
-
     accepted = inspect.signature(cls.__init__).parameters
     return cls(**{k: v for k, v in options.items() if k in accepted and v is not None})
