@@ -25,6 +25,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from .atomic import write_bytes
+
 __all__ = [
     "penalty_label",
     "format_C",
@@ -393,9 +395,10 @@ def figure_png(fig: Figure, dpi: int = 100) -> bytes:
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-def save_figures(figures: Mapping[str, Figure], folder, dpi: int = 100) -> dict[str, Path]:
-    """Write every figure to ``folder/<name>.png``; return the paths by name.
+def save_figures(figures: Mapping[str, Figure | bytes], folder, dpi: int = 100) -> dict[str, Path]:
+    """Write every figure (a Figure, or PNG bytes already rendered) to ``folder/<name>.png``.
 
+    Returns the paths by name.
     Names must be plain file stems (letters, digits, ``_ . -``), so a name can never write
     outside ``folder``.
     """
@@ -406,6 +409,6 @@ def save_figures(figures: Mapping[str, Figure], folder, dpi: int = 100) -> dict[
         if not _SAFE_NAME.match(name) or name in {".", ".."}:
             raise ValueError(f"figures: name {name!r} is not allowed; use letters, digits, '_', '.' or '-'")
         path = folder / f"{name}.png"
-        path.write_bytes(figure_png(fig, dpi=dpi))
+        write_bytes(path, fig if isinstance(fig, bytes) else figure_png(fig, dpi=dpi))
         paths[name] = path
     return paths

@@ -13,7 +13,7 @@ from .select import pixel_space_weights
 __all__ = ["make_run_figures", "build_report"]
 
 
-def make_run_figures(dataset, split, sweep, pipeline) -> dict:
+def make_run_figures(split, sweep, pipeline) -> dict:
     """The report's figures, in display order (name -> matplotlib Figure)."""
     y_pred = pipeline.predict(split.X_test_raw)
     return {
@@ -30,7 +30,8 @@ def make_run_figures(dataset, split, sweep, pipeline) -> dict:
 
 def build_report(folder, *, config, command, dataset, split, sweep, best, pipeline, refit, timings, run):
     """Save the figures as PNG files and write the self-contained report.html."""
-    figures = make_run_figures(dataset, split, sweep, pipeline)
+    # Render each figure once: the same PNG bytes go to figures/ and into the report.
+    figures = {name: fg.figure_png(fig) for name, fig in make_run_figures(split, sweep, pipeline).items()}
     fg.save_figures(figures, folder.path / "figures")
     protocol = {
         "train_size": int(len(split.y_train)), "test_size": int(len(split.y_test)), "seed": config.seed,
