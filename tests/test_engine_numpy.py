@@ -25,6 +25,12 @@ def digits():
     return X[:400] / 16.0, y[:400]
 
 
+@pytest.fixture(params=["owlqn", "proxqn"])
+def solver(request):
+    """Both iteration methods of the engine (``auto`` picks proxqn only on tall data)."""
+    return request.param
+
+
 def fit_rows(X, y, rows, **options):
     engine = NumpyEngine(**options)
     out = dict(engine.fit_path(X, y, 10, rows))
@@ -39,9 +45,9 @@ def F(X, y, result, row):
 @pytest.mark.parametrize("row", [GridPoint("l1", 1.0, 0.05), GridPoint("l1", 1.0, 2.0), GridPoint("l2", 0.0, 0.1),
                                  GridPoint("l2", 0.0, 10.0), GridPoint("elasticnet", 0.5, 0.5),
                                  GridPoint("elasticnet", 0.2, 3.0)])
-def test_objective_matches_sklearn_at_tight_tolerance(digits, row):
+def test_objective_matches_sklearn_at_tight_tolerance(digits, row, solver):
     X, y = digits
-    (ours,) = fit_rows(X, y, [row], tol=1e-8)
+    (ours,) = fit_rows(X, y, [row], tol=1e-8, solver=solver)
     solver = "lbfgs" if row.l1_ratio == 0 else "saga"
     theirs = LogisticRegression(C=row.C, l1_ratio=row.l1_ratio, solver=solver, tol=1e-10, max_iter=100_000,
                                 random_state=0).fit(X, y)
@@ -52,14 +58,14 @@ def test_objective_matches_sklearn_at_tight_tolerance(digits, row):
     assert f_ours == pytest.approx(f_theirs, rel=1e-6)
 
 
-def test_no_penalty_matches_sklearn(digits):
+def test_no_penalty_matches_sklearn(digits, solver):
     X, y = digits
     # One pixel row and every third label redrawn: the classes overlap, so a finite minimum exists.
     X = X[:, 18:26]
     y = y.copy()
     y[::3] = np.random.default_rng(0).integers(0, 10, size=len(y[::3]))
     row = GridPoint("none", 0.0, math.inf)
-    (ours,) = fit_rows(X, y, [row], tol=1e-7)
+    (ours,) = fit_rows(X, y, [row], tol=1e-7, solver=solver)
     theirs = LogisticRegression(C=math.inf, solver="lbfgs", tol=1e-12, max_iter=100_000).fit(X, y)
     f_theirs = objective(X, y, theirs.coef_, theirs.intercept_, l1_ratio=0.0, C=math.inf)
     assert ours.converged
@@ -68,10 +74,10 @@ def test_no_penalty_matches_sklearn(digits):
 
 
 @pytest.mark.parametrize("l1_ratio, C", [(1.0, 0.3), (0.5, 1.0), (0.0, 1.0)])
-def test_kkt_conditions_hold_at_the_solution(digits, l1_ratio, C):
+def test_kkt_conditions_hold_at_the_solution(digits, l1_ratio, C, solver):
     X, y = digits
     row = GridPoint("x", l1_ratio, C)
-    (result,) = fit_rows(X, y, [row], tol=1e-7)
+    (result,) = fit_rows(X, y, [row], tol=1e-7, solver=solver)
     n = X.shape[0]
     lam1, alpha = l1_ratio / (C * n), (1 - l1_ratio) / (C * n)
     _, g, g_b = MultinomialLoss(X, y, 10).value_grad(result.coef, result.intercept, alpha=alpha)
@@ -107,29 +113,29 @@ def test_default_engine_certifies_in_float64(digits, l1_ratio, C):
     assert max(np.abs(violation).max(), np.abs(g_b).max()) <= engine.tol * scale
 
 
-def test_warm_started_path_equals_cold_starts(digits):
+def test_warm_started_path_equals_cold_starts(digits, solver):
     X, y = digits
     rows = make_grid("l1,elasticnet", "1e-2:1e1:5", l1_ratios=0.3)
-    path = fit_rows(X, y, rows, tol=1e-7)
+    path = fit_rows(X, y, rows, tol=1e-7, solver=solver)
     for row, warm in zip(rows, path):
-        (cold,) = fit_rows(X, y, [row], tol=1e-7)
+        (cold,) = fit_rows(X, y, [row], tol=1e-7, solver=solver)
         assert F(X, y, warm, row) == pytest.approx(F(X, y, cold, row), rel=1e-7)
         np.testing.assert_allclose(warm.coef, cold.coef, atol=2e-3 * np.abs(cold.coef).max())
 
 
-def test_resumed_subset_and_any_row_order(digits):
+def test_resumed_subset_and_any_row_order(digits, solver):
     X, y = digits
     rows = make_grid("l2", "1e-2:1e1:4")
-    full = fit_rows(X, y, rows, tol=1e-7)
+    full = fit_rows(X, y, rows, tol=1e-7, solver=solver)
     subset = [rows[3], rows[1]]  # a resume with only some rows, out of order
     part = fit_rows(X, y, subset, tol=1e-7)
     for row, result, reference in zip(subset, part, [full[3], full[1]]):
         assert F(X, y, result, row) == pytest.approx(F(X, y, reference, row), rel=1e-8)
 
 
-def test_very_small_C_under_l1_gives_zero_weights(digits):
+def test_very_small_C_under_l1_gives_zero_weights(digits, solver):
     X, y = digits
-    (result,) = fit_rows(X, y, [GridPoint("l1", 1.0, 1e-4)])
+    (result,) = fit_rows(X, y, [GridPoint("l1", 1.0, 1e-4)], solver=solver)
     assert result.converged
     assert not result.coef.any()
     # With W = 0 the optimal intercepts reproduce the class frequencies.
@@ -137,21 +143,22 @@ def test_very_small_C_under_l1_gives_zero_weights(digits):
     np.testing.assert_allclose(p, np.bincount(y, minlength=10) / len(y), atol=1e-6)
 
 
-def test_empty_pixels_get_zero_weight(digits):
+def test_empty_pixels_get_zero_weight(digits, solver):
     X, y = digits
     empty = ~X.any(axis=0)
     assert empty.any()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        results = fit_rows(X, y, [GridPoint("l2", 0.0, 1.0), GridPoint("none", 0.0, math.inf)], max_iter=50)
+        results = fit_rows(X, y, [GridPoint("l2", 0.0, 1.0), GridPoint("none", 0.0, math.inf)], max_iter=50,
+                           solver=solver)
     for result in results:
         assert not result.coef[:, empty].any()
 
 
-def test_deterministic(digits):
+def test_deterministic(digits, solver):
     X, y = digits
     rows = make_grid("l1,l2", "1e-2:1e1:3")
-    first, second = fit_rows(X, y, rows), fit_rows(X, y, rows)
+    first, second = fit_rows(X, y, rows, solver=solver), fit_rows(X, y, rows, solver=solver)
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a.coef, b.coef)
         np.testing.assert_array_equal(a.intercept, b.intercept)
@@ -168,11 +175,11 @@ def test_float32_matches_float64(digits):
         assert F(X, y, b, row) == pytest.approx(F(X, y, a, row), rel=1e-5)
 
 
-def test_unconverged_rows_warn_and_are_marked(digits):
+def test_unconverged_rows_warn_and_are_marked(digits, solver):
     X, y = digits
     rows = [GridPoint("l1", 1.0, 1.0), GridPoint("l2", 0.0, 1.0)]
     with pytest.warns(ConvergenceWarning, match="max_iter"):
-        results = fit_rows(X, y, rows, max_iter=1)
+        results = fit_rows(X, y, rows, max_iter=1, solver=solver)
     assert all(not r.converged and r.n_iter == 1 for r in results)
 
 

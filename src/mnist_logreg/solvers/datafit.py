@@ -47,6 +47,9 @@ class SoftmaxDatafit:
         self.n_coef = n_classes * self.n_features
         self.alpha = alpha
         self._rows = np.arange(self.n_samples)
+        #: When set, :meth:`value_grad` also stores ``curvature``, the mean ``p (1 - p)`` of each class.
+        self.track_curvature = False
+        self.curvature = None
 
     @property
     def size(self) -> int:
@@ -113,6 +116,9 @@ class SoftmaxDatafit:
         """
         lse, P = self._log_normaliser(Z)
         loss = float(np.mean(lse - Z[self._rows, self.y]))
+        if self.track_curvature:
+            # Mean p(1 - p) per class: the class factor of the metric in .metric.
+            self.curvature = (P.sum(axis=0) - np.einsum("ij,ij->j", P, P)) / self.n_samples
         # R = (P - Y) / n, the residuals; grad_W = R^T X, grad_b = sum_i R_i.
         P[self._rows, self.y] -= 1.0
         P /= self.n_samples

@@ -90,22 +90,26 @@ def pseudo_gradient(x: np.ndarray, grad: np.ndarray, l1, n_coef: int) -> np.ndar
     return pg
 
 
-def _two_loop(pg: np.ndarray, pairs: deque) -> np.ndarray:
+def _two_loop(pg: np.ndarray, pairs, initial=None) -> np.ndarray:
     """L-BFGS two-loop recursion: ``H pg`` with ``H`` the inverse-Hessian model of the pairs.
 
+    ``pairs`` holds ``(s, y, 1 / s.y, ...)`` tuples, oldest first. The initial inverse Hessian is
+    ``gamma I`` with ``gamma = s.y / y.y`` from the newest pair, or ``initial(q)`` when given.
     The updates ``q <- q - a y`` run as in-place BLAS ``axpy`` calls: NumPy's ``q -= a * y``
     allocates a temporary, which doubles the cost of the recursion on vectors of ~10^4 entries.
     """
     q = np.array(pg, dtype=np.float64)
     alphas = []
-    for s, y, rho in reversed(pairs):
+    for s, y, rho, *_ in reversed(pairs):
         a = rho * ddot(s, q)
         daxpy(y, q, a=-a)
         alphas.append(a)
-    if pairs:
-        s, y, _ = pairs[-1]
+    if initial is not None:
+        q = np.array(initial(q), dtype=np.float64)
+    elif pairs:
+        s, y, *_ = pairs[-1]
         q *= ddot(s, y) / ddot(y, y)  # initial Hessian gamma I, gamma = s.y / y.y (Nocedal & Wright 7.20)
-    for (s, y, rho), a in zip(pairs, reversed(alphas)):
+    for (s, y, rho, *_), a in zip(pairs, reversed(alphas)):
         b = rho * ddot(y, q)
         daxpy(s, q, a=a - b)
     return q

@@ -1,0 +1,119 @@
+r"""Coordinate descent on the quadratic model of :mod:`.proxqn`, compiled with Numba.
+
+The model, in the flat layout of :mod:`.datafit` (weights ``(c, j)`` at ``c*d + j``, then the k
+intercepts), is
+
+.. math::
+
+    q(\Delta) = g^\top\Delta + \tfrac12 \Delta^\top B \Delta + \sum_{cj} \lambda_{cj} |w_{cj} + \Delta_{cj}|,
+    \qquad B = B_0 - W_k \hat W_k^\top,
+
+with the block-diagonal metric ``B0`` (``sigma * cs_c * A`` on class c's weights plus the ridge
+``rho_cj`` on the diagonal, ``sigma * cs_c`` on intercept c) and the low-rank L-BFGS correction
+(``W_hat = W_k M^{-1}``). The state ``B0 @ Delta`` and ``r = W_k^T Delta`` is kept up to date, so a
+coordinate step costs ``d + 4m`` operations. Each step minimises ``q`` exactly along one coordinate
+(a soft-threshold for the weights). The first sweep visits every coordinate; later ones visit the
+non-zero weights and the intercepts until the largest scaled step is below ``tol``, and a final
+full sweep confirms it.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["model_cd"]
+
+
+@numba.njit(cache=True, nogil=True)
+def model_cd(x, g, D, B0D, r, Wk, Wh, A, sigma, cs, ridge, lam, n_classes, n_features, max_sweeps, tol):
+    """Minimise the model over ``D`` in place; returns the number of sweeps made.
+
+    Parameters
+    ----------
+    x, g : float64 arrays of shape (N,)
+        Current point and gradient of the smooth part, ``N = k*d + k``.
+    D, B0D : float64 arrays of shape (N,)
+        Step and ``B0 @ D``, updated in place (start both at zero).
+    r : float64 array of shape (2m,)
+        ``Wk.T @ D``, updated in place.
+    Wk, Wh : float64 arrays of shape (N, 2m)
+    A : float64 array of shape (d, d)
+    sigma : float
+    cs, ridge, lam : float64 arrays of shapes (k,), (k*d,), (k*d,)
+    max_sweeps : int
+    tol : float
+        Stop when no step ``|delta| * B_ii`` exceeds it in a sweep over every coordinate.
+    """
+    n_coef = n_classes * n_features
+    N = n_coef + n_classes
+    m2 = Wk.shape[1]
+    full = True
+    sweeps = 0
+    while sweeps < max_sweeps:
+        biggest = 0.0
+        for i in range(N):
+            if i < n_coef:
+                c = i // n_features
+                j = i - c * n_features
+                if not full and x[i] + D[i] == 0.0:
+                    continue
+                b0 = sigma * cs[c] * A[j, j] + ridge[i]
+            else:
+                c = i - n_coef
+                j = -1
+                b0 = sigma * cs[c]
+            lowrank = 0.0
+            diag_lr = 0.0
+            for q in range(m2):
+                lowrank += Wh[i, q] * r[q]
+                diag_lr += Wh[i, q] * Wk[i, q]
+            h = b0 - diag_lr
+            if h <= 1e-12 * b0:
+                h = b0
+            current = x[i] + D[i]
+            z = current - (g[i] + B0D[i] - lowrank) / h
+            if i < n_coef:
+                threshold = lam[i] / h
+                if z > threshold:
+                    new = z - threshold
+                elif z < -threshold:
+                    new = z + threshold
+                else:
+                    new = 0.0
+            else:
+                new = z
+            step = new - current
+            if step == 0.0:
+                continue
+            D[i] += step
+            if i < n_coef:
+                scale = step * sigma * cs[c]
+                base = c * n_features
+                for l in range(n_features):
+                    B0D[base + l] += scale * A[j, l]
+                B0D[i] += step * ridge[i]
+            else:
+                B0D[i] += step * sigma * cs[c]
+            for q in range(m2):
+                r[q] += step * Wk[i, q]
+            change = abs(step) * h
+            if change > biggest:
+                biggest = change
+        sweeps += 1
+        if biggest <= tol:
+            if full:
+                break
+            full = True
+        else:
+            full = False
+    return sweeps
+
+
+def warm_up() -> None:
+    """Compile (or load from Numba's on-disk cache) the kernel on a tiny problem."""
+    k, d = 2, 2
+    N = k * d + k
+    z = np.zeros(N)
+    model_cd(z, z.copy(), z.copy(), z.copy(), np.zeros(0), np.zeros((N, 0)), np.zeros((N, 0)), np.eye(d), 1.0,
+             np.ones(k), np.zeros(k * d), np.zeros(k * d), k, d, 1, 0.0)

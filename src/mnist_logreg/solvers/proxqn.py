@@ -1,0 +1,222 @@
+r"""Proximal quasi-Newton with a feature metric, for fits on many samples.
+
+Minimises ``F = f + sum_cj lambda_cj |W_cj|`` (``f`` the smooth part of :mod:`.datafit`, ridge
+included) by steps that minimise a quadratic model of ``f`` plus the exact L1 term,
+
+.. math::
+
+    \Delta = \arg\min_\Delta\ g^\top\Delta + \tfrac12\Delta^\top B\Delta + \lambda\lVert w + \Delta\rVert_1,
+
+followed by a backtracking search along ``x + s Delta``. ``B`` is the limited-memory BFGS matrix of
+the last ``memory`` steps built on the metric ``B0 = sigma diag(c) (x) A + diag(ridge)`` of
+:mod:`.metric`, not on a multiple of the identity; ``sigma`` is refitted at every step from the
+newest pair (``s^T y / s^T M s`` for the loss part). The model is minimised by coordinate descent
+(:mod:`._cd`), or, without an L1 part, exactly by the two-loop recursion with ``B0^{-1}``.
+
+On Fashion-MNIST (60,000 images, C = 1) this takes ~100 steps where orthant-wise L-BFGS with a
+scalar initial Hessian takes ~2,000: the metric removes the pixel correlations, which are what
+make the weakly regularised problem ill-conditioned. Each step costs two passes over X (the
+search direction's scores and the new gradient), as before, plus the model minimisation, which
+costs ``O(k d^2)`` per sweep and does not depend on n; so the method pays off when n is large
+compared with d, and :func:`.path.solve_path` uses it there.
+
+Convergence is certified as in :mod:`.owlqn`: the largest entry of the pseudo-gradient, on
+scores recomputed from ``x``, at most ``kkt_tol``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from ._cd import model_cd
+from .datafit import SoftmaxDatafit
+from .metric import FeatureMetric
+from .owlqn import ARMIJO, MAX_BACKTRACKS, OWLQNResult, _two_loop, pseudo_gradient
+
+__all__ = ["minimize_proxqn"]
+
+#: Coordinate-descent sweeps per model minimisation, at most.
+MAX_SWEEPS = 20
+#: The model is minimised until no coordinate moves by more than this share of the KKT violation.
+#: Accurate model steps pay: on Fashion-MNIST, l1 at C = 1, (10 sweeps, 0.1) took ~115 steps and
+#: (20, 0.03) ~80; more accuracy than that gained nothing.
+SUBPROBLEM_TOL = 0.03
+
+
+def _flat(value, size: int) -> np.ndarray:
+    """A scalar or per-weight penalty as a float64 vector of ``size`` entries."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (size,)))
+
+
+class _Model:
+    """The quasi-Newton model: metric, scale ``sigma``, class curvatures and curvature pairs."""
+
+    def __init__(self, datafit: SoftmaxDatafit, metric: FeatureMetric, ridge: np.ndarray, memory: int):
+        self.k, self.d = datafit.n_classes, datafit.n_features
+        self.n_coef = datafit.n_coef
+        self.metric = metric
+        self.ridge = ridge
+        self.pairs: deque = deque(maxlen=memory)  # (s, y, 1/s.y, s_W @ A)
+        self.sigma = 1.0
+        self.cs = np.ones(self.k)
+
+    def _weights(self, v: np.ndarray) -> np.ndarray:
+        return v[:self.n_coef].reshape(self.k, self.d)
+
+    def metric_product(self, v: np.ndarray, Av: np.ndarray) -> np.ndarray:
+        """``B0 v`` given ``Av = v_W @ A``."""
+        out = np.empty_like(v)
+        out[:self.n_coef] = (self.sigma * self.cs[:, None] * Av).ravel() + self.ridge * v[:self.n_coef]
+        out[self.n_coef:] = self.sigma * self.cs * v[self.n_coef:]
+        return out
+
+    def inverse_metric(self, v: np.ndarray) -> np.ndarray:
+        """``B0^{-1} v`` (exact when the ridge is the same for every weight, as on the common scale)."""
+        out = np.empty_like(v)
+        ridge = float(np.mean(self.ridge)) if self.ridge.size else 0.0
+        out[:self.n_coef] = self.metric.solve(self._weights(v), self.cs, self.sigma, ridge).ravel()
+        out[self.n_coef:] = v[self.n_coef:] / (self.sigma * self.cs)
+        return out
+
+    def update(self, s: np.ndarray, y: np.ndarray, cs: np.ndarray) -> None:
+        """Adopt the new class curvatures, refit ``sigma`` and keep the pair if it has curvature."""
+        self.cs = np.maximum(cs, 1e-12 * max(float(cs.max()), 1e-300))
+        As = self.metric.apply(self._weights(s))
+        loss_y = y.copy()
+        loss_y[:self.n_coef] -= self.ridge * s[:self.n_coef]
+        sy_loss = float(s @ loss_y)
+        if sy_loss > 0:
+            # sigma = y^T M^{-1} y / s^T y on the loss part, M = diag(c) (x) A (the Barzilai-Borwein scale
+            # that fits y to s; the other one, s^T y / s^T M s, took twice the steps on Fashion-MNIST).
+            yMy = float(np.sum(self._weights(loss_y) * self.metric.solve(self._weights(loss_y), self.cs, 1.0, 0.0))
+                        + np.sum(loss_y[self.n_coef:] ** 2 / self.cs))
+            self.sigma = yMy / sy_loss
+        sy = float(s @ y)
+        if sy > 1e-10 * np.linalg.norm(s) * np.linalg.norm(y):
+            self.pairs.append((s, y, 1.0 / sy, As))
+
+    def compact(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(Wk, Wk M^{-1})`` of the compact form ``B = B0 - Wk M^{-1} Wk^T`` (Byrd, Nocedal & Schnabel)."""
+        N = self.n_coef + self.k
+        if not self.pairs:
+            return np.zeros((N, 0)), np.zeros((N, 0))
+        S = np.column_stack([p[0] for p in self.pairs])
+        Y = np.column_stack([p[1] for p in self.pairs])
+        B0S = np.column_stack([self.metric_product(p[0], p[3]) for p in self.pairs])
+        SY = S.T @ Y
+        lower = np.tril(SY, -1)
+        middle = np.block([[S.T @ B0S, lower], [lower.T, -np.diag(np.diag(SY))]])
+        Wk = np.ascontiguousarray(np.hstack([B0S, Y]))
+        try:
+            Wh = np.linalg.solve(middle, Wk.T).T
+        except np.linalg.LinAlgError:
+            self.pairs.clear()
+            return np.zeros((N, 0)), np.zeros((N, 0))
+        return Wk, np.ascontiguousarray(Wh)
+
+    def step(self, x: np.ndarray, g: np.ndarray, lam: np.ndarray, kkt: float) -> np.ndarray:
+        """The minimiser ``Delta`` of the model."""
+        if not np.any(lam):
+            return -_two_loop(g, self.pairs, initial=self.inverse_metric)
+        Wk, Wh = self.compact()
+        D = np.zeros_like(x)
+        model_cd(x, g, D, np.zeros_like(x), np.zeros(Wk.shape[1]), Wk, Wh, self.metric.A, self.sigma, self.cs,
+                 self.ridge, lam, self.k, self.d, MAX_SWEEPS, SUBPROBLEM_TOL * kkt)
+        return D
+
+
+def minimize_proxqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1, metric: FeatureMetric, *, kkt_tol: float,
+                    max_iter: int, memory: int = 10, certify=None, rounds: int = 3) -> OWLQNResult:
+    """Minimise ``datafit + l1 |W|_1`` from ``x0`` until ``max |pseudo-gradient| <= kkt_tol``.
+
+    Parameters
+    ----------
+    datafit : SoftmaxDatafit
+        The smooth part with its L2 strength set; the metric must come from the same X.
+    x0 : ndarray of shape (k*d + k,)
+        Start point; not modified.
+    l1 : float or ndarray of shape (k*d,)
+        L1 strength (per weight when the problem is rescaled); 0 for none.
+    metric : FeatureMetric
+    kkt_tol : float
+    max_iter : int
+    memory : int, default=10
+        Curvature pairs kept.
+    certify : callable, optional
+        ``certify(x) -> float``, called when ``kkt <= kkt_tol``: the violation of the certificate
+        that counts (in :func:`.path.solve_path`, on X in float64) divided by its tolerance. Above 1,
+        the iterations go on, model intact, with ``kkt_tol`` tightened in proportion, at most
+        ``rounds`` times; the result is then marked not converged.
+    rounds : int, default=3
+
+    Returns
+    -------
+    OWLQNResult
+        ``gap`` is NaN (not computed).
+    """
+    n_coef = datafit.n_coef
+    lam = _flat(l1, n_coef)
+    model = _Model(datafit, metric, _flat(datafit.alpha, n_coef), memory)
+    tracking = datafit.track_curvature
+    datafit.track_curvature = True
+    try:
+        x = np.array(x0, dtype=np.float64)
+        Z = datafit.scores(x)
+        f, g = datafit.value_grad(Z, x)
+        model.cs = datafit.curvature
+        F = f + float(lam @ np.abs(x[:n_coef]))
+        fresh, stalled, n_iter = True, False, 0
+        while True:
+            kkt = float(np.abs(pseudo_gradient(x, g, lam, n_coef)).max())
+            if kkt <= kkt_tol or n_iter >= max_iter or stalled:
+                if not fresh:
+                    # Certify on scores computed from x, not accumulated along the searches.
+                    Z, fresh = datafit.scores(x), True
+                    f, g = datafit.value_grad(Z, x)
+                    F = f + float(lam @ np.abs(x[:n_coef]))
+                    continue
+                converged = kkt <= kkt_tol
+                if converged and certify is not None:
+                    ratio = certify(x)
+                    if ratio > 1.0 and rounds > 0 and n_iter < max_iter:
+                        kkt_tol *= 0.9 / ratio
+                        rounds -= 1
+                        continue
+                    converged = ratio <= 1.0
+                return OWLQNResult(x, n_iter, converged, kkt, np.nan, F)
+            n_iter += 1
+            accepted = _search(datafit, model, x, Z, g, F, lam, kkt)
+            if accepted is None and model.pairs:
+                model.pairs.clear()  # a poor model: start again from the metric alone
+                accepted = _search(datafit, model, x, Z, g, F, lam, kkt)
+            if accepted is None:
+                stalled = True
+                continue
+            x_new, Z_new, F_new = accepted
+            f_new, g_new = datafit.value_grad(Z_new, x_new)
+            model.update(x_new - x, g_new - g, datafit.curvature)
+            x, Z, g, F, fresh = x_new, Z_new, g_new, F_new, False
+    finally:
+        datafit.track_curvature = tracking
+
+
+def _search(datafit: SoftmaxDatafit, model: _Model, x, Z, g, F, lam, kkt):
+    """Backtrack along the model's step until the Armijo condition holds; ``None`` if it never does."""
+    n_coef = datafit.n_coef
+    D = model.step(x, g, lam, kkt)
+    w = x[:n_coef]
+    decrease = float(g @ D + lam @ (np.abs(w + D[:n_coef]) - np.abs(w)))
+    if not decrease < 0:
+        return None
+    XD = datafit.scores(D)  # Z moves linearly along D
+    t = 1.0
+    for _ in range(MAX_BACKTRACKS):
+        x_t = x + t * D
+        Z_t = Z + t * XD
+        F_t = datafit.value(Z_t, x_t) + float(lam @ np.abs(x_t[:n_coef]))
+        if F_t <= F + ARMIJO * t * decrease:
+            return x_t, Z_t, F_t
+        t *= 0.5
+    return None
