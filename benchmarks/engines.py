@@ -6,7 +6,11 @@ a  the notebook grid: 1,500/1,000 stratified split of the real MNIST test digits
    1e-3 .. 1e1;
 b  full size: Fashion-MNIST 60,000 train / 10,000 test, l1 and l2 at C = 1;
 c  data neither engine was tuned on: scikit-learn's 8x8 digits, l1, l2, elastic net (0.5) x C in
-   1e-4 .. 1e2.
+   1e-4 .. 1e2;
+d  the same on tall data, where the numpy engine's metric solver runs (>= 20 samples per feature):
+   all of scikit-learn's 8x8 digits, 1,400/397, and a synthetic set (``make_classification``,
+   20,000 x 100, 5 classes, 60 features exact linear combinations of 20 others: a singular Gram
+   matrix), l1, l2, elastic net (0.5) x 13 C in 1e-4 .. 1e2.
 
 For each case it prints both engines' wall seconds and their ratio, the largest per-row objective
 difference (numpy - sklearn, both scored by :func:`mnist_logreg.objective.objective`), how many rows
@@ -51,10 +55,21 @@ def idx_split(folder: Path, n_train: int, n_test: int):
     return sp.X_train, sp.y_train_codes, sp.X_test, sp.y_test_codes, sp.n_classes
 
 
-def digits_split():
-    """scikit-learn's 8x8 digits, 1000/797 stratified, through the package's loader and split."""
-    sp = split_dataset(load_dataset("digits"), 1000, 797, seed=0)
+def digits_split(n_train: int = 1000, n_test: int = 797):
+    """scikit-learn's 8x8 digits, stratified, through the package's loader and split."""
+    sp = split_dataset(load_dataset("digits"), n_train, n_test, seed=0)
     return sp.X_train, sp.y_train_codes, sp.X_test, sp.y_test_codes, sp.n_classes
+
+
+def synthetic_split():
+    """20,000 / 5,000 samples of ``make_classification``: 100 features, 20 informative, 60 redundant."""
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import train_test_split
+
+    X, y = make_classification(n_samples=25_000, n_features=100, n_informative=20, n_redundant=60, n_classes=5,
+                               n_clusters_per_class=2, class_sep=0.8, random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=20_000, stratify=y, random_state=0)
+    return X_train, y_train, X_test, y_test, 5
 
 
 def run_engine(engine, X, y, k, rows, trace: bool = False):
@@ -122,7 +137,7 @@ def compare(name: str, X, y, X_test, y_test, k, rows, numpy_engine) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--case", choices=["a", "b", "c", "all"], default="all")
+    parser.add_argument("--case", choices=["a", "b", "c", "d", "all"], default="all")
     parser.add_argument("--tol", type=float, default=None, help="numpy engine tol (default: the engine's)")
     parser.add_argument("--blas-threads", type=int, default=None, help="numpy engine BLAS threads (default: auto)")
     args = parser.parse_args(argv)
@@ -146,6 +161,12 @@ def main(argv=None) -> int:
         X, y, Xt, yt, k = digits_split()
         summaries.append(compare("c (unseen: sklearn digits 1000/797)", X, y, Xt, yt, k,
                                  make_grid("l1,l2,elasticnet", "1e-4:1e2:13", l1_ratios=0.5), engine))
+    if args.case in ("d", "all"):
+        grid = make_grid("l1,l2,elasticnet", "1e-4:1e2:13", l1_ratios=0.5)
+        X, y, Xt, yt, k = digits_split(1400, 397)
+        summaries.append(compare("d1 (unseen, tall: sklearn digits 1400/397)", X, y, Xt, yt, k, grid, engine))
+        X, y, Xt, yt, k = synthetic_split()
+        summaries.append(compare("d2 (unseen, tall: make_classification 20000/5000)", X, y, Xt, yt, k, grid, engine))
     print("\n== summary")
     for s in summaries:
         ok = s["max_diff"] <= 0 and s["numpy_converged"] == s["n_rows"]
