@@ -20,7 +20,6 @@ full sweep confirms it.
 from __future__ import annotations
 
 import numba
-import numpy as np
 
 __all__ = ["model_cd"]
 
@@ -109,11 +108,3 @@ def model_cd(x, g, D, B0D, r, Wk, Wh, A, sigma, cs, ridge, lam, n_classes, n_fea
             full = False
     return sweeps
 
-
-def warm_up() -> None:
-    """Compile (or load from Numba's on-disk cache) the kernel on a tiny problem."""
-    k, d = 2, 2
-    N = k * d + k
-    z = np.zeros(N)
-    model_cd(z, z.copy(), z.copy(), z.copy(), np.zeros(0), np.zeros((N, 0)), np.zeros((N, 0)), np.eye(d), 1.0,
-             np.ones(k), np.zeros(k * d), np.zeros(k * d), k, d, 1, 0.0)
