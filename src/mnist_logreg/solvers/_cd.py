@@ -8,13 +8,14 @@ intercepts), is
     q(\Delta) = g^\top\Delta + \tfrac12 \Delta^\top B \Delta + \sum_{cj} \lambda_{cj} |w_{cj} + \Delta_{cj}|,
     \qquad B = B_0 - W_k \hat W_k^\top,
 
-with the block-diagonal metric ``B0`` (``sigma * cs_c * A`` on class c's weights plus the ridge
-``rho_cj`` on the diagonal, ``sigma * cs_c`` on intercept c) and the low-rank L-BFGS correction
-(``W_hat = W_k M^{-1}``). The state ``B0 @ Delta`` and ``r = W_k^T Delta`` is kept up to date, so a
-coordinate step costs ``d + 4m`` operations. Each step minimises ``q`` exactly along one coordinate
-(a soft-threshold for the weights). The first sweep visits every coordinate; later ones visit the
-non-zero weights and the intercepts until the largest scaled step is below ``tol``, and a final
-full sweep confirms it.
+with the metric ``B0 = sigma S (x) A`` on the weights plus the ridge ``rho_cj`` on their diagonal,
+``sigma S`` on the intercepts (:mod:`.metric`), and the low-rank L-BFGS correction
+(``W_hat = W_k M^{-1}``). The state ``Delta_W A`` (k x d) and ``r = W_k^T Delta`` is kept up to
+date, so a coordinate step costs ``d + k + 4m`` operations: ``(B0 Delta)_{cj} = sigma sum_c'
+S_{cc'} (Delta_W A)_{c'j} + rho_cj Delta_cj`` is read in k operations. Each step minimises ``q``
+exactly along one coordinate (a soft-threshold for the weights). The first sweep visits every
+coordinate; later ones visit the non-zero weights and the intercepts until the largest scaled
+step is below ``tol``, and a final full sweep confirms it.
 """
 
 from __future__ import annotations
@@ -25,21 +26,24 @@ __all__ = ["model_cd"]
 
 
 @numba.njit(cache=True, nogil=True)
-def model_cd(x, g, D, B0D, r, Wk, Wh, A, sigma, cs, ridge, lam, n_classes, n_features, max_sweeps, tol):
+def model_cd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_features, max_sweeps, tol):
     """Minimise the model over ``D`` in place; returns the number of sweeps made.
 
     Parameters
     ----------
     x, g : float64 arrays of shape (N,)
         Current point and gradient of the smooth part, ``N = k*d + k``.
-    D, B0D : float64 arrays of shape (N,)
-        Step and ``B0 @ D``, updated in place (start both at zero).
+    D : float64 array of shape (N,)
+        Step, updated in place (start at zero).
+    DA : float64 array of shape (k, d)
+        ``D_W @ A``, updated in place (start at zero).
     r : float64 array of shape (2m,)
         ``Wk.T @ D``, updated in place.
     Wk, Wh : float64 arrays of shape (N, 2m)
     A : float64 array of shape (d, d)
     sigma : float
-    cs, ridge, lam : float64 arrays of shapes (k,), (k*d,), (k*d,)
+    S : float64 array of shape (k, k)
+    ridge, lam : float64 arrays of shape (k*d,)
     max_sweeps : int
     tol : float
         Stop when no step ``|delta| * B_ii`` exceeds it in a sweep over every coordinate.
@@ -52,16 +56,23 @@ def model_cd(x, g, D, B0D, r, Wk, Wh, A, sigma, cs, ridge, lam, n_classes, n_fea
     while sweeps < max_sweeps:
         biggest = 0.0
         for i in range(N):
+            B0D = 0.0
             if i < n_coef:
                 c = i // n_features
                 j = i - c * n_features
                 if not full and x[i] + D[i] == 0.0:
                     continue
-                b0 = sigma * cs[c] * A[j, j] + ridge[i]
+                b0 = sigma * S[c, c] * A[j, j] + ridge[i]
+                for cc in range(n_classes):
+                    B0D += S[c, cc] * DA[cc, j]
+                B0D = sigma * B0D + ridge[i] * D[i]
             else:
                 c = i - n_coef
                 j = -1
-                b0 = sigma * cs[c]
+                b0 = sigma * S[c, c]
+                for cc in range(n_classes):
+                    B0D += S[c, cc] * D[n_coef + cc]
+                B0D *= sigma
             lowrank = 0.0
             diag_lr = 0.0
             for q in range(m2):
@@ -71,7 +82,7 @@ def model_cd(x, g, D, B0D, r, Wk, Wh, A, sigma, cs, ridge, lam, n_classes, n_fea
             if h <= 1e-12 * b0:
                 h = b0
             current = x[i] + D[i]
-            z = current - (g[i] + B0D[i] - lowrank) / h
+            z = current - (g[i] + B0D - lowrank) / h
             if i < n_coef:
                 threshold = lam[i] / h
                 if z > threshold:
@@ -87,13 +98,8 @@ def model_cd(x, g, D, B0D, r, Wk, Wh, A, sigma, cs, ridge, lam, n_classes, n_fea
                 continue
             D[i] += step
             if i < n_coef:
-                scale = step * sigma * cs[c]
-                base = c * n_features
                 for l in range(n_features):
-                    B0D[base + l] += scale * A[j, l]
-                B0D[i] += step * ridge[i]
-            else:
-                B0D[i] += step * sigma * cs[c]
+                    DA[c, l] += step * A[j, l]
             for q in range(m2):
                 r[q] += step * Wk[i, q]
             change = abs(step) * h
@@ -107,4 +113,3 @@ def model_cd(x, g, D, B0D, r, Wk, Wh, A, sigma, cs, ridge, lam, n_classes, n_fea
         else:
             full = False
     return sweeps
-

@@ -47,7 +47,8 @@ class SoftmaxDatafit:
         self.n_coef = n_classes * self.n_features
         self.alpha = alpha
         self._rows = np.arange(self.n_samples)
-        #: When set, :meth:`value_grad` also stores ``curvature``, the mean ``p (1 - p)`` of each class.
+        #: When set, :meth:`value_grad` also stores ``curvature``, the class curvature matrix
+        #: ``mean_i (diag p_i - p_i p_i^T)`` (k, k).
         self.track_curvature = False
         self.curvature = None
 
@@ -117,8 +118,8 @@ class SoftmaxDatafit:
         lse, P = self._log_normaliser(Z)
         loss = float(np.mean(lse - Z[self._rows, self.y]))
         if self.track_curvature:
-            # Mean p(1 - p) per class: the class factor of the metric in .metric.
-            self.curvature = (P.sum(axis=0) - np.einsum("ij,ij->j", P, P)) / self.n_samples
+            # The class factor of the metric in .metric: the Hessian of the loss in the scores, averaged.
+            self.curvature = (np.diag(P.sum(axis=0)) - P.T @ P) / self.n_samples
         # R = (P - Y) / n, the residuals; grad_W = R^T X, grad_b = sum_i R_i.
         P[self._rows, self.y] -= 1.0
         P /= self.n_samples

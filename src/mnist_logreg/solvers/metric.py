@@ -7,23 +7,29 @@ fits take thousands of plain quasi-Newton steps. The Hessian of the mean log-los
 .. math::
 
     \nabla^2 f = \frac1n \sum_i (\operatorname{diag} p_i - p_i p_i^\top) \otimes x_i x_i^\top
-    \approx \operatorname{diag}(c) \otimes A, \qquad A = \frac1n X^\top X + \delta I,\quad
-    c_k = \frac1n \sum_i p_{ik}(1 - p_{ik}),
+    \approx S \otimes A, \qquad A = \frac1n X^\top X + \delta I,\quad
+    S = \frac1n \sum_i (\operatorname{diag} p_i - p_i p_i^\top),
 
-so the quasi-Newton model starts from ``B0 = sigma * diag(c) (x) A`` (plus the exact ridge) instead
-of a multiple of the identity; the L-BFGS pairs and the scalar ``sigma`` correct the rest. ``A`` is
+so the quasi-Newton model starts from ``B0 = sigma S (x) A`` (plus the exact ridge) instead of a
+multiple of the identity; the L-BFGS pairs and the scalar ``sigma`` correct the rest. ``A`` is
 ``d x d`` and is computed once per path (one product of X with itself, about the cost of a few
-passes); ``delta`` keeps it invertible where pixels are (nearly) constant.
+passes); ``delta`` keeps it invertible where pixels are (nearly) constant. ``S`` (k x k) follows
+the iterate. It is singular along the all-ones direction (adding a constant to every class's
+scores changes nothing), so the model uses ``S + 0.1 diag(S)``: on Fashion-MNIST at C = 1 that
+took l2 from 98 iterations with ``diag(S)`` alone to 59 (undamped ``S``: 61) and l1 from 78 to
+75 (undamped: 82, its coordinate descent crawling along the flat direction).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FeatureMetric"]
+__all__ = ["FeatureMetric", "class_eigen"]
 
 #: ``delta`` relative to the mean diagonal of the Gram matrix (1e-3 .. 1e-1 measured the same).
 DELTA = 1e-2
+#: Share of its own diagonal added to the class curvature matrix.
+CLASS_DAMPING = 0.1
 
 
 class FeatureMetric:
@@ -52,8 +58,18 @@ class FeatureMetric:
         """``W @ A`` for weights ``W`` of shape (k, d): ``(I (x) A) vec(W)`` in row-major order."""
         return W @ self.A
 
-    def solve(self, W: np.ndarray, cs: np.ndarray, sigma: float, ridge: float) -> np.ndarray:
-        """Row c of the result is ``(sigma cs_c A + ridge I)^{-1} W_c``: the inverse of ``B0`` on weights."""
+    def solve(self, W: np.ndarray, class_eig: tuple[np.ndarray, np.ndarray], sigma: float, ridge: float) -> np.ndarray:
+        """``(sigma S (x) A + ridge I)^{-1} vec(W)`` as a (k, d) array, ``S = Q diag(s) Q^T`` given as ``(s, Q)``."""
+        s, Q = class_eig
         U = self.eigenvectors
-        denominators = sigma * cs[:, None] * self.eigenvalues[None, :] + ridge
-        return ((W @ U) / denominators) @ U.T
+        rotated = Q.T @ W @ U
+        rotated /= sigma * s[:, None] * self.eigenvalues[None, :] + ridge
+        return Q @ rotated @ U.T
+
+
+def class_eigen(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(s, Q)`` with ``S + CLASS_DAMPING diag(S) = Q diag(s) Q^T`` (see the module docstring)."""
+    S = 0.5 * (S + S.T)
+    S = S + CLASS_DAMPING * np.diag(np.maximum(np.diag(S), 1e-12 * max(float(np.trace(S)), 1e-300)))
+    s, Q = np.linalg.eigh(S)
+    return np.maximum(s, 1e-12 * max(float(s.max()), 1e-300)), Q

@@ -8,7 +8,7 @@ included) by steps that minimise a quadratic model of ``f`` plus the exact L1 te
     \Delta = \arg\min_\Delta\ g^\top\Delta + \tfrac12\Delta^\top B\Delta + \lambda\lVert w + \Delta\rVert_1,
 
 followed by a backtracking search along ``x + s Delta``. ``B`` is the limited-memory BFGS matrix of
-the last ``memory`` steps built on the metric ``B0 = sigma diag(c) (x) A + diag(ridge)`` of
+the last ``memory`` steps built on the metric ``B0 = sigma S (x) A + diag(ridge)`` of
 :mod:`.metric`, not on a multiple of the identity; ``sigma`` is refitted at every step from the
 newest pair (``s^T y / s^T M s`` for the loss part). The model is minimised by coordinate descent
 (:mod:`._cd`), or, without an L1 part, exactly by the two-loop recursion with ``B0^{-1}``.
@@ -32,7 +32,7 @@ import numpy as np
 
 from ._cd import model_cd
 from .datafit import SoftmaxDatafit
-from .metric import FeatureMetric
+from .metric import FeatureMetric, class_eigen
 from .owlqn import ARMIJO, MAX_BACKTRACKS, OWLQNResult, _two_loop, pseudo_gradient
 
 __all__ = ["minimize_proxqn"]
@@ -51,16 +51,22 @@ def _flat(value, size: int) -> np.ndarray:
 
 
 class _Model:
-    """The quasi-Newton model: metric, scale ``sigma``, class curvatures and curvature pairs."""
+    """The quasi-Newton model: metric, scale ``sigma``, class curvature matrix and curvature pairs."""
 
-    def __init__(self, datafit: SoftmaxDatafit, metric: FeatureMetric, ridge: np.ndarray, memory: int):
+    def __init__(self, datafit: SoftmaxDatafit, metric: FeatureMetric, ridge: np.ndarray, memory: int,
+                 curvature: np.ndarray):
         self.k, self.d = datafit.n_classes, datafit.n_features
         self.n_coef = datafit.n_coef
         self.metric = metric
         self.ridge = ridge
         self.pairs: deque = deque(maxlen=memory)  # (s, y, 1/s.y, s_W @ A)
         self.sigma = 1.0
-        self.cs = np.ones(self.k)
+        self._set_curvature(curvature)
+
+    def _set_curvature(self, curvature: np.ndarray) -> None:
+        self.class_eig = class_eigen(curvature)
+        s, Q = self.class_eig
+        self.S = np.ascontiguousarray((Q * s) @ Q.T)  # the damped S that the inverse inverts
 
     def _weights(self, v: np.ndarray) -> np.ndarray:
         return v[:self.n_coef].reshape(self.k, self.d)
@@ -68,31 +74,32 @@ class _Model:
     def metric_product(self, v: np.ndarray, Av: np.ndarray) -> np.ndarray:
         """``B0 v`` given ``Av = v_W @ A``."""
         out = np.empty_like(v)
-        out[:self.n_coef] = (self.sigma * self.cs[:, None] * Av).ravel() + self.ridge * v[:self.n_coef]
-        out[self.n_coef:] = self.sigma * self.cs * v[self.n_coef:]
+        out[:self.n_coef] = (self.sigma * self.S @ Av).ravel() + self.ridge * v[:self.n_coef]
+        out[self.n_coef:] = self.sigma * self.S @ v[self.n_coef:]
         return out
 
-    def inverse_metric(self, v: np.ndarray) -> np.ndarray:
+    def inverse_metric(self, v: np.ndarray, sigma: float | None = None, ridge: float | None = None) -> np.ndarray:
         """``B0^{-1} v`` (exact when the ridge is the same for every weight, as on the common scale)."""
+        sigma = self.sigma if sigma is None else sigma
+        if ridge is None:
+            ridge = float(np.mean(self.ridge)) if self.ridge.size else 0.0
+        s, Q = self.class_eig
         out = np.empty_like(v)
-        ridge = float(np.mean(self.ridge)) if self.ridge.size else 0.0
-        out[:self.n_coef] = self.metric.solve(self._weights(v), self.cs, self.sigma, ridge).ravel()
-        out[self.n_coef:] = v[self.n_coef:] / (self.sigma * self.cs)
+        out[:self.n_coef] = self.metric.solve(self._weights(v), self.class_eig, sigma, ridge).ravel()
+        out[self.n_coef:] = Q @ ((Q.T @ v[self.n_coef:]) / (sigma * s))
         return out
 
-    def update(self, s: np.ndarray, y: np.ndarray, cs: np.ndarray) -> None:
-        """Adopt the new class curvatures, refit ``sigma`` and keep the pair if it has curvature."""
-        self.cs = np.maximum(cs, 1e-12 * max(float(cs.max()), 1e-300))
+    def update(self, s: np.ndarray, y: np.ndarray, curvature: np.ndarray) -> None:
+        """Adopt the new class curvature matrix, refit ``sigma`` and keep the pair if it has curvature."""
+        self._set_curvature(curvature)
         As = self.metric.apply(self._weights(s))
         loss_y = y.copy()
         loss_y[:self.n_coef] -= self.ridge * s[:self.n_coef]
         sy_loss = float(s @ loss_y)
         if sy_loss > 0:
-            # sigma = y^T M^{-1} y / s^T y on the loss part, M = diag(c) (x) A (the Barzilai-Borwein scale
+            # sigma = y^T M^{-1} y / s^T y on the loss part, M = S (x) A (the Barzilai-Borwein scale
             # that fits y to s; the other one, s^T y / s^T M s, took twice the steps on Fashion-MNIST).
-            yMy = float(np.sum(self._weights(loss_y) * self.metric.solve(self._weights(loss_y), self.cs, 1.0, 0.0))
-                        + np.sum(loss_y[self.n_coef:] ** 2 / self.cs))
-            self.sigma = yMy / sy_loss
+            self.sigma = float(loss_y @ self.inverse_metric(loss_y, 1.0, 0.0)) / sy_loss
         sy = float(s @ y)
         if sy > 1e-10 * np.linalg.norm(s) * np.linalg.norm(y):
             self.pairs.append((s, y, 1.0 / sy, As))
@@ -122,8 +129,8 @@ class _Model:
             return -_two_loop(g, self.pairs, initial=self.inverse_metric)
         Wk, Wh = self.compact()
         D = np.zeros_like(x)
-        model_cd(x, g, D, np.zeros_like(x), np.zeros(Wk.shape[1]), Wk, Wh, self.metric.A, self.sigma, self.cs,
-                 self.ridge, lam, self.k, self.d, MAX_SWEEPS, SUBPROBLEM_TOL * kkt)
+        model_cd(x, g, D, np.zeros((self.k, self.d)), np.zeros(Wk.shape[1]), Wk, Wh, self.metric.A, self.sigma,
+                 self.S, self.ridge, lam, self.k, self.d, MAX_SWEEPS, SUBPROBLEM_TOL * kkt)
         return D
 
 
@@ -158,14 +165,13 @@ def minimize_proxqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1, metric: Feature
     """
     n_coef = datafit.n_coef
     lam = _flat(l1, n_coef)
-    model = _Model(datafit, metric, _flat(datafit.alpha, n_coef), memory)
     tracking = datafit.track_curvature
     datafit.track_curvature = True
     try:
         x = np.array(x0, dtype=np.float64)
         Z = datafit.scores(x)
         f, g = datafit.value_grad(Z, x)
-        model.cs = datafit.curvature
+        model = _Model(datafit, metric, _flat(datafit.alpha, n_coef), memory, datafit.curvature)
         F = f + float(lam @ np.abs(x[:n_coef]))
         fresh, stalled, n_iter = True, False, 0
         while True:
