@@ -277,13 +277,13 @@ def test_working_set_solves_the_full_problem(digits, l1_ratio, margin, monkeypat
     assert 0 < (W != 0).any(axis=0).sum() < 0.8 * X.shape[1]  # sparse: the restricted problems were smaller
 
 
-def test_working_set_path_resumes_exactly(digits):
-    """The working set is a function of the start point: a path resumed from a saved solution
-    repeats the uninterrupted path bit for bit."""
+def test_path_resumes_exactly(digits, solver):
+    """Each row depends only on its start point (the working set, the metric and its class
+    curvature alike): a path resumed from a saved solution repeats the uninterrupted path bit for bit."""
     X, y = digits
     rows = [GridPoint("l1", 1.0, C) for C in (0.05, 0.2, 1.0)]
-    fresh = fit_rows(X, y, rows, tol=1e-4)
-    engine = NumpyEngine(tol=1e-4)
+    fresh = fit_rows(X, y, rows, tol=1e-4, solver=solver)
+    engine = NumpyEngine(tol=1e-4, solver=solver)
     resumed = dict(engine.fit_path(X, y, 10, rows[1:], warm_start={0: (fresh[0].coef, fresh[0].intercept)}))
     for i in range(2):
         assert np.array_equal(resumed[i].coef, fresh[i + 1].coef)
