@@ -157,3 +157,17 @@ def test_default_engine_on_tall_data_beats_the_notebook_saga(tall, row):
     W = ours.coef
     violation = np.where(W > 0, g + lam1, np.where(W < 0, g - lam1, np.maximum(np.abs(g) - lam1, 0)))
     assert max(np.abs(violation).max(), np.abs(g_b).max()) <= 1e-3 * scale
+
+
+@pytest.mark.parametrize("row", [GridPoint("l1", 1.0, 0.5), GridPoint("l2", 0.0, 0.5)])
+def test_two_classes_agree_with_owlqn(tall, row):
+    """k = 2: the class curvature matrix is 2 x 2 and singular before damping; both methods agree."""
+    X, y = tall
+    keep = y < 2
+    X, y = X[keep], y[keep]
+    results = {}
+    for solver in ("owlqn", "proxqn"):
+        ((_, results[solver]),) = list(NumpyEngine(tol=1e-8, solver=solver).fit_path(X, y, 2, [row]))
+        assert results[solver].converged
+    f = {s: objective(X, y, r.coef, r.intercept, l1_ratio=row.l1_ratio, C=row.C) for s, r in results.items()}
+    assert f["proxqn"] == pytest.approx(f["owlqn"], rel=1e-9, abs=1e-12)
