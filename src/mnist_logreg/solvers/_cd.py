@@ -25,8 +25,7 @@ import numba
 __all__ = ["model_cd"]
 
 
-@numba.njit(cache=True, nogil=True)
-def model_cd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_features, max_sweeps, tol):
+def _model_cd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_features, max_sweeps, tol):
     """Minimise the model over ``D`` in place; returns the number of sweeps made.
 
     Parameters
@@ -113,3 +112,14 @@ def model_cd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_featu
         else:
             full = False
     return sweeps
+
+
+def _compile(function):
+    """``numba.njit`` with Numba's on-disk cache, or without it where no cache folder is writable."""
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # "no locator available": a read-only install and no writable home
+        return numba.njit(nogil=True)(function)
+
+
+model_cd = _compile(_model_cd)
