@@ -10,11 +10,12 @@ included) by steps that minimise a quadratic model of ``f`` plus the exact L1 te
 followed by a backtracking search along ``x + s Delta``. ``B`` is the limited-memory BFGS matrix of
 the last ``memory`` steps built on the metric ``B0 = sigma S (x) A + diag(ridge)`` of
 :mod:`.metric`, not on a multiple of the identity; ``sigma`` is refitted at every step from the
-newest pair (``s^T y / s^T M s`` for the loss part). The model is minimised by coordinate descent
+newest pair (``y^T M^{-1} y / s^T y`` on the loss part, ``M = S (x) A``). The model is minimised by
+coordinate descent
 (:mod:`._cd`), or, without an L1 part, exactly by the two-loop recursion with ``B0^{-1}``.
 
-On Fashion-MNIST (60,000 images, C = 1) this takes ~100 steps where orthant-wise L-BFGS with a
-scalar initial Hessian takes ~2,000: the metric removes the pixel correlations, which are what
+On Fashion-MNIST (60,000 images, C = 1) this takes 75 steps (l1) and 57 (l2) where orthant-wise
+L-BFGS with a scalar initial Hessian took ~2,100 and ~700: the metric removes the pixel correlations, which are what
 make the weakly regularised problem ill-conditioned. Each step costs two passes over X (the
 search direction's scores and the new gradient), as before, plus the model minimisation, which
 costs ``O(k d^2)`` per sweep and does not depend on n; so the method pays off when n is large
@@ -157,6 +158,7 @@ def minimize_proxqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1, metric: Feature
         the iterations go on, model intact, with ``kkt_tol`` tightened in proportion, at most
         ``rounds`` times; the result is then marked not converged.
     rounds : int, default=3
+        How many times a failed certificate may tighten ``kkt_tol``.
 
     Returns
     -------
