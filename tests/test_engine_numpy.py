@@ -210,10 +210,10 @@ def test_centred_coordinates_describe_the_same_model(digits):
     scaled = problem.to_scaled(x)
     np.testing.assert_allclose(problem.datafit.scores(scaled), X @ W.T + b, atol=1e-10)
     np.testing.assert_allclose(problem.from_scaled(scaled), x, atol=1e-12)
-    l1_weights, l2_weights = problem.penalties(0.3, 0.7)
+    l1_scaled, l2_scaled = problem.penalties(0.3, 0.7)
     W_scaled = scaled[:W.size]
-    assert np.sum(l1_weights * np.abs(W_scaled)) == pytest.approx(0.3 * np.abs(W).sum())
-    assert np.sum(l2_weights * W_scaled ** 2) == pytest.approx(0.7 * np.sum(W ** 2))
+    assert l1_scaled * np.abs(W_scaled).sum() == pytest.approx(0.3 * np.abs(W).sum())
+    assert l2_scaled * np.sum(W_scaled ** 2) == pytest.approx(0.7 * np.sum(W ** 2))
     assert np.array_equal(W_scaled != 0, W.ravel() != 0)  # zeros, hence the L1 orthants, are kept
 
 

@@ -57,9 +57,9 @@ def _model_problem(seed: int, k: int = 3, d: int = 5, pairs: int = 2):
     sigma = 0.8
     s, Q = class_eigen(_class_curvature(rng, k))
     S = (Q * s) @ Q.T
-    ridge = np.full(n_coef, 0.05)
+    ridge = 0.05
     B0 = np.zeros((N, N))
-    B0[:n_coef, :n_coef] = sigma * np.kron(S, A) + np.diag(ridge)
+    B0[:n_coef, :n_coef] = sigma * np.kron(S, A) + ridge * np.eye(n_coef)
     B0[n_coef:, n_coef:] = sigma * S
     # A low-rank correction that keeps B positive definite: B = B0 - Wk Wh^T with Wh = Wk C, C small PSD.
     Wk = rng.normal(size=(N, 2 * pairs))
@@ -82,14 +82,13 @@ def test_coordinate_descent_minimises_the_model(seed, l1):
     p, B = _model_problem(seed)
     k, d = p["k"], p["d"]
     n_coef = k * d
-    lam = np.full(n_coef, l1)
     D, DA, r = np.zeros_like(p["x"]), np.zeros((k, d)), np.zeros(p["Wk"].shape[1])
-    model_cd(p["x"], p["g"], D, DA, r, p["Wk"], p["Wh"], p["A"], p["sigma"], p["S"], p["ridge"], lam, k, d, 20000,
+    model_cd(p["x"], p["g"], D, DA, r, p["Wk"], p["Wh"], p["A"], p["sigma"], p["S"], p["ridge"], l1, k, d, 20000,
              1e-14)
     # Optimality of g.D + D.B.D/2 + l1 |x_W + D_W|_1: 0 in (g + B D) + l1 d|x + D| (weights), g + B D = 0 (intercepts).
     grad = p["g"] + B @ D
     w = p["x"][:n_coef] + D[:n_coef]
-    violation = pseudo_gradient(np.concatenate([w, np.zeros(k)]), grad, lam, n_coef)
+    violation = pseudo_gradient(np.concatenate([w, np.zeros(k)]), grad, l1, n_coef)
     assert np.abs(violation).max() <= 1e-7
     if l1 == 0:
         np.testing.assert_allclose(D, -np.linalg.solve(B, p["g"]), rtol=1e-6, atol=1e-8)
@@ -187,7 +186,7 @@ import numpy as np
 from mnist_logreg.solvers._cd import model_cd
 x = np.zeros(6); g = np.array([1.0, -2.0, 0.5, 0.0, 0.3, -0.3]); D = np.zeros(6)
 model_cd(x, g, D, np.zeros((2, 2)), np.zeros(0), np.zeros((6, 0)), np.zeros((6, 0)), np.eye(2), 1.0,
-         np.eye(2), np.zeros(4), np.zeros(4), 2, 2, 50, 1e-12)
+         np.eye(2), 0.0, 0.0, 2, 2, 50, 1e-12)
 print(np.round(D, 6).tolist())
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

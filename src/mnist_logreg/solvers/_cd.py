@@ -8,11 +8,11 @@ intercepts), is
     q(\Delta) = g^\top\Delta + \tfrac12 \Delta^\top B \Delta + \sum_{cj} \lambda_{cj} |w_{cj} + \Delta_{cj}|,
     \qquad B = B_0 - W_k \hat W_k^\top,
 
-with the metric ``B0 = sigma S (x) A`` on the weights plus the ridge ``rho_cj`` on their diagonal,
+with the metric ``B0 = sigma S (x) A`` on the weights plus the ridge ``rho`` on their diagonal,
 ``sigma S`` on the intercepts (:mod:`.metric`), and the low-rank L-BFGS correction
 (``W_hat = W_k M^{-1}``). The state ``Delta_W A`` (k x d) and ``r = W_k^T Delta`` is kept up to
 date, so a coordinate step costs ``d + k + 4m`` operations: ``(B0 Delta)_{cj} = sigma sum_c'
-S_{cc'} (Delta_W A)_{c'j} + rho_cj Delta_cj`` is read in k operations. Each step minimises ``q``
+S_{cc'} (Delta_W A)_{c'j} + rho Delta_cj`` is read in k operations. Each step minimises ``q``
 exactly along one coordinate (a soft-threshold for the weights). The first sweep visits every
 coordinate; later ones visit the non-zero weights and the intercepts until the largest scaled
 step is below ``tol``, and a final full sweep confirms it.
@@ -42,7 +42,8 @@ def _model_cd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_feat
     A : float64 array of shape (d, d)
     sigma : float
     S : float64 array of shape (k, k)
-    ridge, lam : float64 arrays of shape (k*d,)
+    ridge, lam : float
+        The ridge ``rho`` and the L1 strength.
     max_sweeps : int
     tol : float
         Stop when no step ``|delta| * B_ii`` exceeds it in a sweep over every coordinate.
@@ -61,10 +62,10 @@ def _model_cd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_feat
                 j = i - c * n_features
                 if not full and x[i] + D[i] == 0.0:
                     continue
-                b0 = sigma * S[c, c] * A[j, j] + ridge[i]
+                b0 = sigma * S[c, c] * A[j, j] + ridge
                 for cc in range(n_classes):
                     B0D += S[c, cc] * DA[cc, j]
-                B0D = sigma * B0D + ridge[i] * D[i]
+                B0D = sigma * B0D + ridge * D[i]
             else:
                 c = i - n_coef
                 j = -1
@@ -83,7 +84,7 @@ def _model_cd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_feat
             current = x[i] + D[i]
             z = current - (g[i] + B0D - lowrank) / h
             if i < n_coef:
-                threshold = lam[i] / h
+                threshold = lam / h
                 if z > threshold:
                     new = z - threshold
                 elif z < -threshold:

@@ -34,9 +34,8 @@ class SoftmaxDatafit:
     y : ndarray of shape (n_samples,)
         Integer class codes in ``0..n_classes-1``.
     n_classes : int
-    alpha : float or ndarray of shape (k*d,), default=0.0
-        Strength of the L2 term, ``(1 - l1_ratio) / (C n)``; set per grid row (per weight when the
-        problem is rescaled).
+    alpha : float, default=0.0
+        Strength of the L2 term, ``(1 - l1_ratio) / (C n)``; set per grid row.
     """
 
     def __init__(self, X: np.ndarray, y: np.ndarray, n_classes: int, alpha: float = 0.0):
@@ -102,9 +101,7 @@ class SoftmaxDatafit:
         return loss + self._ridge(W)
 
     def _ridge(self, W: np.ndarray) -> float:
-        """``alpha/2 |W|^2``, ``alpha`` a scalar or one value per weight."""
-        if np.ndim(self.alpha):
-            return 0.5 * float(np.sum(self.alpha * W * W))
+        """``alpha/2 |W|^2``."""
         return 0.5 * self.alpha * float(W @ W)
 
     def value_grad(self, Z: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:

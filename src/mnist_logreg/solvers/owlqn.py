@@ -75,15 +75,15 @@ class OWLQNResult:
     value: float
 
 
-def _l1_norm(l1, w: np.ndarray) -> float:
-    """``sum_j l1_j |w_j|`` for a scalar or per-coordinate ``l1``."""
-    return float(np.sum(l1 * np.abs(w))) if np.ndim(l1) else l1 * float(np.abs(w).sum())
+def _l1_norm(l1: float, w: np.ndarray) -> float:
+    """``l1 |w|_1``."""
+    return l1 * float(np.abs(w).sum())
 
 
-def pseudo_gradient(x: np.ndarray, grad: np.ndarray, l1, n_coef: int) -> np.ndarray:
-    """Minimum-norm subgradient of ``f + sum_j l1_j |x_j|`` (j < n_coef) given ``grad = grad f(x)``."""
+def pseudo_gradient(x: np.ndarray, grad: np.ndarray, l1: float, n_coef: int) -> np.ndarray:
+    """Minimum-norm subgradient of ``f + l1 sum_{j < n_coef} |x_j|`` given ``grad = grad f(x)``."""
     pg = grad.copy()
-    if np.any(l1 > 0):
+    if l1 > 0:
         w, g = x[:n_coef], grad[:n_coef]
         at_zero = np.sign(g) * np.maximum(np.abs(g) - l1, 0.0)
         pg[:n_coef] = np.where(w > 0, g + l1, np.where(w < 0, g - l1, at_zero))
@@ -131,9 +131,9 @@ def minimize_owlqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, tol: f
         The smooth part (with its L2 strength already set).
     x0 : ndarray of shape (k*d + k,)
         Starting point (a warm start from a neighbouring C, or zeros); not modified.
-    l1 : float or ndarray of shape (k*d,)
-        L1 strength ``l1_ratio / (C n)`` (per weight when the problem is rescaled); applies to the
-        weights, never the intercepts. The duality gap needs a scalar.
+    l1 : float
+        L1 strength ``l1_ratio / (C n)`` (divided by the scale on the centred copy); applies to the
+        weights, never the intercepts.
     tol : float
         Relative duality gap to reach.
     kkt_tol : float
@@ -151,7 +151,7 @@ def minimize_owlqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, tol: f
     OWLQNResult
     """
     n_coef = datafit.n_coef
-    penalised = bool(np.any(l1 > 0) or np.any(datafit.alpha > 0))
+    penalised = l1 > 0 or datafit.alpha > 0
     use_gap = penalised and criterion == "gap"
     x = np.array(x0, dtype=np.float64)
     Z = datafit.scores(x)
@@ -220,7 +220,7 @@ def _search(datafit: SoftmaxDatafit, x, Z, F, pg, pairs, l1, *, first: bool):
     """
     n_coef = datafit.n_coef
     d = -_two_loop(pg, pairs) if pairs else -pg
-    if np.any(l1 > 0):
+    if l1 > 0:
         # Keep the direction in the orthant that pg points into.
         wrong = d[:n_coef] * pg[:n_coef] >= 0
         d[:n_coef][wrong] = 0.0
@@ -235,7 +235,7 @@ def _search(datafit: SoftmaxDatafit, x, Z, F, pg, pairs, l1, *, first: bool):
     for _ in range(MAX_BACKTRACKS):
         x_t = x + t * d
         Z_t = Z + t * XD
-        if np.any(l1 > 0):
+        if l1 > 0:
             w_t = x_t[:n_coef]
             leaving = np.sign(w_t) != orthant
             if leaving.any():

@@ -250,9 +250,9 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         options = dict(tol=tol, kkt_tol=tol * lambda_max, memory=memory, criterion=criterion)
         # Iterate on the centred copy, then certify (and if need be finish) on X itself.
         l1_scaled, fast.datafit.alpha = fast.penalties(l1_ratio * lam, datafit.alpha)
-        # The duality gap needs scalar penalties, so the centred phase always stops on the KKT test.
-        # It aims at 0.8 tol (a KKT violation v in centred coordinates is at most v * max sigma on
-        # X): the margin absorbs float32 rounding, and the float64 phase finishes in a few steps
+        # The centred phase always stops on the KKT test; the certificate on X is the chosen one.
+        # It aims at 0.8 tol (a weight's KKT violation v in centred coordinates is v * sigma on X,
+        # up to the intercepts' part, which the certificate re-optimises): the margin absorbs float32 rounding, and the float64 phase finishes in a few steps
         # where it does not (a margin of 0.5 costs ~20 % more iterations on case a).
         rough_options = dict(options, kkt_tol=0.8 * options["kkt_tol"] / fast.kkt_factor(), criterion="kkt",
                              report_gap=False)

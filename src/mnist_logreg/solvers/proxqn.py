@@ -1,6 +1,6 @@
 r"""Proximal quasi-Newton with a feature metric, for fits on many samples.
 
-Minimises ``F = f + sum_cj lambda_cj |W_cj|`` (``f`` the smooth part of :mod:`.datafit`, ridge
+Minimises ``F = f + lambda |W|_1`` (``f`` the smooth part of :mod:`.datafit`, ridge
 included) by steps that minimise a quadratic model of ``f`` plus the exact L1 term,
 
 .. math::
@@ -8,7 +8,7 @@ included) by steps that minimise a quadratic model of ``f`` plus the exact L1 te
     \Delta = \arg\min_\Delta\ g^\top\Delta + \tfrac12\Delta^\top B\Delta + \lambda\lVert w + \Delta\rVert_1,
 
 followed by a backtracking search along ``x + s Delta``. ``B`` is the limited-memory BFGS matrix of
-the last ``memory`` steps built on the metric ``B0 = sigma S (x) A + diag(ridge)`` of
+the last ``memory`` steps built on the metric ``B0 = sigma S (x) A + alpha I`` of
 :mod:`.metric`, not on a multiple of the identity; ``sigma`` is refitted at every step from the
 newest pair (``y^T M^{-1} y / s^T y`` on the loss part, ``M = S (x) A``). The model is minimised
 by coordinate descent (:mod:`._cd`), or, without an L1 part, exactly by the two-loop recursion
@@ -34,7 +34,7 @@ import numpy as np
 from ._cd import model_cd
 from .datafit import SoftmaxDatafit
 from .metric import FeatureMetric, class_eigen
-from .owlqn import ARMIJO, MAX_BACKTRACKS, OWLQNResult, _two_loop, pseudo_gradient
+from .owlqn import ARMIJO, MAX_BACKTRACKS, OWLQNResult, _l1_norm, _two_loop, pseudo_gradient
 
 __all__ = ["minimize_proxqn"]
 
@@ -46,23 +46,19 @@ MAX_SWEEPS = 20
 SUBPROBLEM_TOL = 0.03
 
 
-def _flat(value, size: int) -> np.ndarray:
-    """A scalar or per-weight penalty as a float64 vector of ``size`` entries."""
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (size,)))
-
-
 class _Model:
     """The quasi-Newton model: metric, scale ``sigma``, class curvature matrix and curvature pairs."""
 
-    def __init__(self, datafit: SoftmaxDatafit, metric: FeatureMetric, ridge: np.ndarray, memory: int,
-                 curvature: np.ndarray):
+    def __init__(self, datafit: SoftmaxDatafit, metric: FeatureMetric, l1: float, memory: int):
         self.k, self.d = datafit.n_classes, datafit.n_features
         self.n_coef = datafit.n_coef
         self.metric = metric
-        self.ridge = ridge
-        self.pairs: deque = deque(maxlen=memory)  # (s, y, 1/s.y, s_W @ A)
+        self.ridge = datafit.alpha
+        self.l1 = l1
+        # (s, y, 1/s.y, s_W @ A); the last one only feeds the compact form, used under L1.
+        self.pairs: deque = deque(maxlen=memory)
         self.sigma = 1.0
-        self._set_curvature(curvature)
+        self._set_curvature(datafit.curvature)
 
     def _set_curvature(self, curvature: np.ndarray) -> None:
         self.class_eig = class_eigen(curvature)
@@ -80,10 +76,9 @@ class _Model:
         return out
 
     def inverse_metric(self, v: np.ndarray, sigma: float | None = None, ridge: float | None = None) -> np.ndarray:
-        """``B0^{-1} v`` (exact when the ridge is the same for every weight, as on the common scale)."""
+        """``B0^{-1} v``."""
         sigma = self.sigma if sigma is None else sigma
-        if ridge is None:
-            ridge = float(np.mean(self.ridge)) if self.ridge.size else 0.0
+        ridge = self.ridge if ridge is None else ridge
         s, Q = self.class_eig
         out = np.empty_like(v)
         out[:self.n_coef] = self.metric.solve(self._weights(v), self.class_eig, sigma, ridge).ravel()
@@ -93,7 +88,6 @@ class _Model:
     def update(self, s: np.ndarray, y: np.ndarray, curvature: np.ndarray) -> None:
         """Adopt the new class curvature matrix, refit ``sigma`` and keep the pair if it has curvature."""
         self._set_curvature(curvature)
-        As = self.metric.apply(self._weights(s))
         loss_y = y.copy()
         loss_y[:self.n_coef] -= self.ridge * s[:self.n_coef]
         sy_loss = float(s @ loss_y)
@@ -103,6 +97,7 @@ class _Model:
             self.sigma = float(loss_y @ self.inverse_metric(loss_y, 1.0, 0.0)) / sy_loss
         sy = float(s @ y)
         if sy > 1e-10 * np.linalg.norm(s) * np.linalg.norm(y):
+            As = self.metric.apply(self._weights(s)) if self.l1 > 0 else None
             self.pairs.append((s, y, 1.0 / sy, As))
 
     def compact(self) -> tuple[np.ndarray, np.ndarray]:
@@ -124,14 +119,14 @@ class _Model:
             return np.zeros((N, 0)), np.zeros((N, 0))
         return Wk, np.ascontiguousarray(Wh)
 
-    def step(self, x: np.ndarray, g: np.ndarray, lam: np.ndarray, kkt: float) -> np.ndarray:
+    def step(self, x: np.ndarray, g: np.ndarray, kkt: float) -> np.ndarray:
         """The minimiser ``Delta`` of the model."""
-        if not np.any(lam):
+        if self.l1 == 0:
             return -_two_loop(g, self.pairs, initial=self.inverse_metric)
         Wk, Wh = self.compact()
         D = np.zeros_like(x)
         model_cd(x, g, D, np.zeros((self.k, self.d)), np.zeros(Wk.shape[1]), Wk, Wh, self.metric.A, self.sigma,
-                 self.S, self.ridge, lam, self.k, self.d, MAX_SWEEPS, SUBPROBLEM_TOL * kkt)
+                 self.S, self.ridge, self.l1, self.k, self.d, MAX_SWEEPS, SUBPROBLEM_TOL * kkt)
         return D
 
 
@@ -145,8 +140,8 @@ def minimize_proxqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1, metric: Feature
         The smooth part with its L2 strength set; the metric must come from the same X.
     x0 : ndarray of shape (k*d + k,)
         Start point; not modified.
-    l1 : float or ndarray of shape (k*d,)
-        L1 strength (per weight when the problem is rescaled); 0 for none.
+    l1 : float
+        L1 strength; 0 for none.
     metric : FeatureMetric
     kkt_tol : float
     max_iter : int
@@ -166,24 +161,23 @@ def minimize_proxqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1, metric: Feature
         ``gap`` is NaN (not computed).
     """
     n_coef = datafit.n_coef
-    lam = _flat(l1, n_coef)
     tracking = datafit.track_curvature
     datafit.track_curvature = True
     try:
         x = np.array(x0, dtype=np.float64)
         Z = datafit.scores(x)
         f, g = datafit.value_grad(Z, x)
-        model = _Model(datafit, metric, _flat(datafit.alpha, n_coef), memory, datafit.curvature)
-        F = f + float(lam @ np.abs(x[:n_coef]))
+        model = _Model(datafit, metric, l1, memory)
+        F = f + _l1_norm(l1, x[:n_coef])
         fresh, stalled, n_iter = True, False, 0
         while True:
-            kkt = float(np.abs(pseudo_gradient(x, g, lam, n_coef)).max())
+            kkt = float(np.abs(pseudo_gradient(x, g, l1, n_coef)).max())
             if kkt <= kkt_tol or n_iter >= max_iter or stalled:
                 if not fresh:
                     # Certify on scores computed from x, not accumulated along the searches.
                     Z, fresh = datafit.scores(x), True
                     f, g = datafit.value_grad(Z, x)
-                    F = f + float(lam @ np.abs(x[:n_coef]))
+                    F = f + _l1_norm(l1, x[:n_coef])
                     continue
                 converged = kkt <= kkt_tol
                 if converged and certify is not None:
@@ -195,10 +189,10 @@ def minimize_proxqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1, metric: Feature
                     converged = ratio <= 1.0
                 return OWLQNResult(x, n_iter, converged, kkt, np.nan, F)
             n_iter += 1
-            accepted = _search(datafit, model, x, Z, g, F, lam, kkt)
+            accepted = _search(datafit, model, x, Z, g, F, kkt)
             if accepted is None and model.pairs:
                 model.pairs.clear()  # a poor model: start again from the metric alone
-                accepted = _search(datafit, model, x, Z, g, F, lam, kkt)
+                accepted = _search(datafit, model, x, Z, g, F, kkt)
             if accepted is None:
                 stalled = True
                 continue
@@ -210,12 +204,12 @@ def minimize_proxqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1, metric: Feature
         datafit.track_curvature = tracking
 
 
-def _search(datafit: SoftmaxDatafit, model: _Model, x, Z, g, F, lam, kkt):
+def _search(datafit: SoftmaxDatafit, model: _Model, x, Z, g, F, kkt):
     """Backtrack along the model's step until the Armijo condition holds; ``None`` if it never does."""
     n_coef = datafit.n_coef
-    D = model.step(x, g, lam, kkt)
+    D = model.step(x, g, kkt)
     w = x[:n_coef]
-    decrease = float(g @ D + lam @ (np.abs(w + D[:n_coef]) - np.abs(w)))
+    decrease = float(g @ D) + _l1_norm(model.l1, w + D[:n_coef]) - _l1_norm(model.l1, w)
     if not decrease < 0:
         return None
     XD = datafit.scores(D)  # Z moves linearly along D
@@ -223,7 +217,7 @@ def _search(datafit: SoftmaxDatafit, model: _Model, x, Z, g, F, lam, kkt):
     for _ in range(MAX_BACKTRACKS):
         x_t = x + t * D
         Z_t = Z + t * XD
-        F_t = datafit.value(Z_t, x_t) + float(lam @ np.abs(x_t[:n_coef]))
+        F_t = datafit.value(Z_t, x_t) + _l1_norm(model.l1, x_t[:n_coef])
         if F_t <= F + ARMIJO * t * decrease:
             return x_t, Z_t, F_t
         t *= 0.5

