@@ -32,6 +32,12 @@ def trained(tmp_path_factory):
     return out
 
 
+def test_run_records_the_command_it_was_given(trained):
+    """In-process ``main([...])`` too: the arguments passed, not the host process's (pytest's) argv."""
+    command = json.loads((trained / "run.json").read_text())["command"].split()
+    assert command[:2] == ["mnist-logreg", "run"] and "--no-report" in command
+
+
 def test_run_writes_the_documented_outputs(trained):
     for name in ("results.csv", "path.npz", "best.json", "model.skops", "run.json"):
         assert (trained / name).is_file(), name

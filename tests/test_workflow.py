@@ -38,5 +38,6 @@ def test_a_failure_after_the_sweep_is_recorded_and_resume_does_not_refit(tmp_pat
     monkeypatch.setattr(NumpyEngine, "fit_path", counting)
     outcome = run_experiment(config(out, resume=True))
     assert calls == [1] and (out / "report.html").is_file()  # the refit of the chosen row only
+    assert "l1, l2" in (out / "report.html").read_text()  # the protocol's penalties, joined once
     assert json.loads((out / "run.json").read_text())["status"] == "complete"
     assert not (out / ".partial").exists() and len(outcome.table) == 4

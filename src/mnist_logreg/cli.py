@@ -171,7 +171,7 @@ def cmd_run(args, out: Console, err: Console) -> int:
                        C=args.C, engine=args.engine, tol=args.tol, max_iter=args.max_iter, jobs=args.jobs,
                        select_by=args.select_by, cv=args.cv, refit=args.refit, standardize=args.standardize,
                        out=args.out, force=args.force, resume=args.resume, report=args.report)
-    command = shlex.join([PROG] + sys.argv[1:]) if sys.argv and sys.argv[0] else PROG
+    command = shlex.join([PROG] + args.argv)
     log = None if args.quiet else (lambda m: err.print(m, highlight=False))
     outcome = run_experiment(config, command=command, progress=_progress_factory(err, args.quiet), log=log)
     table = outcome.table
@@ -239,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        args.argv = argv  # what run.json records as the command
         if args.command is None:
             parser.print_help()
             return 2

@@ -37,7 +37,7 @@ def build_report(folder, *, config, command, dataset, split, sweep, best, pipeli
         "train_size": int(len(split.y_train)), "test_size": int(len(split.y_test)), "seed": config.seed,
         "scale": config.scale, "dtype": config.dtype, "standardize": config.standardize,
         "engine": run["engine"]["name"], "engine_options": run["engine"]["options"],
-        "penalties": ", ".join(parse_penalties(config.penalties)), "C": config.C, "l1_ratios": config.l1_ratios,
+        "penalties": parse_penalties(config.penalties), "C": config.C,
         "select_by": config.select_by, "cv": config.cv if config.select_by == "roc_auc_cv" else None,
         "refit": config.refit,
     }
