@@ -15,7 +15,7 @@ from typing import IO, Iterator
 
 import numpy as np
 
-__all__ = ["atomic_open", "write_text", "write_bytes", "write_json", "save_npz"]
+__all__ = ["atomic_open", "write_text", "write_bytes", "write_json", "save_npz", "plain"]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -53,9 +53,14 @@ def write_bytes(path, data: bytes) -> Path:
     return Path(path)
 
 
+def plain(value):
+    """A numpy scalar as the Python scalar it holds; anything else unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _json_default(value):
     if isinstance(value, np.generic):
-        return value.item()
+        return plain(value)
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, Path):

@@ -35,6 +35,7 @@ __all__ = [
     "parse_l1_ratios",
     "make_grid",
     "grid_frame",
+    "group_rows",
 ]
 
 PENALTIES = ("l1", "l2", "elasticnet", "none")
@@ -150,6 +151,15 @@ def parse_l1_ratios(spec: str | float | Sequence[float]) -> tuple[float, ...]:
             raise UsageError(f"--l1-ratios: {item!r} is out of range; allowed numbers in [0, 1]")
         values.append(value)
     return tuple(values)
+
+
+def group_rows(rows: Sequence[GridPoint]) -> dict[tuple[str, float], list[int]]:
+    """Positions of the rows of each ``(penalty, l1_ratio)`` (one regularisation path each), in order of
+    first appearance."""
+    groups: dict[tuple[str, float], list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault((row.penalty, float(row.l1_ratio)), []).append(i)
+    return groups
 
 
 def make_grid(penalties="l1,l2", C=DEFAULT_C, l1_ratios=0.5) -> list[GridPoint]:

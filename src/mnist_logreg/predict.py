@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .atomic import plain
 from .errors import DataError
 
 __all__ = ["IMAGE_SUFFIXES", "read_image", "prepare_image", "predict_images"]
@@ -92,10 +93,6 @@ def predict_images(model, paths, top: int = 3) -> list[dict]:
     out = []
     for path, p in zip(paths, proba):
         order = np.argsort(-p, kind="stable")[:top]
-        out.append({"file": str(path), "label": _plain(classes[order[0]]),
-                    "probabilities": {str(_plain(classes[j])): float(p[j]) for j in order}})
+        out.append({"file": str(path), "label": plain(classes[order[0]]),
+                    "probabilities": {str(plain(classes[j])): float(p[j]) for j in order}})
     return out
-
-
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value

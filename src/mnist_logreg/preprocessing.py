@@ -8,10 +8,23 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import UsageError
 
-__all__ = ["SCALES", "DTYPES", "scale_factor", "PixelScaler"]
+__all__ = ["SCALES", "DTYPES", "check_scale", "scale_factor", "scale_pixels", "PixelScaler"]
 
 SCALES = ("auto", "255", "none")
 DTYPES = ("float64", "float32")
+
+
+def check_scale(scale) -> str:
+    """``scale`` as text if it is one of ``SCALES``; UsageError otherwise."""
+    if str(scale) not in SCALES:
+        raise UsageError(f"--scale: received {scale!r}; allowed {', '.join(SCALES)}")
+    return str(scale)
+
+
+def scale_pixels(X, factor: float, dtype) -> np.ndarray:
+    """``X`` in ``dtype`` times ``factor``: what the model sees, in the sweep and in the pipeline alike."""
+    dtype = np.dtype(dtype)
+    return np.asarray(X, dtype=dtype) * dtype.type(factor)
 
 
 def scale_factor(X: np.ndarray, scale: str) -> float:
@@ -20,9 +33,7 @@ def scale_factor(X: np.ndarray, scale: str) -> float:
     ``auto`` divides integer pixels by 255 and leaves floats unchanged; ``255`` always divides by
     255; ``none`` never scales.
     """
-    scale = str(scale)
-    if scale not in SCALES:
-        raise UsageError(f"--scale: received {scale!r}; allowed {', '.join(SCALES)}")
+    scale = check_scale(scale)
     if scale == "none":
         return 1.0
     if scale == "255":
@@ -66,4 +77,4 @@ class PixelScaler(TransformerMixin, BaseEstimator):
     def transform(self, X):
         check_is_fitted(self, "n_features_in_")
         X = validate_data(self, X, dtype=None, reset=False)
-        return np.asarray(X, dtype=self.dtype) * np.asarray(self.factor, dtype=self.dtype)
+        return scale_pixels(X, self.factor, self.dtype)

@@ -18,11 +18,23 @@ from .grid import GridPoint
 from .preprocessing import PixelScaler
 from .split import Split
 
-__all__ = ["SELECT_BY", "REFIT_ON", "select_best", "make_classifier", "build_pipeline", "refit_best",
+__all__ = ["SELECT_BY", "REFIT_ON", "check_select_by", "check_refit", "select_best", "make_classifier", "build_pipeline", "refit_best",
            "pixel_space_weights"]
 
 SELECT_BY = ("roc_auc_test", "roc_auc_cv")
 REFIT_ON = ("all", "train", "none")
+
+
+def check_select_by(select_by: str) -> None:
+    """UsageError unless ``select_by`` is one of ``SELECT_BY``."""
+    if select_by not in SELECT_BY:
+        raise UsageError(f"--select-by: received {select_by!r}; allowed {', '.join(SELECT_BY)}")
+
+
+def check_refit(on: str) -> None:
+    """UsageError unless ``on`` is one of ``REFIT_ON``."""
+    if on not in REFIT_ON:
+        raise UsageError(f"--refit: received {on!r}; allowed {', '.join(REFIT_ON)}")
 
 
 def select_best(table: pd.DataFrame, select_by: str = "roc_auc_test") -> int:
@@ -31,8 +43,7 @@ def select_best(table: pd.DataFrame, select_by: str = "roc_auc_test") -> int:
     Rows that did not converge are still eligible (they are marked in the table and warned about);
     rows with an undefined score are not.
     """
-    if select_by not in SELECT_BY:
-        raise UsageError(f"--select-by: received {select_by!r}; allowed {', '.join(SELECT_BY)}")
+    check_select_by(select_by)
     if select_by not in table.columns:
         raise UsageError(f"--select-by {select_by}: the results have no such column (pass --cv K to compute it)")
     scores = table[select_by].to_numpy(dtype=float)
@@ -100,8 +111,7 @@ def refit_best(row: GridPoint, dataset: Dataset, split: Split, *, engine: str, e
         ``on, n_samples, accuracy, accuracy_train, accuracy_test, seconds`` and ``accuracy_on``, the words
         saying what the accuracy was measured on.
     """
-    if on not in REFIT_ON:
-        raise UsageError(f"--refit: received {on!r}; allowed {', '.join(REFIT_ON)}")
+    check_refit(on)
     X_raw_train, X_raw_test = split.X_train_raw, split.X_test_raw
     pixel_max = 255.0 if dataset.X.dtype.kind in "iub" else float(max(1.0, np.nanmax(dataset.X)))
     pipeline = build_pipeline(make_classifier(row, engine, engine_options), split,

@@ -9,7 +9,7 @@ from sklearn.model_selection import train_test_split
 
 from .data.dataset import Dataset
 from .errors import DataError, UsageError
-from .preprocessing import check_dtype, scale_factor
+from .preprocessing import check_dtype, scale_factor, scale_pixels
 
 __all__ = ["Split", "parse_size", "split_dataset"]
 
@@ -120,8 +120,7 @@ def split_dataset(ds: Dataset, train_size=1500, test_size=1000, *, seed: int = 4
         raise DataError(f"test labels: classes {unseen.tolist()[:10]} do not occur in the training set; "
                         f"allowed only the training classes {classes.tolist()[:20]}")
     return Split(
-        X_train=np.asarray(X_train, dtype=dtype) * dtype.type(factor),
-        X_test=np.asarray(X_test, dtype=dtype) * dtype.type(factor),
+        X_train=scale_pixels(X_train, factor, dtype), X_test=scale_pixels(X_test, factor, dtype),
         y_train=np.asarray(y_train), y_test=np.asarray(y_test),
         classes=classes, factor=factor, image_shape=tuple(ds.image_shape),
         X_train_raw=X_train, X_test_raw=X_test)

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from .engines.base import Engine, FitResult
 from .errors import DataError, UsageError
-from .grid import GridPoint
+from .grid import GridPoint, group_rows
 from .metrics import RESULT_COLUMNS, predict_proba, roc_auc_ovr, score_fit
 from .split import Split
 from .store import RunFolder
@@ -57,10 +57,7 @@ def path_predecessors(rows: Sequence[GridPoint]) -> list[int | None]:
     """For each row, the row a path solver warm-starts it from: same penalty and l1_ratio, next
     smaller C. ``None`` for the first (most regularised) row of each path."""
     predecessors: list[int | None] = [None] * len(rows)
-    groups: dict[tuple[str, float], list[int]] = {}
-    for i, row in enumerate(rows):
-        groups.setdefault((row.penalty, row.l1_ratio), []).append(i)
-    for members in groups.values():
+    for members in group_rows(rows).values():
         ordered = sorted(members, key=lambda i: rows[i].C)
         for before, after in zip(ordered, ordered[1:]):
             predecessors[after] = before

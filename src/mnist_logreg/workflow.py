@@ -17,17 +17,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 
-from .atomic import write_json
+from .atomic import plain, write_json
 from .data import load_dataset, parse_dataset_spec
 from .engines import get_engine
 from .errors import ResumeError, UsageError
 from .grid import make_grid, parse_C, parse_l1_ratios, parse_penalties
 from .modelfile import save_model
-from .preprocessing import check_dtype, SCALES
-from .select import REFIT_ON, SELECT_BY, refit_best, select_best
+from .preprocessing import check_dtype, check_scale
+from .select import check_refit, check_select_by, refit_best, select_best
 from .split import parse_size, split_dataset
 from .store import RunFolder
 from .sweep import check_memory, estimate_sweep_bytes, run_sweep
@@ -80,12 +79,9 @@ class RunConfig:
         parse_size(self.train_size, "--train-size")
         parse_size(self.test_size, "--test-size")
         check_dtype(self.dtype)
-        if str(self.scale) not in SCALES:
-            raise UsageError(f"--scale: received {self.scale!r}; allowed {', '.join(SCALES)}")
-        if self.select_by not in SELECT_BY:
-            raise UsageError(f"--select-by: received {self.select_by!r}; allowed {', '.join(SELECT_BY)}")
-        if self.refit not in REFIT_ON:
-            raise UsageError(f"--refit: received {self.refit!r}; allowed {', '.join(REFIT_ON)}")
+        check_scale(self.scale)
+        check_select_by(self.select_by)
+        check_refit(self.refit)
         if not isinstance(self.cv, int) or self.cv < 2:
             raise UsageError(f"--cv: received {self.cv!r}; allowed a whole number >= 2")
         if not isinstance(self.jobs, int) or self.jobs == 0 or self.jobs < -1:
@@ -213,7 +209,7 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
         "seed": config.seed,
         "dataset": summary | {"notes": list(dataset.notes)},
         "split": {"n_train": int(len(split.y_train)), "n_test": int(len(split.y_test)),
-                  "classes": [_plain(c) for c in split.classes], "scale_factor": split.factor},
+                  "classes": [plain(c) for c in split.classes], "scale_factor": split.factor},
         "grid": {"n_rows": len(rows)},
         "versions": package_versions(),
         "timings": timings,
@@ -256,7 +252,7 @@ def _select_refit_report(config, command, folder, dataset, split, rows, engine, 
 
     best_pos = select_best(table, config.select_by)
     best_row = rows[best_pos]
-    best = {"row": best_pos, **{k: _plain(v) for k, v in table.iloc[best_pos].items()},
+    best = {"row": best_pos, **{k: plain(v) for k, v in table.iloc[best_pos].items()},
             "select_by": config.select_by}
     write_json(folder.path / "best.json", best)
 
@@ -283,9 +279,3 @@ def _select_refit_report(config, command, folder, dataset, split, rows, engine, 
     write_json(folder.path / "run.json", run)
     folder.drop_checkpoints()
     return best, refit_info
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

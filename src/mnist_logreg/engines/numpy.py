@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
-from ..grid import GridPoint
+from ..grid import GridPoint, group_rows
 from ..solvers import prepare_problem, solve_path, use_metric
 from .base import Engine, FitResult
 
@@ -48,14 +48,6 @@ SMALL_PASS = 5e7
 MIXED_MIN_TOL = 1e-5
 #: Iteration methods (see ``solver``).
 SOLVERS = ("auto", "owlqn", "proxqn")
-
-
-def group_rows(rows: Sequence[GridPoint]) -> dict[tuple[str, float], list[int]]:
-    """Positions of the rows of each ``(penalty, l1_ratio)``, in order of first appearance."""
-    groups: dict[tuple[str, float], list[int]] = {}
-    for i, row in enumerate(rows):
-        groups.setdefault((row.penalty, float(row.l1_ratio)), []).append(i)
-    return groups
 
 
 class NumpyEngine(Engine):
