@@ -21,7 +21,7 @@ import pandas as pd
 
 from .atomic import plain, write_json
 from .data import load_dataset, parse_dataset_spec
-from .engines import get_engine
+from .engines import DEFAULT_ENGINE, get_engine
 from .errors import ResumeError, UsageError
 from .grid import make_grid, parse_C, parse_l1_ratios, parse_penalties
 from .modelfile import save_model
@@ -57,7 +57,7 @@ class RunConfig:
     penalties: str = "l1,l2"
     l1_ratios: str = "0.5"
     C: str = "1e-3:1e1:25"
-    engine: str = "numpy"
+    engine: str = DEFAULT_ENGINE
     tol: float | None = None
     max_iter: int | None = None
     jobs: int = 1

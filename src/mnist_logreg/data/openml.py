@@ -43,20 +43,13 @@ class OpenMLEntry:
         Name (``"mnist_784"``) or data id (``554``).
     fetch_spec : str
         The ``--dataset`` value to quote in messages (``"mnist"``, ``"openml:554"``).
-    version : int or None
-        Version for a name; ``None`` asks OpenML for the active one.
     """
 
-    def __init__(self, ref, fetch_spec: str, version: int | None = None):
+    def __init__(self, ref, fetch_spec: str):
         text = str(ref).strip()
         self.data_id = int(text) if text.isdigit() else None
         self.name = None if self.data_id is not None else text
         self.fetch_spec = fetch_spec
-        self.version = version
-
-    @property
-    def label(self) -> str:
-        return f"data_id {self.data_id}" if self.data_id is not None else self.name
 
     @property
     def key(self) -> str:
@@ -115,8 +108,6 @@ def download_openml(entry: OpenMLEntry, download_root: Path) -> dict[str, np.nda
     """
     download_root.mkdir(parents=True, exist_ok=True)
     kwargs = {"data_id": entry.data_id} if entry.data_id is not None else {"name": entry.name}
-    if entry.data_id is None and entry.version is not None:
-        kwargs["version"] = entry.version
     with tempfile.TemporaryDirectory(dir=download_root, prefix=".download-") as temp, \
             warnings.catch_warnings():
         # sklearn warns once per retry; the caller reports the outcome in one line instead.
@@ -134,9 +125,7 @@ def download_openml(entry: OpenMLEntry, download_root: Path) -> dict[str, np.nda
                         "data sets with one target (label) column")
     details = getattr(bunch, "details", None) or {}
     name, data_id = details.get("name", entry.name or ""), details.get("id", entry.data_id)
-    y = integer_labels(np.asarray(bunch.target))
-    if y.dtype.kind == "O":
-        y = y.astype(str)
+    y = integer_labels(np.asarray(bunch.target))  # int64 or str, never object
     source = f"OpenML {name} (data_id {data_id}, version {details.get('version', '?')})"
     return {"X": _as_pixels(bunch.data), "y": y, "source": np.array(source)}
 

@@ -210,10 +210,7 @@ def _load_npz(file: str, spec: str) -> Dataset:
         raise DataError(f"{path}: is not an .npz (zip) archive (starts with {magic!r}); allowed an .npz written "
                         "by numpy.savez or numpy.savez_compressed")
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise DataError(f"{path}: is a single .npy array, not an .npz archive; allowed an .npz "
-                            f"with arrays {allowed}")
+        archive = np.load(path, allow_pickle=False)  # a zip archive: always an NpzFile
         with archive:
             keys = set(archive.files)
             layout = next((names for names in _NPZ_LAYOUTS if set(names) <= keys), None)
