@@ -5,6 +5,7 @@ No test here touches the network: ``fetch_openml`` is replaced in every test tha
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import urllib.error
 import warnings
@@ -17,7 +18,7 @@ from sklearn.utils import Bunch
 from mnist_logreg.data import data_home, list_sources, load_dataset, read_idx
 from mnist_logreg.data import openml as openml_module
 from mnist_logreg.data import sources
-from mnist_logreg.data.cache import NpzCache, sha256_file
+from mnist_logreg.data.cache import NpzCache
 from mnist_logreg.errors import DataError, DataSourceWarning
 
 
@@ -78,7 +79,7 @@ def test_download_then_cached_npz_with_checksum(fake_fetch):
     assert cache_files(home) == ["openml-554.npz", "openml-554.npz.sha256"]
     npz = home / "datasets" / "openml-554.npz"
     recorded = (home / "datasets" / "openml-554.npz.sha256").read_text().split()
-    assert recorded == [sha256_file(npz), "openml-554.npz"]
+    assert recorded == [hashlib.sha256(npz.read_bytes()).hexdigest(), "openml-554.npz"]
     with np.load(npz, allow_pickle=False) as archive:
         assert archive["X"].dtype == np.uint8
     assert ds.X.dtype == np.uint8 and ds.X.shape == (50, 784) and ds.image_shape == (28, 28)
@@ -174,7 +175,7 @@ def test_partial_or_broken_entries_are_refetched(fake_fetch, damage):
         checksum.write_text("garbage\n")
     else:  # a checksum that matches a file numpy cannot open
         npz.write_bytes(b"PK\x03\x04 definitely not a zip")
-        checksum.write_text(f"{sha256_file(npz)}  openml-554.npz\n")
+        checksum.write_text(f"{hashlib.sha256(npz.read_bytes()).hexdigest()}  openml-554.npz\n")
     ds = load_dataset("mnist")
     assert len(fake_fetch.calls) == 2 and len(ds.notes) == 1
     assert cache_files(home) == ["openml-554.npz", "openml-554.npz.sha256"]

@@ -4,21 +4,23 @@ Every cached array file ``KEY.npz`` has a sidecar ``KEY.npz.sha256`` in ``sha256
 (``sha256sum -c`` checks it by hand). The sidecar is written after the npz, both atomically
 (temporary file in the same folder, then :func:`os.replace`), so an npz without a sidecar is a write
 that did not finish. A file that fails its checksum or does not open is removed, and the caller
-fetches it again.
+fetches it again. Each file is read (or written) once: the bytes that are hashed are the bytes that
+are loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import save_npz, write_text
+from ..atomic import write_bytes, write_text
 
-__all__ = ["data_home", "resolve_home", "NpzCache", "CacheStatus", "sha256_file"]
+__all__ = ["data_home", "resolve_home", "NpzCache", "CacheStatus"]
 
 CACHE_SUBDIR = "datasets"
 
@@ -37,15 +39,6 @@ def data_home() -> Path:
 def resolve_home(home=None) -> Path:
     """``home`` when given, else :func:`data_home`."""
     return Path(home).expanduser() if home is not None else data_home()
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class CacheStatus:
@@ -107,8 +100,11 @@ class NpzCache:
         # A stale checksum must never vouch for the new npz: drop it before the swap. A crash
         # between the two writes leaves an npz without checksum, which load() treats as partial.
         self.checksum_path(key).unlink(missing_ok=True)
-        save_npz(path, **arrays)
-        write_text(self.checksum_path(key), f"{sha256_file(path)}  {path.name}\n")
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        data = buffer.getvalue()
+        write_bytes(path, data)
+        write_text(self.checksum_path(key), f"{hashlib.sha256(data).hexdigest()}  {path.name}\n")
         return path
 
     def load(self, key: str) -> tuple[dict[str, np.ndarray] | None, CacheStatus]:
@@ -121,10 +117,15 @@ class NpzCache:
         if not path.is_file():
             checksum_path.unlink(missing_ok=True)
             return None, CacheStatus("missing")
-        reason = self._verify(path, checksum_path)
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            data, reason = None, f"cannot be read ({error})"
+        else:
+            reason = self._verify(data, checksum_path)
         if reason is None:
             try:
-                with np.load(path, allow_pickle=False) as archive:
+                with np.load(io.BytesIO(data), allow_pickle=False) as archive:
                     return {name: archive[name] for name in archive.files}, CacheStatus("hit")
             except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
                 reason = f"cannot be opened ({type(error).__name__}: {error})"
@@ -132,8 +133,8 @@ class NpzCache:
         return None, CacheStatus("corrupt", reason)
 
     @staticmethod
-    def _verify(path: Path, checksum_path: Path) -> str | None:
-        """``None`` when the npz matches its recorded sha256, else the reason in words."""
+    def _verify(data: bytes, checksum_path: Path) -> str | None:
+        """``None`` when the npz bytes match their recorded sha256, else the reason in words."""
         try:
             recorded = checksum_path.read_text().split()
         except FileNotFoundError:
@@ -142,10 +143,7 @@ class NpzCache:
             return f"has an unreadable checksum file ({error})"
         if not recorded or len(recorded[0]) != 64:
             return "has a malformed checksum file"
-        try:
-            actual = sha256_file(path)
-        except OSError as error:
-            return f"cannot be read ({error})"
+        actual = hashlib.sha256(data).hexdigest()
         if actual != recorded[0].lower():
             return f"fails its checksum (sha256 {actual[:12]}... != recorded {recorded[0][:12]}...)"
         return None
