@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .engines.numpy import NumpyEngine
 from .grid import GridPoint
+from .metrics import predict_proba
 from .objective import softmax
 
 __all__ = ["MultinomialLogisticRegression", "MultinomialLogisticPath"]
@@ -172,8 +173,7 @@ class MultinomialLogisticPath(BaseEstimator):
         """Class probabilities for every C, shape (n_Cs, n_samples, n_classes)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return np.stack([softmax(np.asarray(X @ W.T, dtype=np.float64) + b)
-                         for W, b in zip(self.coef_path_, self.intercept_path_)])
+        return np.stack([predict_proba(X, W, b) for W, b in zip(self.coef_path_, self.intercept_path_)])
 
     def predict_path(self, X):
         """Predicted labels for every C, shape (n_Cs, n_samples)."""

@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .data.dataset import Dataset
-from .engines.sklearn import sklearn_estimator
+from .engines.sklearn import binary_to_multinomial, multinomial_to_binary, sklearn_estimator
 from .errors import UsageError
 from .grid import GridPoint
 from .preprocessing import PixelScaler
@@ -78,9 +78,7 @@ def build_pipeline(classifier: BaseEstimator, split: Split, *, standardize: bool
 def _set_fitted(classifier, coef, intercept, classes, n_iter) -> None:
     """Give an estimator the sweep's solution without refitting (``--refit none``)."""
     if len(classes) == 2 and isinstance(classifier, LogisticRegression):
-        # scikit-learn's binary model has one weight vector w with the same probabilities.
-        coef = (coef[1] - coef[0])[None, :]
-        intercept = np.array([intercept[1] - intercept[0]])
+        coef, intercept = multinomial_to_binary(coef, intercept)
     classifier.coef_ = np.array(coef)
     classifier.intercept_ = np.array(intercept)
     classifier.classes_ = np.asarray(classes)
@@ -150,7 +148,7 @@ def pixel_space_weights(pipeline: Pipeline) -> np.ndarray:
     classifier = pipeline[-1]
     coef = np.asarray(classifier.coef_, dtype=np.float64)
     if coef.shape[0] == 1:
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+        coef = binary_to_multinomial(coef, np.zeros(1))[0]
     if "standardize" in pipeline.named_steps:
         coef = coef / pipeline.named_steps["standardize"].scale_
     return coef

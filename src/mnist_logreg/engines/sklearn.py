@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from ..grid import GridPoint
 from .base import Engine, FitResult
 
-__all__ = ["SklearnEngine", "sklearn_estimator"]
+__all__ = ["SklearnEngine", "sklearn_estimator", "binary_to_multinomial", "multinomial_to_binary"]
 
 
 def sklearn_estimator(row: GridPoint, *, tol=5e-3, max_iter=10_000, random_state=0,
@@ -27,6 +27,17 @@ def sklearn_estimator(row: GridPoint, *, tol=5e-3, max_iter=10_000, random_state
     """The ``LogisticRegression`` that fits one grid row (no deprecated ``penalty`` argument)."""
     return LogisticRegression(C=row.C, l1_ratio=row.l1_ratio, solver=solver, tol=tol,
                               max_iter=max_iter, random_state=random_state)
+
+
+def binary_to_multinomial(coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's binary model (one weight vector w, shape (1, d)) as the two-class multinomial
+    model with the same probabilities: ``W = [-w/2, w/2]``, ``b = [-b/2, b/2]``."""
+    return np.vstack([-coef[0] / 2, coef[0] / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
+
+
+def multinomial_to_binary(coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse map up to the softmax's shift: ``w = W_1 - W_0``, ``b = b_1 - b_0``."""
+    return (coef[1] - coef[0])[None, :], np.array([intercept[1] - intercept[0]])
 
 
 def _fit_one(X, y, n_classes, row, tol, max_iter, random_state) -> FitResult:
@@ -41,10 +52,7 @@ def _fit_one(X, y, n_classes, row, tol, max_iter, random_state) -> FitResult:
     coef = np.asarray(model.coef_, dtype=np.float64)
     intercept = np.asarray(model.intercept_, dtype=np.float64)
     if coef.shape[0] == 1 and n_classes == 2:
-        # Binary problems come back as one weight vector w; the multinomial parameterisation with
-        # the same probabilities is W = [-w/2, w/2].
-        coef = np.vstack([-coef[0] / 2, coef[0] / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+        coef, intercept = binary_to_multinomial(coef, intercept)
     return FitResult(coef=coef, intercept=intercept, n_iter=int(np.max(model.n_iter_)),
                      converged=converged, fit_seconds=seconds)
 
