@@ -31,7 +31,7 @@ _EXPORTS = {
     "run_sweep": "sweep", "SweepResult": "sweep",
     "score_fit": "metrics", "roc_auc_ovr": "metrics",
     "select_best": "select", "refit_best": "select", "pixel_space_weights": "select",
-    "run_experiment": "workflow", "RunConfig": "workflow", "RunOutcome": "workflow",
+    "run_experiment": "workflow", "RunConfig": "config", "RunOutcome": "workflow",
     "load_model": "modelfile", "save_model": "modelfile",
     "predict_images": "predict",
     "write_report": "report", "render_report": "report",

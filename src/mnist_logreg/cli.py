@@ -45,7 +45,7 @@ def _float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .workflow import RunConfig
+    from .config import RunConfig  # light: the defaults, without loading the workflow
 
     d = RunConfig()
     parser = _Parser(prog=PROG, description="Multinomial logistic regression over a grid of penalties x C on "
@@ -164,7 +164,8 @@ def _top_table(table, select_by: str = "roc_auc_test", n: int = 10) -> Table:
 
 
 def cmd_run(args, out: Console, err: Console) -> int:
-    from .workflow import RunConfig, run_experiment
+    from .config import RunConfig
+    from .workflow import run_experiment
 
     config = RunConfig(dataset=args.dataset, train_size=args.train_size, test_size=args.test_size, seed=args.seed,
                        scale=args.scale, dtype=args.dtype, penalties=args.penalties, l1_ratios=args.l1_ratios,

@@ -6,12 +6,11 @@
 from __future__ import annotations
 
 import json
-import math
 import signal
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -20,85 +19,26 @@ from typing import Callable
 import pandas as pd
 
 from .atomic import plain, write_json
-from .data import load_dataset, parse_dataset_spec
-from .engines import DEFAULT_ENGINE, get_engine
-from .errors import ResumeError, UsageError
-from .grid import make_grid, parse_C, parse_l1_ratios, parse_penalties
+from .config import RunConfig
+from .data import load_dataset
+from .engines import get_engine
+from .errors import ResumeError
+from .grid import make_grid
 from .modelfile import save_model
-from .preprocessing import check_dtype, check_scale
-from .select import check_refit, check_select_by, refit_best, select_best
-from .split import parse_size, split_dataset
+from .select import refit_best, select_best
+from .split import split_dataset
 from .store import RunFolder
 from .sweep import check_memory, estimate_sweep_bytes, run_sweep
 
 __all__ = ["RunConfig", "RunOutcome", "Interrupted", "run_experiment", "default_out_dir", "package_versions"]
 
 #: Options that change the results table; ``--resume`` refuses when any of them differs.
-TABLE_OPTIONS = ("dataset", "train_size", "test_size", "seed", "scale", "dtype", "standardize",
-                 "penalties", "l1_ratios", "C", "engine", "tol", "max_iter", "select_by", "cv")
 
 
 class Interrupted(Exception):
     """The sweep was stopped by SIGINT or SIGTERM; finished rows are kept in the run folder."""
 
     exit_code = 130
-
-
-@dataclass
-class RunConfig:
-    """Every option of ``mnist-logreg run`` (see ``mnist-logreg run --help`` for each)."""
-
-    dataset: str = "mnist"
-    train_size: int | float | str = 1500
-    test_size: int | float | str = 1000
-    seed: int = 42
-    scale: str = "auto"
-    dtype: str = "float64"
-    penalties: str = "l1,l2"
-    l1_ratios: str = "0.5"
-    C: str = "1e-3:1e1:25"
-    engine: str = DEFAULT_ENGINE
-    tol: float | None = None
-    max_iter: int | None = None
-    jobs: int = 1
-    select_by: str = "roc_auc_test"
-    cv: int = 5
-    refit: str = "all"
-    standardize: bool = False
-    out: str | None = None
-    force: bool = False
-    resume: bool = False
-    report: bool = True
-
-    def validate(self) -> None:
-        """Check every option before any data is loaded (raises UsageError)."""
-        parse_dataset_spec(self.dataset)
-        parse_penalties(self.penalties)
-        parse_l1_ratios(self.l1_ratios)
-        parse_C(self.C)
-        parse_size(self.train_size, "--train-size")
-        parse_size(self.test_size, "--test-size")
-        check_dtype(self.dtype)
-        check_scale(self.scale)
-        check_select_by(self.select_by)
-        check_refit(self.refit)
-        if not isinstance(self.cv, int) or self.cv < 2:
-            raise UsageError(f"--cv: received {self.cv!r}; allowed a whole number >= 2")
-        if not isinstance(self.jobs, int) or self.jobs == 0 or self.jobs < -1:
-            raise UsageError(f"--jobs: received {self.jobs!r}; allowed a whole number >= 1, or -1 for all cores")
-        if self.tol is not None and not (self.tol > 0 and math.isfinite(self.tol)):
-            raise UsageError(f"--tol: received {self.tol!r}; allowed a number > 0")
-        if self.max_iter is not None and self.max_iter < 1:
-            raise UsageError(f"--max-iter: received {self.max_iter!r}; allowed a whole number >= 1")
-        if self.force and self.resume:
-            raise UsageError("--force and --resume: received both; allowed one of them")
-
-    def engine_options(self) -> dict:
-        return {"tol": self.tol, "max_iter": self.max_iter, "n_jobs": self.jobs, "random_state": self.seed}
-
-    def table_options(self) -> dict:
-        values = asdict(self)
-        return {k: (str(values[k]) if k in ("train_size", "test_size") else values[k]) for k in TABLE_OPTIONS}
 
 
 @dataclass
