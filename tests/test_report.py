@@ -140,6 +140,17 @@ def test_top_ten_sorted_by_test_auc_with_counts(context):
     assert re.search(r'<tr class="chosen">\s*<td class="num">1</td>', html)
 
 
+def test_the_chosen_C_is_written_as_the_table_and_figures_write_it(context):
+    """A C is formatted with the whole grid (a 25-point grid writes 10 as 1.0e+01), everywhere."""
+    results = context["results"].copy()
+    results["C"] = results["C"].where(~np.isfinite(results["C"]), results["C"] * 10)  # 0.1 .. 100
+    for C in sorted(set(results["C"][np.isfinite(results["C"])])):
+        best = results[results["C"] == C].iloc[0]
+        html = render_report(_with(context, results=results, best=dict(best)))
+        card = re.search(r'<div class="k">chosen C</div><div class="v">(.*?)</div>', html).group(1)
+        assert card == F.grid_C_labels(results["C"])[C]
+
+
 def test_weights_come_with_reading_instructions(context):
     text = re.sub(r"\s+", " ", render_report(context))
     assert "red pixel pushes" in text and "blue pixel pushes it away" in text

@@ -26,10 +26,12 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from .atomic import write_bytes
+from .select import select_best
 
 __all__ = [
     "penalty_label",
     "format_C",
+    "grid_C_labels",
     "sample_images",
     "label_histograms",
     "auc_heatmaps",
@@ -82,6 +84,13 @@ def format_C(values: Sequence[float]) -> list[str]:
             break
     it = iter(labels)
     return [next(it) if math.isfinite(float(v)) else "none" for v in values]
+
+
+def grid_C_labels(Cs) -> dict[float, str]:
+    """``{C: label}`` for the finite values of a grid, formatted together (:func:`format_C`), so one
+    C is written the same way in every table, axis and caption of a report."""
+    finite = sorted({float(C) for C in Cs if math.isfinite(float(C))})
+    return dict(zip(finite, format_C(finite)))
 
 
 def _with_labels(results: pd.DataFrame) -> pd.DataFrame:
@@ -176,10 +185,9 @@ def _auc_table(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """Pivot ``column`` to rows = penalty label, columns = formatted C (+ "no penalty")."""
     finite, unpenalised = _split_finite(frame)
     rows = list(dict.fromkeys(frame["label"]))
-    Cs = sorted(set(finite["C"]))
-    names = format_C(Cs)
+    by_C = grid_C_labels(finite["C"])
+    names = list(by_C.values())
     table = pd.DataFrame(np.nan, index=rows, columns=names + ([NO_PENALTY_COLUMN] if len(unpenalised) else []))
-    by_C = dict(zip(Cs, names))
     for label, C, value in zip(finite["label"], finite["C"], finite[column]):
         table.loc[label, by_C[C]] = value
     for label, value in zip(unpenalised["label"], unpenalised[column]):
@@ -261,7 +269,8 @@ def auc_vs_C(results: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(4.6 * min(3, len(labels)), 0.4 + 3.6 * math.ceil(len(labels) / 3)),
                  layout="constrained")
     axes = _curve_axes(fig, len(labels))
-    best_overall = results.loc[results["roc_auc_test"].astype(float).idxmax()]
+    C_labels = grid_C_labels(results["C"])
+    best_overall = results.iloc[select_best(results, "roc_auc_test")]
     for ax, label in zip(axes, labels):
         part = finite[finite["label"] == label].sort_values("C")
         if len(part):
@@ -269,7 +278,7 @@ def auc_vs_C(results: pd.DataFrame) -> Figure:
             ax.plot(part["C"], part["roc_auc_test"], "o-", ms=3, color="C1", label="test")
             best = part.loc[part["roc_auc_test"].idxmax()]
             ax.plot([best["C"]], [best["roc_auc_test"]], "*", ms=14, color="C3", zorder=5,
-                    label=f"best test: C={format_C([best['C']])[0]}")
+                    label=f"best test: C={C_labels[float(best['C'])]}")
             ax.set_xscale("log")
             ax.set_xlabel("C (inverse penalty strength)")
         else:
@@ -284,8 +293,7 @@ def auc_vs_C(results: pd.DataFrame) -> Figure:
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=7, loc="best")
     best_name = penalty_label(best_overall["penalty"], best_overall["l1_ratio"])
-    best_C = format_C([float(best_overall["C"])])[0]
-    where = best_name if best_name == "none" else f"{best_name}, C={best_C}"
+    where = best_name if best_name == "none" else f"{best_name}, C={C_labels[float(best_overall['C'])]}"
     fig.suptitle(f"ROC AUC vs C (underfitting at small C, overfitting where train and test part); "
                  f"best test: {where}, {float(best_overall['roc_auc_test']):.2%}", fontsize=10)
     return fig

@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 
 from ..atomic import write_text
-from ..figures import figure_png, format_C, penalty_label
+from ..figures import figure_png, format_C, grid_C_labels, penalty_label
 
 __all__ = ["render_report", "write_report", "FIGURE_SECTIONS"]
 
@@ -107,8 +107,7 @@ def _results_view(results: pd.DataFrame | None, best: Mapping) -> dict:
     """The top rows by test ROC AUC as display strings, with counts of the whole table."""
     if results is None or len(results) == 0:
         return {"n_rows": 0, "n_not_converged": 0, "rows": [], "has_cv": False}
-    C_labels = dict(zip(sorted(set(results["C"].astype(float))),
-                        format_C(sorted(set(results["C"].astype(float))))))
+    C_labels = grid_C_labels(results["C"])
     has_cv = "roc_auc_cv" in results and results["roc_auc_cv"].notna().any()
     top = results.sort_values("roc_auc_test", ascending=False, kind="mergesort").head(TOP_ROWS)
     rows = []
@@ -136,13 +135,15 @@ def _results_view(results: pd.DataFrame | None, best: Mapping) -> dict:
             "rows": rows, "has_cv": has_cv}
 
 
-def _best_view(best: Mapping) -> dict:
+def _best_view(best: Mapping, results: pd.DataFrame | None) -> dict:
     if not best:
         return {}
     C = float(best.get("C", math.nan))
+    # The label the table and figures give this C (the grid's), or its own without a table.
+    C_labels = grid_C_labels(results["C"] if results is not None and len(results) else [C])
     return {
         "penalty": penalty_label(best.get("penalty", "?"), best.get("l1_ratio", 0.0)),
-        "C": format_C([C])[0] if math.isfinite(C) else "– (no penalty)",
+        "C": C_labels.get(C, format_C([C])[0]) if math.isfinite(C) else "– (no penalty)",
         "auc_train": _percent(best.get("roc_auc_train")),
         "auc_test": _percent(best.get("roc_auc_test")),
         "auc_cv": _percent(best["roc_auc_cv"]) if best.get("roc_auc_cv") is not None else None,
@@ -188,7 +189,7 @@ def _view(context: Mapping) -> dict:
         "dataset": dataset,
         "protocol": protocol,
         "results": _results_view(context.get("results"), best),
-        "best": _best_view(best),
+        "best": _best_view(best, context.get("results")),
         "refit": refit,
         "figures": _figures(context.get("figures") or {}),
         "timings": timings,
