@@ -48,16 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     from .config import RunConfig  # light: the defaults, without loading the workflow
 
     d = RunConfig()
-    parser = _Parser(prog=PROG, description="Multinomial logistic regression over a grid of penalties x C on "
-                     "MNIST-like images: sweep, select, refit, report, predict.")
+    # --debug is read from argv by main() before parsing; declared here for --help and so it parses.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser = _Parser(prog=PROG, parents=[common], description="Multinomial logistic regression over a grid of "
+                     "penalties x C on MNIST-like images: sweep, select, refit, report, predict.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    run = sub.add_parser("run", help="sweep the grid, select, refit and write the report",
+    run = sub.add_parser("run", parents=[common], help="sweep the grid, select, refit and write the report",
                          description="Load, split, fit every penalty x C, score by one-vs-rest ROC AUC, pick the "
                          "best, refit it and write results.csv, path.npz, model.skops, figures and report.html.")
-    run.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     data = run.add_argument_group("data")
     data.add_argument("--dataset", default=d.dataset,
                       help="mnist (OpenML, cached; default), mnist-5k, digits, fashion-mnist, idx:DIR, npz:FILE, "
@@ -90,16 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--no-report", dest="report", action="store_false", help="skip figures and report.html")
     out.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
 
-    predict = sub.add_parser("predict", help="label image files with a saved model",
+    predict = sub.add_parser("predict", parents=[common], help="label image files with a saved model",
                              description="Apply model.skops to PNG, JPEG or NPY images of any size.")
-    predict.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     predict.add_argument("model", help="model.skops written by `mnist-logreg run`")
     predict.add_argument("images", nargs="+", help="image files (PNG, JPEG, NPY)")
     predict.add_argument("--json", action="store_true", help="print a JSON list of {file, label, probabilities}")
 
-    datasets = sub.add_parser("datasets", help="list data sources and what is cached",
+    datasets = sub.add_parser("datasets", parents=[common], help="list data sources and what is cached",
                               description="List the --dataset sources and the local cache.")
-    datasets.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     datasets.add_argument("--fetch", metavar="NAME", help="download (or repair) the cache of a source, e.g. mnist")
     return parser
 
@@ -178,7 +177,7 @@ def cmd_run(args, out: Console, err: Console) -> int:
     table = outcome.table
     if not args.quiet:
         out.print(_top_table(table, outcome.best["select_by"]))
-    unconverged = int((~table.converged.astype(bool)).sum())
+    unconverged = outcome.run["unconverged_rows"]
     if unconverged:
         err.print(f"[yellow]warning:[/] {unconverged} of {len(table)} rows did not converge "
                   "(converged=False in results.csv)", highlight=False)
