@@ -34,6 +34,9 @@ class StopAfter(Engine):
                 raise KeyboardInterrupt
             yield item
 
+    def estimator(self, row):
+        return self.inner.estimator(row)
+
 
 def test_table_has_one_row_per_grid_point_in_grid_order(split, tmp_path):
     rows = make_grid("l1,l2", "0.01,1")

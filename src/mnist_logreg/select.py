@@ -12,7 +12,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .data.dataset import Dataset
-from .engines.sklearn import binary_to_multinomial, multinomial_to_binary, sklearn_estimator
+from .engines import get_engine
+from .engines.sklearn import binary_to_multinomial, multinomial_to_binary
 from .errors import UsageError
 from .grid import GridPoint
 from .preprocessing import PixelScaler
@@ -54,15 +55,7 @@ def select_best(table: pd.DataFrame, select_by: str = "roc_auc_test") -> int:
 
 def make_classifier(row: GridPoint, engine: str, engine_options: dict | None = None) -> BaseEstimator:
     """The unfitted final estimator for ``row``: the engine's own solver, as a scikit-learn estimator."""
-    options = dict(engine_options or {})
-    if engine == "sklearn":
-        keep = {k: options[k] for k in ("tol", "max_iter", "random_state") if k in options}
-        return sklearn_estimator(row, **keep)
-    from .estimators import MultinomialLogisticRegression
-
-    accepted = MultinomialLogisticRegression().get_params()
-    return MultinomialLogisticRegression(C=row.C, l1_ratio=row.l1_ratio,
-                                         **{k: v for k, v in options.items() if k in accepted and k not in ("C", "l1_ratio")})
+    return get_engine(engine, **(engine_options or {})).estimator(row)
 
 
 def build_pipeline(classifier: BaseEstimator, split: Split, *, standardize: bool, pixel_max: float) -> Pipeline:

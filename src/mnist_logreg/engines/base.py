@@ -90,6 +90,11 @@ class Engine(ABC):
             Rows may finish in any order; every position is yielded exactly once.
         """
 
+    @abstractmethod
+    def estimator(self, row: GridPoint):
+        """An unfitted scikit-learn estimator that fits ``row`` as this engine does (the saved model's
+        last step)."""
+
     def options(self) -> dict:
         """The engine's options, recorded in run.json and compared on ``--resume``."""
         return {}

@@ -94,6 +94,11 @@ class NumpyEngine(Engine):
         return {"tol": self.tol, "max_iter": self.max_iter, "memory": self.memory,
                 "mixed_precision": self.mixed_precision, "blas_threads": self.blas_threads, "solver": self.solver}
 
+    def estimator(self, row: GridPoint):
+        from ..estimators import MultinomialLogisticRegression  # it builds on this engine
+
+        return MultinomialLogisticRegression(C=row.C, l1_ratio=row.l1_ratio, tol=self.tol, max_iter=self.max_iter)
+
     def _threads(self, X: np.ndarray, n_classes: int) -> int | None:
         if self.blas_threads is not None:
             return self.blas_threads

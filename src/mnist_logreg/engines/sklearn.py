@@ -87,6 +87,9 @@ class SklearnEngine(Engine):
     def options(self) -> dict:
         return {"tol": self.tol, "max_iter": self.max_iter, "random_state": self.random_state}
 
+    def estimator(self, row: GridPoint) -> LogisticRegression:
+        return sklearn_estimator(row, tol=self.tol, max_iter=self.max_iter, random_state=self.random_state)
+
     def fit_path(self, X, y, n_classes, rows: Sequence[GridPoint],
                  warm_start=None) -> Iterator[tuple[int, FitResult]]:
         # saga starts every fit from zero with a fixed seed, so warm_start is not needed for
