@@ -230,4 +230,6 @@ def read_idx_dir(folder, option: str = "--dataset") -> tuple[np.ndarray, np.ndar
         images_parts.append(images.reshape(len(images), -1))
         labels_parts.append(labels)
         files += [images_path.name, labels_path.name]
-    return np.concatenate(images_parts), np.concatenate(labels_parts), tuple(int(n) for n in shape), files
+    # One pair (a test-only folder): its arrays are already fresh; concatenating would copy them.
+    join = (lambda parts: parts[0]) if len(images_parts) == 1 else np.concatenate
+    return join(images_parts), join(labels_parts), tuple(int(n) for n in shape), files
