@@ -18,18 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_logreg.data import load_dataset, read_idx
+from mnist_logreg.data import load_dataset
+from mnist_logreg.data.idx import read_idx_dir
 from mnist_logreg.data.cache import NpzCache
 from mnist_logreg.data.sources import MNIST
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--t10k", default=Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-t10k")
+    default = os.environ.get("MNIST_LOGREG_T10K", Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist-t10k")
+    parser.add_argument("--t10k", default=default)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    images = read_idx(Path(args.t10k) / "t10k-images-idx3-ubyte.gz").reshape(10_000, -1)
-    labels = read_idx(Path(args.t10k) / "t10k-labels-idx1-ubyte.gz")
+    images, labels, _, _ = read_idx_dir(args.t10k)
     with tempfile.TemporaryDirectory() as home:
         os.environ["MNIST_LOGREG_HOME"] = home
         cache = NpzCache(home)

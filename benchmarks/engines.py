@@ -43,7 +43,7 @@ from mnist_logreg.engines.numpy import NumpyEngine
 from mnist_logreg.engines.sklearn import SklearnEngine
 from mnist_logreg.data import load_dataset
 from mnist_logreg.grid import make_grid
-from mnist_logreg.objective import objective
+from mnist_logreg.objective import linear_scores, objective
 from mnist_logreg.split import split_dataset
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,21 +51,9 @@ T10K = Path(os.environ.get("MNIST_LOGREG_T10K", REPO.parent / "shared" / "data" 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
-def idx_split(folder: Path, n_train: int, n_test: int):
-    """Stratified, /255-scaled split of the IDX images in ``folder`` via the package's own loader."""
-    sp = split_dataset(load_dataset(f"idx:{folder}"), n_train, n_test, seed=42)
-    return sp.X_train, sp.y_train_codes, sp.X_test, sp.y_test_codes, sp.n_classes
-
-
-def digits_split(n_train: int = 1000, n_test: int = 797):
-    """scikit-learn's 8x8 digits, stratified, through the package's loader and split."""
-    sp = split_dataset(load_dataset("digits"), n_train, n_test, seed=0)
-    return sp.X_train, sp.y_train_codes, sp.X_test, sp.y_test_codes, sp.n_classes
-
-
-def subset_split(spec: str, n_train: int, n_test: int):
-    """A stratified split (seed 1) of any dataset the package loads."""
-    sp = split_dataset(load_dataset(spec), n_train, n_test, seed=1)
+def package_split(spec: str, n_train: int, n_test: int, seed: int):
+    """A stratified, scaled split of ``--dataset spec`` through the package's own loader and split."""
+    sp = split_dataset(load_dataset(spec), n_train, n_test, seed=seed)
     return sp.X_train, sp.y_train_codes, sp.X_test, sp.y_test_codes, sp.n_classes
 
 
@@ -104,7 +92,7 @@ def run_engine(engine, X, y, k, rows, trace: bool = False):
 
 
 def accuracy(result, X, y) -> float:
-    return float(np.mean(np.argmax(X @ result.coef.T + result.intercept, axis=1) == y))
+    return float(np.mean(np.argmax(linear_scores(X, result.coef, result.intercept), axis=1) == y))
 
 
 def compare(name: str, X, y, X_test, y_test, k, rows, numpy_engine) -> dict:
@@ -159,26 +147,26 @@ def main(argv=None) -> int:
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}; numpy engine {engine.options()}")
     summaries = []
     if args.case in ("a", "all"):
-        X, y, Xt, yt, k = idx_split(T10K, 1500, 1000)
+        X, y, Xt, yt, k = package_split(f"idx:{T10K}", 1500, 1000, seed=42)
         summaries.append(compare("a (notebook grid, MNIST t10k 1500/1000)", X, y, Xt, yt, k,
                                  make_grid("l1,l2", "1e-3:1e1:25"), engine))
     if args.case in ("b", "all"):
-        X, y, Xt, yt, k = idx_split(FASHION, 60_000, 10_000)
+        X, y, Xt, yt, k = package_split(f"idx:{FASHION}", 60_000, 10_000, seed=42)
         summaries.append(compare("b (Fashion-MNIST 60000/10000, C=1)", X, y, Xt, yt, k, make_grid("l1,l2", "1"), engine))
     if args.case in ("c", "all"):
-        X, y, Xt, yt, k = digits_split()
+        X, y, Xt, yt, k = package_split("digits", 1000, 797, seed=0)
         summaries.append(compare("c (unseen: sklearn digits 1000/797)", X, y, Xt, yt, k,
                                  make_grid("l1,l2,elasticnet", "1e-4:1e2:13", l1_ratios=0.5), engine))
     if args.case in ("d", "all"):
         grid = make_grid("l1,l2,elasticnet", "1e-4:1e2:13", l1_ratios=0.5)
-        X, y, Xt, yt, k = digits_split(1400, 397)
+        X, y, Xt, yt, k = package_split("digits", 1400, 397, seed=0)
         summaries.append(compare("d1 (unseen, tall: sklearn digits 1400/397)", X, y, Xt, yt, k, grid, engine))
         X, y, Xt, yt, k = synthetic_split()
         summaries.append(compare("d2 (unseen, tall: make_classification 20000/5000)", X, y, Xt, yt, k, grid, engine))
     if args.case in ("e", "all"):
         grid = make_grid("l1,l2,elasticnet", "1e-4:1e2:13", l1_ratios=0.5)
         for spec, n_train, n_test in ((f"idx:{FASHION}", 2000, 1000), ("mnist-5k", 4000, 1000)):
-            X, y, Xt, yt, k = subset_split(spec, n_train, n_test)
+            X, y, Xt, yt, k = package_split(spec, n_train, n_test, seed=1)
             summaries.append(compare(f"e ({spec} {n_train}/{n_test})", X, y, Xt, yt, k, grid, engine))
     print("\n== summary")
     for s in summaries:
