@@ -87,7 +87,7 @@ def _figures(figures: Mapping[str, Figure | bytes]) -> dict[str, list[dict]]:
     """Figures grouped by section, each as {name, caption, uri}, in the order given."""
     sections: dict[str, list[dict]] = {"data": [], "results": [], "model": [], "other": []}
     for name, figure in figures.items():
-        section, caption = FIGURE_SECTIONS.get(name, ("other", ""))
+        section, caption = FIGURE_SECTIONS.get(name, ("other", name))  # an unknown figure: its name
         sections[section].append({"name": name, "caption": caption, "uri": _data_uri(name, figure)})
     return sections
 
