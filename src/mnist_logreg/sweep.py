@@ -8,7 +8,6 @@ what is missing, continuing each regularisation path from its last finished solu
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -18,8 +17,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from .engines.base import Engine, FitResult
-from .errors import DataError, UsageError
+from .errors import DataError
 from .grid import GridPoint, group_rows
+from .limits import check_memory  # noqa: F401  (part of this module's API: sweeps are checked with it)
 from .metrics import RESULT_COLUMNS, predict_proba, roc_auc_ovr, score_fit
 from .split import Split
 from .store import RunFolder
@@ -206,42 +206,3 @@ def estimate_sweep_bytes(n_train: int, n_features: int, n_classes: int, n_rows: 
     scores = 6 * n_train * n_classes * 8
     path = n_rows * (1 + (cv or 0)) * n_classes * (n_features + 1) * 8
     return int(X * (3 + folds) + scores + path)
-
-
-def available_bytes() -> int | None:
-    """Memory the sweep may use: MemAvailable, capped by ``$MNIST_LOGREG_MAX_MEMORY`` (bytes) when set.
-
-    The cap is for shared machines (and tests): a sweep planned above it is refused up front.
-    """
-    cap = os.environ.get("MNIST_LOGREG_MAX_MEMORY")
-    system = _system_available_bytes()
-    if cap:
-        try:
-            cap_bytes = int(float(cap))
-        except ValueError:
-            raise UsageError(f"MNIST_LOGREG_MAX_MEMORY: received {cap!r}; allowed a number of bytes") from None
-        return cap_bytes if system is None else min(cap_bytes, system)
-    return system
-
-
-def _system_available_bytes() -> int | None:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def check_memory(needed: int, available: int | None = None) -> None:
-    """Refuse a sweep whose estimate exceeds the available memory, with what to change."""
-    available = available_bytes() if available is None else available
-    if available is not None and needed > available:
-        raise DataError(f"memory: this sweep needs about {needed / 2**30:.1f} GiB but {available / 2**30:.1f} GiB "
-                        "is available; allowed at most what is available — try --dtype float32, a smaller "
-                        "--train-size, fewer --C values or no --cv")
