@@ -164,6 +164,9 @@ def cmd_run(args, out: Console, err: Console) -> int:
                   "(converged=False in results.csv)", highlight=False)
     b = outcome.best
     chosen = "" if b["select_by"] == "roc_auc_test" else f" {b['select_by']}={b[b['select_by']]:.4f}"
+    if b.get("repeats", 1) > 1:
+        chosen += (f" (mean {b['select_mean']:.4f} ± {b['select_std']:.4f} "
+                   f"over {b['repeats']} splits)")
     out.print(f"best: penalty={b['penalty']} l1_ratio={b['l1_ratio']:g} C={b['C']:.4g}{chosen} "
               f"roc_auc_test={b['roc_auc_test']:.4f} (chosen by {b['select_by']})", highlight=False)
     if outcome.refit:

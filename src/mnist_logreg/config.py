@@ -22,7 +22,7 @@ from .options import (Option, check_flag, one_of, option, option_of, parse_numbe
 
 __all__ = ["RunConfig", "TABLE_OPTIONS", "run_options"]
 
-TABLE_OPTIONS = ("dataset", "train_size", "test_size", "seed", "scale", "dtype", "standardize",
+TABLE_OPTIONS = ("dataset", "train_size", "test_size", "seed", "repeats", "scale", "dtype", "standardize",
                  "penalties", "l1_ratios", "C", "engine", "tol", "max_iter", "select_by", "cv")
 
 
@@ -40,6 +40,8 @@ def _size_check(value, flag):
 
 
 def _check_jobs(value, flag):
+    if value is None:
+        return
     whole_number(-1, allowed="a whole number >= 1, or -1 for all cores")(value, flag)
     if value == 0:
         raise UsageError(f"{flag}: received 0; allowed a whole number >= 1, or -1 for all cores")
@@ -62,6 +64,8 @@ class RunConfig:
     seed: int = option(42, "--seed", group=DATA, parse=parse_whole,
                        check=whole_number(0, SEED_MAX, f"a whole number from 0 to {SEED_MAX} (2**32 - 1)"),
                        help="random seed of the split and folds")
+    repeats: int = option(1, "--repeats", group=DATA, parse=parse_whole, check=whole_number(1),
+                          help="stratified splits with seeds seed, seed+1, ...; selection uses the mean score over them")
     scale: str = option("auto", "--scale", group=DATA, check=_calls("preprocessing", "check_scale"),
                         help="auto (integer pixels / 255), 255 or none")
     dtype: str = option("float64", "--dtype", group=DATA, check=_calls("preprocessing", "check_dtype"),
@@ -82,10 +86,12 @@ class RunConfig:
     max_iter: int | None = option(None, "--max-iter", group=FIT, parse=parse_whole,
                                   check=whole_number(1, optional=True),
                                   help="iteration limit per fit (engine default if omitted)")
-    jobs: int = option(1, "--jobs", group=FIT, parse=parse_whole,
-                       check=_check_jobs,
-                       help="rows fitted in parallel by the sklearn engine (-1 = all cores); the numpy engine "
-                       "solves each path in order and uses BLAS threads instead")
+    jobs: int | None = option(None, "--jobs", group=FIT, parse=parse_whole, check=_check_jobs,
+                              help="worker processes running the sweep's tasks (one path of one split or fold each; "
+                              "default: every core; -1 = every core)")
+    scheduler: str | None = option(None, "--scheduler", group=FIT, check=_calls("plan.executors", "check_scheduler"),
+                                   help="run the tasks on a Dask cluster: its address (e.g. tcp://host:8786), or local:N "
+                                   "for N worker processes on this machine (needs mnist-logreg[dask])")
     select_by: str = option("roc_auc_test", "--select-by", group=SELECT, check=_calls("select", "check_select_by"),
                             help="roc_auc_test (as the notebook) or roc_auc_cv (k-fold CV on the training set; "
                             "the honest protocol)")
@@ -127,7 +133,9 @@ class RunConfig:
         return {f.name for f in fields(self) if getattr(self, f.name) != f.default}
 
     def engine_options(self) -> dict:
-        return {"tol": self.tol, "max_iter": self.max_iter, "n_jobs": self.jobs, "random_state": self.seed}
+        # Parallelism is the executor's (--jobs, --scheduler), not an engine option; saga's sample
+        # order keeps its fixed seed so a repeat's rows equal those of a run with that --seed.
+        return {"tol": self.tol, "max_iter": self.max_iter}
 
     def table_options(self) -> dict:
         values = asdict(self)

@@ -89,13 +89,23 @@ def _limit_words(available: int) -> str:
     return f"{format_bytes(available)} is available"
 
 
-def check_memory(needed: int, available: int | None = None) -> None:
-    """Refuse a sweep whose estimate exceeds the available memory, with what to change."""
+def check_memory(needed: int, available: int | None = None, where: str = "this sweep") -> None:
+    """Refuse a plan whose estimate exceeds the available memory, with what to change.
+
+    Parameters
+    ----------
+    needed : int
+        Estimated bytes.
+    available : int, optional
+        Default :func:`available_bytes`.
+    where : str
+        What needs the memory, for the message (``"this sweep"``, ``"--jobs 4 (tasks running at once)"``).
+    """
     available = available_bytes() if available is None else available
     if available is not None and needed > available:
-        raise DataError(f"memory: this sweep needs about {format_bytes(needed)} but {_limit_words(available)}; "
-                        "allowed at most that — try --dtype float32, a smaller --train-size, fewer --C values "
-                        f"or no --cv (or raise {MEMORY_VARIABLE})")
+        raise DataError(f"memory: {where} needs about {format_bytes(needed)} but {_limit_words(available)}; "
+                        "allowed at most that — try --dtype float32, a smaller --train-size, fewer --jobs, fewer "
+                        f"--C values or no --cv (or raise {MEMORY_VARIABLE})")
 
 
 def check_declared_bytes(declared: int, where: str, *, compressed: int | None = None,
