@@ -60,6 +60,11 @@ class Run:
         return self.record.get("timings", {})
 
 
+def seconds(value) -> str:
+    """``12.34 s``, or ``absent`` when run.json has no such timing."""
+    return "absent" if value is None else f"{value:.2f} s"
+
+
 def executable() -> Path:
     """The installed ``mnist-logreg`` beside this interpreter (the virtual environment's)."""
     return Path(sys.executable).parent / "mnist-logreg"
@@ -115,7 +120,7 @@ def check_notebook(work: Path, data: dict, C: str) -> dict:
     print(f"\n== i / iii: notebook grid through the command ({load_line()})", flush=True)
     # The user's command as it is (refit on all images, report); --quick skips the refit of 10,000 images.
     ours = run_cli([*base, *(["--refit", "none"] if data["train_size"] < 1500 else [])], work / "default")
-    print(f"   default: sweep_s {ours.timings.get('sweep_s'):.2f}, report_s {ours.timings.get('report_s')}, "
+    print(f"   default: sweep_s {ours.timings.get('sweep_s'):.2f}, report_s {seconds(ours.timings.get('report_s'))}, "
           f"wall {ours.wall_s:.1f} s; engine {ours.record.get('engine')}; {load_line()}", flush=True)
     saga = run_cli([*base, "--engine", "sklearn", "--jobs", "1", "--refit", "none", "--no-report"], work / "sklearn")
     print(f"   --engine sklearn --jobs 1: sweep_s {saga.timings.get('sweep_s'):.2f}, wall {saga.wall_s:.1f} s; "
@@ -140,7 +145,8 @@ def check_notebook(work: Path, data: dict, C: str) -> dict:
     print(f"-- i: sweep_s default {summary['default_sweep_s']:.2f} s (fits sum {fit_sum:.2f} s) vs sklearn --jobs 1 "
           f"{summary['sklearn_sweep_s']:.2f} s: {summary['ratio']:.1f}x (issue 8: >= 30x); rows above saga's "
           f"objective {summary['rows_above_saga']}/{len(diff)} (largest relative difference {summary['max_rel_diff']:+.2e})")
-    print(f"-- iii: report_s {summary['report_s']} s, refit_s {summary['refit_s']} s (issue 10: a third of today's)")
+    print(f"-- iii: report_s {seconds(summary['report_s'])}, refit_s {seconds(summary['refit_s'])} "
+          "(issue 10: a third of today's)")
     return summary
 
 

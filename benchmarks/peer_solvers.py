@@ -177,10 +177,11 @@ class Command(Solver):
 
         Cs = ",".join(repr(float(c)) for c in sorted({r.C for r in rows}))
         penalties = ",".join(dict.fromkeys(r.penalty for r in rows))
-        ratios = ",".join(dict.fromkeys(repr(float(r.l1_ratio)) for r in rows if r.penalty == "elasticnet")) or "0.5"
+        ratios = ",".join(dict.fromkeys(repr(float(r.l1_ratio)) for r in rows if r.penalty == "elasticnet"))
         with tempfile.TemporaryDirectory(prefix="mnist-logreg-peers-") as tmp:
-            run = run_cli([*self.dataset_args, "--penalties", penalties, "--C", Cs, "--l1-ratios", ratios,
-                           "--refit", "none", "--no-report"], Path(tmp) / "run")
+            run = run_cli([*self.dataset_args, "--penalties", penalties, "--C", Cs,
+                           *(["--l1-ratios", ratios] if ratios else []), "--refit", "none", "--no-report"],
+                          Path(tmp) / "run")
         self.sweep_s = run.timings["sweep_s"]
         for j, r in enumerate(run.results.itertuples()):
             i = next(i for i, row in enumerate(rows) if row.penalty == r.penalty and np.isclose(row.l1_ratio, r.l1_ratio)
