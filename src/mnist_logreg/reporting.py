@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-
 from . import figures as fg
+from .record import RunRecord
 from .report import write_report
-from .grid import parse_penalties
 from .select import pixel_space_weights
 
 __all__ = ["make_run_figures", "build_report"]
@@ -28,30 +25,9 @@ def make_run_figures(split, sweep, pipeline) -> dict:
     }
 
 
-def build_report(folder, *, config, command, dataset, split, sweep, best, pipeline, refit, timings, run):
+def build_report(folder, *, record: RunRecord, split, sweep, pipeline):
     """Save the figures as PNG files and write the self-contained report.html."""
     # Render each figure once: the same PNG bytes go to figures/ and into the report.
     figures = {name: fg.figure_png(fig) for name, fig in make_run_figures(split, sweep, pipeline).items()}
     fg.save_figures(figures, folder.path / "figures")
-    protocol = {
-        "train_size": int(len(split.y_train)), "test_size": int(len(split.y_test)), "seed": config.seed,
-        "scale": config.scale, "dtype": config.dtype, "standardize": config.standardize,
-        "engine": run["engine"]["name"], "engine_options": run["engine"]["options"],
-        "penalties": parse_penalties(config.penalties), "C": config.C,
-        "select_by": config.select_by, "cv": config.cv if config.select_by == "roc_auc_cv" else None,
-        "refit": config.refit,
-    }
-    context = {
-        "title": f"mnist-logreg: {dataset.name}",
-        "command": command,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "dataset": run["dataset"],
-        "protocol": protocol,
-        "results": sweep.table,
-        "best": best,
-        "refit": refit,
-        "figures": figures,
-        "timings": dict(timings),
-        "versions": run["versions"],
-    }
-    return write_report(folder.path / "report.html", context)
+    return write_report(folder.path / "report.html", record, sweep.table, figures)
