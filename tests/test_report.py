@@ -20,6 +20,7 @@ from mnist_logreg.config import RunConfig
 from mnist_logreg.figures import figure_png
 from mnist_logreg.record import Choice, DatasetFacts, RefitFacts, RunRecord, SplitFacts, Timings
 from mnist_logreg.report import render_report, write_report
+from mnist_logreg.report.explorer import confusion_counts, explorer_data, path_names, quantise_weights
 
 IMG_SRC = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", re.IGNORECASE)
 
@@ -216,3 +217,73 @@ def test_write_report_is_atomic(tmp_path, figures):
         write_report(path, make_record(), RESULTS, {"samples": "not a figure"})
     assert path.read_text(encoding="utf-8") == first
     assert sorted(p.name for p in path.parent.iterdir()) == ["report.html"]
+
+
+# -- the explorer's data ----------------------------------------------------------------------------
+
+def test_path_names_are_those_of_results_csv():
+    table = pd.DataFrame({"penalty": ["l1", "l2", "elasticnet", "elasticnet", "group", "none"],
+                          "l1_ratio": [1.0, 0.0, 0.5, 0.25, 0.5, 0.0], "C": [1, 1, 1, 1, 1, np.inf]})
+    assert path_names(table) == ["l1", "l2", "elasticnet 0.5", "elasticnet 0.25", "group", "none"]
+    two_groups = pd.DataFrame({"penalty": ["group", "group"], "l1_ratio": [0.5, 1.0], "C": [1.0, 1.0]})
+    assert path_names(two_groups) == ["group 0.5", "group 1"]
+
+
+def test_weights_are_quantised_to_int8_keeping_zeros_and_signs():
+    coef = np.array([[0.0, 1.27, -0.635, 1e-9], [-1e-9, 0.0, 0.01, -1.27]])
+    scale, q = quantise_weights(coef)
+    assert scale == pytest.approx(0.01)
+    assert q.dtype == np.int8
+    assert q.tolist() == [[0, 127, -64, 1], [-1, 0, 1, -127]]  # -63.5 rounds to even; tiny weights stay +-1
+    assert quantise_weights(np.zeros((2, 3)))[1].tolist() == [[0, 0, 0], [0, 0, 0]]
+
+
+def test_confusion_counts_agree_with_scikit_learn():
+    from sklearn.metrics import confusion_matrix
+
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(200, 12)), rng.integers(0, 4, 200)
+    coef, intercept = rng.normal(size=(3, 4, 12)), rng.normal(size=(3, 4))
+    counts = confusion_counts(X, y, coef, intercept)
+    for r in range(3):
+        predicted = np.argmax(X @ coef[r].T + intercept[r], axis=1)
+        np.testing.assert_array_equal(counts[r], confusion_matrix(y, predicted, labels=range(4)))
+
+
+def _explorer(results, n_features=64, shape=(8, 8), classes=range(10), seed=0):
+    rng = np.random.default_rng(seed)
+    coef = rng.normal(size=(len(results), len(classes), n_features))
+    coef[0] = 0.0
+    X, y = rng.normal(size=(40, n_features)), rng.integers(0, len(classes), 40)
+    return explorer_data(results, coef, rng.normal(size=(len(results), len(classes))), X_test=X, y_test_codes=y,
+                         classes=classes, image_shape=shape, chosen=9)
+
+
+def test_explorer_stops_follow_results_csv(figures):
+    data = _explorer(RESULTS)
+    assert [(p["name"], [s["row"] for s in p["stops"]]) for p in data["paths"]] == [
+        ("l1", [0, 1, 2, 3, 4, 5]), ("l2", [6, 7, 8, 9, 10, 11]), ("none", [12])]
+    stop = data["paths"][1]["stops"][3]
+    assert stop["label"] == "6.3e-01" and stop["C_exact"] == "0.630957"
+    assert dict((k, v) for k, _, v in stop["text"])["roc_auc_test"] == "99.21%"
+    assert data["paths"][0]["stops"][0]["weights"] == base64.b64encode(bytes(640)).decode()
+    html = render_report(make_record(), RESULTS, figures, explorer=data)
+    assert '<select data-role="path">' in html and '<option value="l2" selected>l2</option>' in html
+    assert '<input type="range" data-role="c-slider"' in html
+
+
+def test_explorer_data_cannot_break_out_of_its_script_element(figures):
+    data = _explorer(RESULTS, classes=["</script><script>alert(1)</script>"] + list("123456789"))
+    html = render_report(make_record(), RESULTS, figures, explorer=data)
+    assert "alert(1)" in html and "<script>alert(1)" not in html
+    assert html.count("</script>") == 2  # the data element and the explorer's script, nothing else
+
+
+def test_fifty_rows_of_ten_mnist_weight_images_stay_under_5_mb(figures):
+    C = list(np.logspace(-3, 1, 25))
+    results = pd.concat([RESULTS.iloc[[0]].assign(C=c) for c in C] +
+                        [RESULTS.iloc[[6]].assign(C=c) for c in C], ignore_index=True)
+    data = _explorer(results, n_features=784, shape=(28, 28))
+    html = render_report(make_record(results), results, figures, explorer=data)
+    assert len(html.encode()) < 5_000_000
+    assert len(data["paths"]) == 2 and all(len(p["stops"]) == 25 for p in data["paths"])

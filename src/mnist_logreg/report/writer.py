@@ -2,9 +2,9 @@
 
 The report is a jinja2 template (``templates/report.html.j2``) with autoescaping on: every string
 that comes from the run (dataset names, notes, the command line) is escaped, so a name such as
-``<script>`` shows as text. Figures are embedded as base64 ``data:`` URIs, the CSS is inline, and
-the page has no script and no reference to any network resource, so the file can be mailed,
-archived or opened offline and shows the same thing.
+``<script>`` shows as text. Figures are embedded as base64 ``data:`` URIs, the CSS is inline, the
+explorer's data and script are inline (:mod:`.explorer`), and the page refers to no network
+resource, so the file can be mailed, archived or opened offline and shows the same thing.
 
 The writer turns the run's record (:class:`~mnist_logreg.record.RunRecord`) and its results
 table into plain display values (percentages, formatted C, the top-10 table by the selection
@@ -27,6 +27,8 @@ from ..atomic import write_text
 from ..figures import figure_png, format_C, grid_C_labels, penalty_label
 from ..grid import parse_penalties
 from ..record import Choice, RunRecord, top_rows
+from .explorer import render_explorer
+from .formats import number, percent
 
 __all__ = ["render_report", "write_report", "FIGURE_SECTIONS"]
 
@@ -51,25 +53,8 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("mnist_logreg.report", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["pct"] = _percent
+    env.filters["pct"] = percent
     return env
-
-
-def _percent(value: Any, digits: int = 2) -> str:
-    """``0.98765`` -> ``"98.77"``; missing values -> an en dash."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if math.isnan(value) else f"{100 * value:.{digits}f}"
-
-
-def _number(value: Any, fmt: str) -> str:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if math.isnan(value) else format(value, fmt)
 
 
 def _data_uri(name: str, figure: Figure | bytes) -> str:
@@ -105,22 +90,22 @@ def _results_view(results: pd.DataFrame, record: RunRecord) -> dict:
     chosen = record.best.row if record.best is not None else None
     rows = []
     for rank, (index, row) in enumerate(top_rows(results, select_by, TOP_ROWS).iterrows(), start=1):
-        cv = _percent(row["roc_auc_cv"]) if has_cv else ""
+        cv = percent(row["roc_auc_cv"]) if has_cv else ""
         if has_cv and "roc_auc_cv_std" in row and not pd.isna(row["roc_auc_cv_std"]):
-            cv += f" ± {_percent(row['roc_auc_cv_std'])}"
+            cv += f" ± {percent(row['roc_auc_cv_std'])}"
         rows.append({
             "rank": rank,
             "penalty": penalty_label(row["penalty"], row["l1_ratio"]),
             "C": C_labels[float(row["C"])] if math.isfinite(float(row["C"])) else "–",
-            "auc_train": _percent(row["roc_auc_train"]),
-            "auc_test": _percent(row["roc_auc_test"]),
+            "auc_train": percent(row["roc_auc_train"]),
+            "auc_test": percent(row["roc_auc_test"]),
             "auc_cv": cv,
-            "accuracy_test": _percent(row.get("accuracy_test")),
-            "log_loss_test": _number(row.get("log_loss_test"), ".4f"),
-            "nonzero": _percent(row.get("nonzero_fraction"), 1),
-            "n_iter": _number(row.get("n_iter"), ".0f"),
+            "accuracy_test": percent(row.get("accuracy_test")),
+            "log_loss_test": number(row.get("log_loss_test"), ".4f"),
+            "nonzero": percent(row.get("nonzero_fraction"), 1),
+            "n_iter": number(row.get("n_iter"), ".0f"),
             "converged": "yes" if bool(row.get("converged", True)) else "no",
-            "fit_seconds": _number(row.get("fit_seconds"), ".2f"),
+            "fit_seconds": number(row.get("fit_seconds"), ".2f"),
             "chosen": index == chosen,
         })
     converged = results["converged"].astype(bool) if "converged" in results else pd.Series(True)
@@ -138,9 +123,9 @@ def _best_view(best: Choice | None, results: pd.DataFrame) -> dict:
     return {
         "penalty": penalty_label(best.penalty, best.l1_ratio),
         "C": C_labels.get(C, format_C([C])[0]) if math.isfinite(C) else "– (no penalty)",
-        "auc_train": _percent(best.score("roc_auc_train")),
-        "auc_test": _percent(best.score("roc_auc_test")),
-        "auc_cv": _percent(cv) if cv is not None else None,
+        "auc_train": percent(best.score("roc_auc_train")),
+        "auc_test": percent(best.score("roc_auc_test")),
+        "auc_cv": percent(cv) if cv is not None else None,
     }
 
 
@@ -156,14 +141,24 @@ def _protocol_view(record: RunRecord) -> dict:
     }
 
 
+def _explorer_view(data: dict | None) -> dict | None:
+    """The explorer's path names (server-side options, so the page reads without script too), the
+    path it starts on and its data and script."""
+    if not data or not data.get("paths"):
+        return None
+    start = next((p["name"] for p in data["paths"] for s in p["stops"] if s["row"] == data.get("chosen")),
+                 data["paths"][0]["name"])
+    return {"paths": [p["name"] for p in data["paths"]], "start": start, "script": render_explorer(data)}
+
+
 def _view(record: RunRecord, results: pd.DataFrame, figures: Mapping[str, Figure | bytes],
-          explorer: str | None) -> dict:
+          explorer: dict | None) -> dict:
     """Everything the template shows, as display values."""
     facts = record.dataset
     refit = None
     if record.refit is not None:
         r = record.refit
-        refit = {"on": r.on, "n_samples": r.n_samples, "accuracy": _percent(r.accuracy),
+        refit = {"on": r.on, "n_samples": r.n_samples, "accuracy": percent(r.accuracy),
                  "accuracy_on": r.accuracy_on}
     return {
         "title": f"mnist-logreg: {facts.name}",
@@ -177,14 +172,14 @@ def _view(record: RunRecord, results: pd.DataFrame, figures: Mapping[str, Figure
         "best": _best_view(record.best, results),
         "refit": refit,
         "figures": _figures(figures),
-        "explorer": explorer,
-        "timings": {k.removesuffix("_s"): _number(v, ".2f") for k, v in record.timings.to_json().items()},
+        "explorer": _explorer_view(explorer),
+        "timings": {k.removesuffix("_s"): number(v, ".2f") for k, v in record.timings.to_json().items()},
         "versions": dict(record.versions),
     }
 
 
 def render_report(record: RunRecord, results: pd.DataFrame, figures: Mapping[str, Figure | bytes], *,
-                  explorer: str | None = None) -> str:
+                  explorer: dict | None = None) -> str:
     """Render the HTML report of a run.
 
     Parameters
@@ -198,8 +193,9 @@ def render_report(record: RunRecord, results: pd.DataFrame, figures: Mapping[str
     figures : dict of str to Figure or PNG bytes
         In display order. Known names (``samples, labels, auc_heatmaps, auc_vs_C, fit_time,
         nonzero, weights, confusion``) go to their section, others to "Other figures".
-    explorer : str or None
-        The explorer section's HTML (markup, embedded data and script), already safe to insert.
+    explorer : dict or None
+        The explorer's data (:func:`~mnist_logreg.report.explorer.explorer_data`); ``None``
+        leaves the section out.
 
     Returns
     -------
@@ -211,7 +207,7 @@ def render_report(record: RunRecord, results: pd.DataFrame, figures: Mapping[str
 
 
 def write_report(path, record: RunRecord, results: pd.DataFrame, figures: Mapping[str, Figure | bytes], *,
-                 explorer: str | None = None) -> Path:
+                 explorer: dict | None = None) -> Path:
     """Render the report and write it to ``path`` atomically; return the path.
 
     The page is rendered first, then written through :func:`mnist_logreg.atomic.write_text`
