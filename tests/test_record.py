@@ -108,3 +108,16 @@ def test_choice_of_a_row_reads_its_columns():
     assert (choice.penalty, choice.l1_ratio, choice.C) == ("l1", 1.0, 2.51189)
     assert choice.score("roc_auc_test") == 0.9912 and choice.score("roc_auc_cv") is None
     assert choice.to_json()["row"] == 4 and choice.to_json()["converged"] is True
+
+
+def test_under_repeats_the_top_rows_are_grid_points_ranked_by_their_means():
+    two = pd.concat([RESULTS.assign(repeat=42), RESULTS.assign(repeat=43)], ignore_index=True)
+    # The second split moves l1 at C=2.5 (rows 4 and 17) above l2 at C=0.63 (rows 9 and 22) on average.
+    two.loc[17, "roc_auc_test"] = 0.9990
+    two.loc[22, "converged"] = False
+    top = top_rows(two, "roc_auc_test", 3)
+    assert list(top.index) == [4, 9, 10]  # the positions of the first repeat, as best.json names them
+    assert top.loc[4, "roc_auc_test"] == pytest.approx((0.9912 + 0.9990) / 2)
+    assert not top.loc[9, "converged"]
+    out, _ = _summary(make_record(two), two)
+    assert "top 10 of 13 rows by test ROC AUC (means over 2 splits)" in out

@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--train-size", default=d.train_size, help="count or fraction (default %(default)s)")
     data.add_argument("--test-size", default=d.test_size, help="count or fraction (default %(default)s)")
     data.add_argument("--seed", type=_int, default=d.seed, help="random seed of the split and folds (default %(default)s)")
+    data.add_argument("--repeats", type=_int, default=d.repeats, help="stratified splits with seeds seed, seed+1, ...; "
+                      "selection uses the mean score over them (default %(default)s)")
     data.add_argument("--scale", default=d.scale, help="auto (integer pixels / 255), 255 or none (default %(default)s)")
     data.add_argument("--dtype", default=d.dtype, help="float64 or float32 (default %(default)s)")
     data.add_argument("--standardize", action="store_true", help="put a StandardScaler before the classifier")
@@ -76,8 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--engine", default=d.engine, help="numpy (default) or sklearn (saga, the notebook's configuration)")
     fit.add_argument("--tol", type=_float, default=None, help="stopping tolerance (engine default if omitted)")
     fit.add_argument("--max-iter", type=_int, default=None, help="iteration limit per fit (engine default if omitted)")
-    fit.add_argument("--jobs", type=_int, default=d.jobs, help="rows fitted in parallel by the sklearn engine (default %(default)s; -1 = all cores); "
-                     "the numpy engine solves each path in order and uses BLAS threads instead")
+    fit.add_argument("--jobs", type=_int, default=d.jobs, help="worker processes running the sweep's tasks (one path "
+                     "of one split or fold each; default: every core; -1 = every core)")
+    fit.add_argument("--scheduler", default=d.scheduler, help="run the tasks on a Dask cluster: its address "
+                     "(e.g. tcp://host:8786), or local:N for N worker processes on this machine "
+                     "(needs mnist-logreg[dask])")
     sel = run.add_argument_group("selection and refit")
     sel.add_argument("--select-by", default=d.select_by, help="roc_auc_test (as the notebook) or roc_auc_cv "
                      "(k-fold CV on the training set; the honest protocol) (default %(default)s)")
@@ -142,7 +147,7 @@ def cmd_run(args, out: Console, err: Console) -> int:
 
     config = RunConfig(dataset=args.dataset, train_size=args.train_size, test_size=args.test_size, seed=args.seed,
                        scale=args.scale, dtype=args.dtype, penalties=args.penalties, l1_ratios=args.l1_ratios,
-                       C=args.C, engine=args.engine, tol=args.tol, max_iter=args.max_iter, jobs=args.jobs,
+                       C=args.C, engine=args.engine, tol=args.tol, max_iter=args.max_iter, jobs=args.jobs, scheduler=args.scheduler, repeats=args.repeats,
                        select_by=args.select_by, cv=args.cv, refit=args.refit, standardize=args.standardize,
                        out=args.out, force=args.force, resume=args.resume, report=args.report)
     command = shlex.join([PROG] + args.argv)

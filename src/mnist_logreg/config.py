@@ -15,7 +15,7 @@ from .errors import UsageError
 
 __all__ = ["RunConfig", "TABLE_OPTIONS"]
 
-TABLE_OPTIONS = ("dataset", "train_size", "test_size", "seed", "scale", "dtype", "standardize",
+TABLE_OPTIONS = ("dataset", "train_size", "test_size", "seed", "repeats", "scale", "dtype", "standardize",
                  "penalties", "l1_ratios", "C", "engine", "tol", "max_iter", "select_by", "cv")
 
 
@@ -27,6 +27,7 @@ class RunConfig:
     train_size: int | float | str = 1500
     test_size: int | float | str = 1000
     seed: int = 42
+    repeats: int = 1
     scale: str = "auto"
     dtype: str = "float64"
     penalties: str = "l1,l2"
@@ -35,7 +36,8 @@ class RunConfig:
     engine: str = DEFAULT_ENGINE
     tol: float | None = None
     max_iter: int | None = None
-    jobs: int = 1
+    jobs: int | None = None
+    scheduler: str | None = None
     select_by: str = "roc_auc_test"
     cv: int = 5
     refit: str = "all"
@@ -65,8 +67,13 @@ class RunConfig:
         check_refit(self.refit)
         if not isinstance(self.cv, int) or self.cv < 2:
             raise UsageError(f"--cv: received {self.cv!r}; allowed a whole number >= 2")
-        if not isinstance(self.jobs, int) or self.jobs == 0 or self.jobs < -1:
+        if self.jobs is not None and (not isinstance(self.jobs, int) or self.jobs == 0 or self.jobs < -1):
             raise UsageError(f"--jobs: received {self.jobs!r}; allowed a whole number >= 1, or -1 for all cores")
+        if not isinstance(self.repeats, int) or self.repeats < 1:
+            raise UsageError(f"--repeats: received {self.repeats!r}; allowed a whole number >= 1")
+        from .plan.executors import check_scheduler
+
+        check_scheduler(self.scheduler)
         if self.tol is not None and not (self.tol > 0 and math.isfinite(self.tol)):
             raise UsageError(f"--tol: received {self.tol!r}; allowed a number > 0")
         if self.max_iter is not None and self.max_iter < 1:
@@ -75,7 +82,9 @@ class RunConfig:
             raise UsageError("--force and --resume: received both; allowed one of them")
 
     def engine_options(self) -> dict:
-        return {"tol": self.tol, "max_iter": self.max_iter, "n_jobs": self.jobs, "random_state": self.seed}
+        # Parallelism is the executor's (--jobs, --scheduler), not an engine option; saga's sample
+        # order keeps its fixed seed so a repeat's rows equal those of a run with that --seed.
+        return {"tol": self.tol, "max_iter": self.max_iter}
 
     def table_options(self) -> dict:
         values = asdict(self)

@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .config import RunConfig
 
-__all__ = ["DatasetFacts", "SplitFacts", "Timings", "Choice", "RefitFacts", "RunRecord", "top_rows", "now_iso"]
+__all__ = ["DatasetFacts", "SplitFacts", "Timings", "Choice", "RefitFacts", "RunRecord", "grid_means", "top_rows",
+           "now_iso"]
 
 
 def now_iso() -> str:
@@ -125,15 +126,20 @@ class Choice:
         The column that chose it (``roc_auc_test`` or ``roc_auc_cv``).
     values : dict
         The whole results row, column -> plain value (``penalty, l1_ratio, C``, the scores, ...).
+    spread : dict
+        Over ``--repeats``: ``select_mean, select_std, repeats`` of the selection score
+        (:func:`~mnist_logreg.select.selection_spread`); empty when not given.
     """
 
     row: int
     select_by: str
     values: dict
+    spread: dict = field(default_factory=dict)
 
     @classmethod
-    def of(cls, table: pd.DataFrame, row: int, select_by: str) -> "Choice":
-        return cls(row=int(row), select_by=select_by, values={k: plain(v) for k, v in table.iloc[row].items()})
+    def of(cls, table: pd.DataFrame, row: int, select_by: str, spread: dict | None = None) -> "Choice":
+        return cls(row=int(row), select_by=select_by, values={k: plain(v) for k, v in table.iloc[row].items()},
+                   spread=dict(spread or {}))
 
     @property
     def penalty(self) -> str:
@@ -158,7 +164,11 @@ class Choice:
 
     def to_json(self) -> dict:
         """best.json and run.json's ``best``: the row's position, its columns and the rule."""
-        return {"row": self.row, **self.values, "select_by": self.select_by}
+        return {"row": self.row, **self.values, "select_by": self.select_by, **self.spread}
+
+    @property
+    def repeats(self) -> int:
+        return int(self.spread.get("repeats", 1))
 
 
 @dataclass
@@ -190,15 +200,34 @@ class RefitFacts:
                 "seconds": self.seconds}
 
 
-def top_rows(table: pd.DataFrame, select_by: str = "roc_auc_test", n: int = 10) -> pd.DataFrame:
-    """The ``n`` best rows of ``table`` by ``select_by``, best first (ties keep table order).
+_GRID_KEYS = ["penalty", "l1_ratio", "C"]
 
-    Rows without a score (NaN) come last. The index is kept, so a row can be matched to results.csv
-    and path.npz.
+
+def grid_means(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per grid point: under ``--repeats`` (several values in ``repeat``) the numbers are
+    means over the repeats and ``converged`` says whether every repeat converged; the index is the
+    position of the grid point's first repeat (the row best.json names). Without repeats, ``table``."""
+    if "repeat" not in table.columns or table["repeat"].nunique() <= 1:
+        return table
+    groups = table.groupby(_GRID_KEYS, sort=False, dropna=False)
+    numbers = [c for c in table.select_dtypes("number").columns if c not in _GRID_KEYS + ["repeat"]]
+    out = table.copy()
+    out[numbers] = groups[numbers].transform("mean")
+    if "converged" in out.columns:
+        out["converged"] = groups["converged"].transform("all")
+    return out.loc[groups.head(1).index]
+
+
+def top_rows(table: pd.DataFrame, select_by: str = "roc_auc_test", n: int = 10) -> pd.DataFrame:
+    """The ``n`` best grid points of ``table`` by ``select_by``, best first (ties keep table order).
+
+    Under ``--repeats`` they are ranked by their means over the repeats (:func:`grid_means`), as
+    :func:`~mnist_logreg.select.select_best` chooses. Rows without a score (NaN) come last. The index
+    is kept, so a row can be matched to results.csv and path.npz.
     """
     if select_by not in table.columns:
         raise ValueError(f"select_by: the results have no column {select_by!r}; got {list(table.columns)}")
-    return table.sort_values(select_by, ascending=False, kind="stable", na_position="last").head(n)
+    return grid_means(table).sort_values(select_by, ascending=False, kind="stable", na_position="last").head(n)
 
 
 @dataclass
@@ -230,6 +259,8 @@ class RunRecord:
         Rows with ``converged=False`` (complete runs); rows finished (interrupted runs).
     error : str or None
         What stopped a failed or interrupted run, on one line.
+    executor : dict or None
+        What ran the sweep's tasks where (the executor's ``info()``).
     folder : Path or None
         Where the run's files are (not written to run.json).
     """
@@ -251,13 +282,15 @@ class RunRecord:
     unconverged_rows: int | None = None
     finished_rows: int | None = None
     error: str | None = None
+    executor: dict | None = None
     folder: Path | None = None
 
     # -- run.json ----------------------------------------------------------------------------------
     def options(self) -> dict:
-        """run.json's ``options``: those that shape the results table, plus jobs, refit and report."""
-        return self.config.table_options() | {"jobs": self.config.jobs, "refit": self.config.refit,
-                                               "report": self.config.report}
+        """run.json's ``options``: those that shape the results table, plus how it ran (jobs,
+        scheduler), refit and report."""
+        c = self.config
+        return c.table_options() | {"jobs": c.jobs, "scheduler": c.scheduler, "refit": c.refit, "report": c.report}
 
     @property
     def cv(self) -> int | None:
@@ -279,7 +312,8 @@ class RunRecord:
             "versions": dict(self.versions),
             "timings": self.timings.to_json(),
         }
-        optional = {"finished": self.finished, "finished_rows": self.finished_rows, "error": self.error,
+        optional = {"executor": self.executor, "finished": self.finished, "finished_rows": self.finished_rows,
+                    "error": self.error,
                     "best": self.best.to_json() if self.best else None,
                     "refit": self.refit.to_json() if self.refit else None,
                     "unconverged_rows": self.unconverged_rows}
@@ -313,6 +347,8 @@ class RunRecord:
         if self.best is not None:
             b = self.best
             by = "" if b.select_by == "roc_auc_test" else f" {b.select_by}={b.score(b.select_by):.4f}"
+            if b.repeats > 1:
+                by += f" (mean {b.spread['select_mean']:.4f} ± {b.spread['select_std']:.4f} over {b.repeats} splits)"
             out.print(f"best: penalty={b.penalty} l1_ratio={b.l1_ratio:g} C={b.C:.4g}{by} "
                       f"roc_auc_test={b.score('roc_auc_test'):.4f} (chosen by {b.select_by})", highlight=False)
         if self.refit is not None:
@@ -334,7 +370,9 @@ class RunRecord:
             columns.remove("accuracy_test")
         select_by = self.config.select_by
         which = "CV" if select_by == "roc_auc_cv" else "test"
-        view = Table(title=f"top {min(n, len(table))} of {len(table)} rows by {which} ROC AUC",
+        grid = grid_means(table)
+        over = f" (means over {table['repeat'].nunique()} splits)" if len(grid) < len(table) else ""
+        view = Table(title=f"top {min(n, len(grid))} of {len(grid)} rows by {which} ROC AUC{over}",
                      box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
         for c in columns:
             view.add_column(_TOP_COLUMNS[c][0], justify="left" if c == "penalty" else "right", no_wrap=True)

@@ -174,7 +174,7 @@ def explorer_data(results: pd.DataFrame, coef: np.ndarray, intercept: np.ndarray
     names = path_names(results)
     C_labels = grid_C_labels(results["C"])
     has_repeats = "repeat" in results.columns and results["repeat"].nunique() > 1
-    shown = results.index if not has_repeats else results.index[results["repeat"] == results["repeat"].min()]
+    shown = results.index if not has_repeats else results.index[results["repeat"] == results["repeat"].iloc[0]]
     confusion = confusion_counts(np.asarray(X_test), y_test_codes, coef[shown], np.asarray(intercept)[shown])
     confusion_of = dict(zip(shown, confusion))
 

@@ -83,7 +83,7 @@ def _figures(figures: Mapping[str, Figure | bytes]) -> dict[str, list[dict]]:
 def _results_view(results: pd.DataFrame, record: RunRecord) -> dict:
     """The top rows by the selection score (``--select-by``) as display strings, with counts."""
     if results is None or len(results) == 0:
-        return {"n_rows": 0, "n_not_converged": 0, "rows": [], "has_cv": False, "ranked_by": "test"}
+        return {"n_rows": 0, "n_not_converged": 0, "rows": [], "has_cv": False, "ranked_by": "test", "over": ""}
     select_by = record.config.select_by
     C_labels = grid_C_labels(results["C"])
     has_cv = "roc_auc_cv" in results and results["roc_auc_cv"].notna().any()
@@ -109,8 +109,10 @@ def _results_view(results: pd.DataFrame, record: RunRecord) -> dict:
             "chosen": index == chosen,
         })
     converged = results["converged"].astype(bool) if "converged" in results else pd.Series(True)
+    repeats = results["repeat"].nunique() if "repeat" in results.columns else 1
     return {"n_rows": len(results), "n_not_converged": int((~converged).sum()), "rows": rows,
-            "has_cv": has_cv, "ranked_by": "CV" if select_by == "roc_auc_cv" else "test"}
+            "has_cv": has_cv, "ranked_by": "CV" if select_by == "roc_auc_cv" else "test",
+            "over": f", means over {repeats} splits" if repeats > 1 else ""}
 
 
 def _best_view(best: Choice | None, results: pd.DataFrame) -> dict:
