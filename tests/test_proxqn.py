@@ -98,6 +98,34 @@ def test_coordinate_descent_minimises_the_model(seed, l1):
         assert (w == 0).any()  # a strong threshold makes exact zeros
 
 
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("lam", [0.3, 3.0])
+def test_block_coordinate_descent_minimises_the_model_with_the_group_penalty(seed, lam):
+    """The column kernel: 0 in (g + B D)_j + lam d|w_j + D_j|_2 for every pixel column j, checked
+    here on the dense B; intercepts: (g + B D) = 0."""
+    from mnist_logreg.solvers._cd import model_bcd
+
+    p, B = _model_problem(seed)
+    k, d = p["k"], p["d"]
+    n_coef = k * d
+    D, DA, r = np.zeros_like(p["x"]), np.zeros((k, d)), np.zeros(p["Wk"].shape[1])
+    model_bcd(p["x"], p["g"], D, DA, r, p["Wk"], p["Wh"], p["A"], p["sigma"], p["S"], p["ridge"], lam, k, d,
+              100_000, 1e-13)
+    grad = p["g"] + B @ D
+    G = grad[:n_coef].reshape(k, d)
+    W = (p["x"] + D)[:n_coef].reshape(k, d)
+    for j in range(d):
+        norm = np.linalg.norm(W[:, j])
+        if norm > 0:
+            assert np.linalg.norm(G[:, j] + lam * W[:, j] / norm) <= 1e-6
+        else:
+            assert np.linalg.norm(G[:, j]) <= lam + 1e-6
+    assert np.abs(grad[n_coef:]).max() <= 1e-6
+    np.testing.assert_allclose(DA, D[:n_coef].reshape(k, d) @ p["A"], atol=1e-10)  # its state stays exact
+    if lam > 2:
+        assert (~W.any(axis=0)).any()  # a strong penalty drops whole columns
+
+
 def _problem(X, y, l1_ratio, C):
     X = X - X.mean(axis=0)
     problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("elasticnet", l1_ratio).at(C, len(y)))
