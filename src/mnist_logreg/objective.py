@@ -22,13 +22,22 @@ Every engine is scored with :func:`objective`; the loss is computed here with Sc
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import logsumexp
 
 from .solvers.penalties import PenaltySpec
 
-__all__ = ["penalty_value", "linear_scores", "mean_log_loss", "mean_log_loss_from_scores",
+__all__ = ["penalty_strength", "penalty_value", "linear_scores", "mean_log_loss", "mean_log_loss_from_scores",
            "objective", "objective_from_scores"]
+
+
+def penalty_strength(C: float, n_samples: int) -> float:
+    """``1 / (C n)``, the factor in front of the penalty; 0 when ``C`` is infinite."""
+    if math.isinf(C):
+        return 0.0
+    return 1.0 / (C * n_samples)
 
 
 def penalty_value(coef: np.ndarray, l1_ratio: float, C: float, n_samples: int, penalty: str = "elasticnet") -> float:
