@@ -125,6 +125,9 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     out = Path(config.out) if config.out else default_out_dir()
     folder = RunFolder.prepare(out, force=config.force, resume=config.resume)
     recorded = _check_resume(folder, config) if config.resume else None
+    executor = make_executor(config.jobs, config.scheduler)
+    if config.scheduler is None:
+        executor.start()  # local workers import the task code while the data loads
 
     timings = {}
     start = time.perf_counter()
@@ -171,7 +174,7 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     advance = progress(total) if progress else None
     start = time.perf_counter()
     try:
-        with _sigterm_as_interrupt(), make_executor(config.jobs, config.scheduler) as executor:
+        with _sigterm_as_interrupt(), executor:
             executor.check_memory(task_bytes, split.X_train.nbytes + split.X_test.nbytes)
             say(f"sweeping {len(rows)} grid rows" + (f" x {config.repeats} splits" if config.repeats > 1 else "")
                 + f" with engine {engine.name}" + (f" and {cv}-fold cross-validation" if cv else "")
