@@ -13,7 +13,6 @@ The table has one row per (repeat, grid row): repeats in the order given, then g
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -21,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from .engines.base import Engine
-from .errors import DataError, UsageError
+from .errors import DataError
 from .grid import GridPoint
 from .metrics import RESULT_COLUMNS
+from .limits import available_bytes, check_memory  # noqa: F401  (sweeps are checked with these)
 from .plan.executors import LocalExecutor
 from .plan.tasks import TaskResult, make_split_data, plan_tasks
 from .split import Split
@@ -193,42 +193,3 @@ def estimate_driver_bytes(n_train: int, n_test: int, n_features: int, n_classes:
     splits = repeats * (n_train + n_test) * n_features * (itemsize + 8)
     path = 2 * repeats * n_rows * n_classes * (n_features + 1) * 8
     return int(splits + path)
-
-
-def available_bytes() -> int | None:
-    """Memory the sweep may use: MemAvailable, capped by ``$MNIST_LOGREG_MAX_MEMORY`` (bytes) when set.
-
-    The cap is for shared machines (and tests): a sweep planned above it is refused up front.
-    """
-    cap = os.environ.get("MNIST_LOGREG_MAX_MEMORY")
-    system = _system_available_bytes()
-    if cap:
-        try:
-            cap_bytes = int(float(cap))
-        except ValueError:
-            raise UsageError(f"MNIST_LOGREG_MAX_MEMORY: received {cap!r}; allowed a number of bytes") from None
-        return cap_bytes if system is None else min(cap_bytes, system)
-    return system
-
-
-def _system_available_bytes() -> int | None:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def check_memory(needed: int, available: int | None = None, where: str = "this sweep") -> None:
-    """Refuse a sweep whose estimate exceeds the available memory, with what to change."""
-    available = available_bytes() if available is None else available
-    if available is not None and needed > available:
-        raise DataError(f"memory: {where} needs about {needed / 2**30:.1f} GiB but {available / 2**30:.1f} GiB "
-                        "is available; allowed at most what is available — try --dtype float32, a smaller "
-                        "--train-size, fewer --jobs, fewer --C values or no --cv")
