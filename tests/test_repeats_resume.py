@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib.util import find_spec
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ def test_repeats_equal_runs_with_consecutive_seeds(tmp_path):
     assert best["select_std"] == pytest.approx(by_row[:, chosen].std(), rel=1e-9)
 
 
-def test_sigterm_keeps_finished_tasks_and_resume_equals_an_uninterrupted_run(tmp_path):
+def test_sigterm_keeps_finished_tasks_and_resume_on_a_cluster_equals_an_uninterrupted_run(tmp_path):
     options = ["run", "--dataset", "digits", "--train-size", "1000", "--test-size", "300", "--C", "1e-3:1e1:9",
                "--select-by", "roc_auc_cv", "--cv", "4", "--no-report", "--quiet", "--jobs", "2"]
     out = tmp_path / "stopped"
@@ -62,7 +63,9 @@ def test_sigterm_keeps_finished_tasks_and_resume_equals_an_uninterrupted_run(tmp
     assert run["status"] == "interrupted"
     kept = len(list((out / ".partial").glob("*.npz")))
     assert 1 <= kept < 10  # 2 paths x (4 folds + main fit): some finished, not all
-    assert main([*options, "--resume", "--out", str(out)]) == 0
+    # The rest of the plan runs on a Dask cluster when there is one, else locally: the same table either way.
+    finish = ["--scheduler", "local:2"] if find_spec("distributed") else ["--jobs", "1"]
+    assert main([*options, *finish, "--resume", "--out", str(out)]) == 0
     assert main([*options[:-2], "--jobs", "1", "--out", str(tmp_path / "fresh")]) == 0
     pd.testing.assert_frame_equal(table(out), table(tmp_path / "fresh"), rtol=1e-9)
     assert json.loads((out / "run.json").read_text())["status"] == "complete"

@@ -125,9 +125,6 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     out = Path(config.out) if config.out else default_out_dir()
     folder = RunFolder.prepare(out, force=config.force, resume=config.resume)
     recorded = _check_resume(folder, config) if config.resume else None
-    executor = make_executor(config.jobs, config.scheduler)
-    if config.scheduler is None:
-        executor.start()  # local workers import the task code while the data loads
 
     timings = {}
     start = time.perf_counter()
@@ -150,6 +147,11 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
                                        config.repeats), where="this sweep's driver")
     # Memory is planned per task and worker: the tasks running at once, not the whole plan.
     task_bytes = estimate_task_bytes(n_train, n_features, split.n_classes, len(rows), itemsize, fold=bool(cv))
+    # Fits x samples x features x classes: the size of one pass over every fit's data, which decides
+    # whether the default --jobs is worth starting worker processes for.
+    work = len(rows) * (1 + (cv or 0)) * config.repeats * n_train * n_features * split.n_classes
+    executor = make_executor(config.jobs, config.scheduler, work=work)
+    executor.start()  # local workers import the task code while run.json is written and the splits shared
 
     run = {
         "status": "running",

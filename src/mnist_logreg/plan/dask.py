@@ -44,7 +44,7 @@ class DaskExecutor:
         self._workers: Counter = Counter()
 
     def start(self) -> None:
-        """Connect to the scheduler (for ``local:N``, start the cluster first)."""
+        """Connect to the scheduler (for ``local:N``, start the cluster first); idempotent."""
         if self.client is not None:
             return
         local = re.fullmatch(r"local:(\d+)", self.address.strip())
