@@ -25,7 +25,7 @@ from .engines import get_engine
 from .errors import ResumeError
 from .grid import make_grid
 from .modelfile import save_model
-from .plan.executors import make_executor
+from .plan import make_executor, plan_tasks
 from .select import refit_best, select_best, selection_spread
 from .split import split_dataset
 from .store import RunFolder
@@ -146,7 +146,8 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     check_memory(estimate_driver_bytes(n_train, len(split.y_test), n_features, split.n_classes, len(rows), itemsize,
                                        config.repeats), where="this sweep's driver")
     # Memory is planned per task and worker: the tasks running at once, not the whole plan.
-    task_bytes = estimate_task_bytes(n_train, n_features, split.n_classes, len(rows), itemsize, fold=bool(cv))
+    task_rows = max(len(t.positions) for t in plan_tasks(rows, [config.seed], None, engine.task_unit))
+    task_bytes = estimate_task_bytes(n_train, n_features, split.n_classes, task_rows, itemsize, fold=bool(cv))
     # Fits x samples x features x classes: the size of one pass over every fit's data, which decides
     # whether the default --jobs is worth starting worker processes for.
     work = len(rows) * (1 + (cv or 0)) * config.repeats * n_train * n_features * split.n_classes
