@@ -147,7 +147,7 @@ def check_pipeline(model, path) -> Pipeline:
         ([("standardize", StandardScaler)] if "standardize" in names else [])
     found = [(name, type(step)) for name, step in steps] if None not in names and names else []
     expected_names = [n for n, _ in layout] + ["logreg"]
-    if names and names[:1] == ["pixels"]:
+    if found and found[0] == ("pixels", PixelScaler) and found[-1][1] in CLASSIFIERS:
         raise ModelFileError(f"model file {path}: written by an older mnist-logreg (no framing step); "
                              "rerun `mnist-logreg run` to write a model that predict can use")
     if names != expected_names or found[:-1] != layout or found[-1][1] not in CLASSIFIERS:

@@ -54,10 +54,6 @@ def _bounded_archive(path: Path, data: bytes) -> bytes:
                              f"{_ALLOWED}") from None
     if len(members) > _MAX_MEMBERS:
         raise ModelFileError(f"model file {path}: {len(members)} archive members; allowed at most {_MAX_MEMBERS}")
-    total = sum(m.file_size for m in members)
-    if total > MAX_INFLATED_BYTES:
-        raise ModelFileError(f"model file {path}: its members declare {total:,} bytes inflated; "
-                             f"allowed at most {MAX_INFLATED_BYTES:,}")
     for m in members:
         if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise ModelFileError(f"model file {path}: member {m.filename!r} uses compression method "
@@ -66,6 +62,10 @@ def _bounded_archive(path: Path, data: bytes) -> bytes:
             raise ModelFileError(f"model file {path}: member {m.filename!r} inflates {m.compress_size:,} bytes to "
                                  f"{m.file_size:,} (ratio {m.file_size / max(m.compress_size, 1):.0f}); "
                                  f"allowed a ratio of at most {MAX_RATIO}")
+    total = sum(m.file_size for m in members)
+    if total > MAX_INFLATED_BYTES:
+        raise ModelFileError(f"model file {path}: its members declare {total:,} bytes inflated; "
+                             f"allowed at most {MAX_INFLATED_BYTES:,}")
     if "schema.json" not in {m.filename for m in members}:
         raise ModelFileError(f"model file {path}: no schema.json, so not a skops file; {_ALLOWED}")
     out = io.BytesIO()

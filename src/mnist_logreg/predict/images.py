@@ -114,6 +114,12 @@ def _reduction(width: int, height: int) -> int:
 
 
 def _read_pil(path: Path, kind: str):
+    if kind == "PNG":
+        # Width and height sit in the IHDR chunk right after the signature: check them before Pillow.
+        with open(path, "rb") as handle:
+            head = handle.read(24)
+        if len(head) == 24 and head[12:16] == b"IHDR":
+            _check_size(path, int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"), kind)
     with warnings.catch_warnings():
         # Our own pixel cap is lower than Pillow's; its bomb warning only fires when we refuse anyway.
         warnings.simplefilter("error", Image.DecompressionBombWarning)

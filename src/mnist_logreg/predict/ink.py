@@ -24,7 +24,7 @@ __all__ = ["Ink", "find_ink", "BOX_LEVEL"]
 #: images' boxes (framing.py) and a picture's box here, so the two agree.
 BOX_LEVEL = 0.25
 #: Ink whose peak is weaker than this (grey levels, picture in [0, 1]) or than 8 noise deviations is "nothing".
-MIN_CONTRAST = 0.08
+MIN_CONTRAST = 0.04
 #: Pieces of ink lighter than this fraction of the heaviest piece are specks...
 KEEP_MASS = 0.15
 #: ...unless they are at least this heavy and touch the heaviest piece's box (a detached stroke).
@@ -67,13 +67,22 @@ def _robust_sigma(residual: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(residual - np.median(residual))))
 
 
-def page_surface(grey: np.ndarray) -> tuple[np.ndarray, float]:
-    """The page under the picture (a robust quadratic surface) and the noise deviation around it.
+def pixel_noise(grey: np.ndarray) -> float:
+    """Deviation of the pixel noise, from neighbours' differences (strokes and gradients barely move it).
 
-    Returns
-    -------
-    page : ndarray of shape (height, width)
-    sigma : float
+    For independent noise of deviation s, the difference of two neighbours has deviation s * sqrt(2);
+    its median absolute deviation ignores the few differences that straddle an edge.
+    """
+    d = np.diff(grey, axis=1).ravel()
+    return max(_robust_sigma(d) / np.sqrt(2.0), 1e-3)
+
+
+def page_surface(grey: np.ndarray) -> np.ndarray:
+    """The page under the picture: a quadratic surface fitted robustly, shape (height, width).
+
+    It starts flat at the median of a band along the border, then is refitted a few times on the
+    pixels within three deviations of it (the deviation of those residuals, by their median): ink
+    is left out as long as the page holds most of the border.
     """
     h, w = grey.shape
     band = max(1, min(h, w) // 16)
@@ -84,19 +93,22 @@ def page_surface(grey: np.ndarray) -> tuple[np.ndarray, float]:
     values = grey[rows, cols]
     y, x = _coordinates(rows, cols, grey.shape)
     A = np.column_stack([np.ones_like(x), x, y, x * x, x * y, y * y])
-    use = (rows < band) | (rows >= h - band) | (cols < band) | (cols >= w - band)
-    if use.sum() < 12:
-        use = np.ones_like(use)
-    coef, sigma = np.zeros(6), 1e-3
+    border = (rows < band) | (rows >= h - band) | (cols < band) | (cols >= w - band)
+    coef = np.zeros(6)
+    coef[0] = np.median(values[border]) if border.any() else np.median(values)
+    residual = values - coef[0]
+    use = border
     for _ in range(5):
-        # Normal equations (6 x 6), a small ridge for the degenerate cases (a few border rows).
+        sigma = max(_robust_sigma(residual[use]), 1e-3)
+        use = np.abs(residual) <= 3.0 * sigma
+        if use.sum() < 12:
+            break
+        # Normal equations (6 x 6), with a small ridge for the degenerate cases (a few border rows).
         gram = A[use].T @ A[use] + 1e-9 * np.eye(6)
         coef = np.linalg.solve(gram, A[use].T @ values[use])
         residual = values - A @ coef
-        sigma = max(_robust_sigma(residual[use]), 1e-3)
-        use = np.abs(residual) <= 3.0 * sigma
     y, x = _coordinates(np.arange(h)[:, None], np.arange(w)[None, :], grey.shape)
-    return _surface(coef, y, x), sigma
+    return _surface(coef, y, x)
 
 
 def find_ink(grey: np.ndarray, name: str = "image") -> Ink:
@@ -108,8 +120,8 @@ def find_ink(grey: np.ndarray, name: str = "image") -> Ink:
     name : str
         How the picture is named in the error (its file).
     """
-    page, sigma = page_surface(grey)
-    residual = grey - page
+    residual = grey - page_surface(grey)
+    sigma = pixel_noise(grey)
     # A light blur joins broken strokes and quiets pixel noise before pieces are found.
     blur = max(0.5, min(grey.shape) / 150.0)
     smooth = ndimage.gaussian_filter(residual, blur)
