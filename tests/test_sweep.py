@@ -1,17 +1,25 @@
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import StandardScaler
 
 from mnist_logreg.data import load_dataset
 from mnist_logreg.engines import get_engine
-from mnist_logreg.engines.base import Engine
+from mnist_logreg.engines.numpy import NumpyEngine
 from mnist_logreg.errors import DataError
 from mnist_logreg.grid import make_grid
-from mnist_logreg.metrics import RESULT_COLUMNS
 from mnist_logreg.objective import objective
+from mnist_logreg.plan import LocalExecutor, plan_tasks
 from mnist_logreg.split import split_dataset
 from mnist_logreg.store import RunFolder
-from mnist_logreg.sweep import check_memory, path_predecessors, run_sweep
+from mnist_logreg.sweep import check_memory, run_sweep
+
+VARIABLE = ["fit_seconds"]  # wall times differ between runs; everything else must not
 
 
 @pytest.fixture(scope="module")
@@ -19,31 +27,23 @@ def split():
     return split_dataset(load_dataset("digits"), 300, 200, seed=0)
 
 
-class StopAfter(Engine):
-    """Wraps an engine and raises KeyboardInterrupt after ``n`` rows, like Ctrl-C mid-sweep."""
+class CountingEngine(NumpyEngine):
+    """The numpy engine, counting the rows it is asked to fit (in this process only)."""
 
-    name = "stop-after"
-
-    def __init__(self, inner, n):
-        self.inner, self.n, self.calls = inner, n, []
+    fitted: list = []
 
     def fit_path(self, X, y, n_classes, rows, warm_start=None):
-        self.calls.append((list(rows), warm_start))
-        for count, item in enumerate(self.inner.fit_path(X, y, n_classes, rows, warm_start=warm_start)):
-            if count == self.n:
-                raise KeyboardInterrupt
-            yield item
-
-    def estimator(self, row):
-        return self.inner.estimator(row)
+        CountingEngine.fitted.extend(rows)
+        yield from super().fit_path(X, y, n_classes, rows, warm_start)
 
 
 def test_table_has_one_row_per_grid_point_in_grid_order(split, tmp_path):
     rows = make_grid("l1,l2", "0.01,1")
     folder = RunFolder.prepare(tmp_path / "run")
-    result = run_sweep(split, rows, get_engine("sklearn"), folder=folder)
-    assert list(result.table.columns) == RESULT_COLUMNS
-    assert result.table[["penalty", "C"]].values.tolist() == [[r.penalty, r.C] for r in rows]
+    result = run_sweep(split, rows, get_engine("sklearn"), folder=folder, seed=7)
+    assert list(result.table.columns[:4]) == ["repeat", "penalty", "l1_ratio", "C"]
+    assert result.table[["repeat", "penalty", "C"]].values.tolist() == [
+        [7, "l1", 0.01], [7, "l1", 1.0], [7, "l2", 0.01], [7, "l2", 1.0]]
     on_disk = pd.read_csv(tmp_path / "run" / "results.csv")
     pd.testing.assert_frame_equal(on_disk, result.table, check_dtype=False)
     with np.load(tmp_path / "run" / "path.npz") as path:
@@ -58,38 +58,66 @@ def test_table_has_one_row_per_grid_point_in_grid_order(split, tmp_path):
     assert not (tmp_path / "run" / ".partial").exists()
 
 
-def test_predecessors_follow_C_within_each_path():
-    rows = make_grid("l1,l2", "1,0.1,10")
-    assert path_predecessors(rows) == [1, None, 0, 4, None, 3]
+def test_plan_has_one_task_per_path_fold_and_repeat():
+    rows = make_grid("l1,l2,elasticnet", "0.1,1,10", l1_ratios="0.3,0.7")
+    tasks = plan_tasks(rows, [42, 43], cv=3)
+    # 4 paths (l1, l2, two elastic-net ratios) x (3 folds + the main fit) x 2 repeats
+    assert len(tasks) == 32 and len({t.key for t in tasks}) == 32
+    assert all(len(t.positions) == 3 and len({r.penalty for r in t.rows}) == 1 for t in tasks)
+    assert sorted(t.positions for t in tasks if t.repeat == 42 and t.fold is None) == [
+        (0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10, 11)]
+    # An engine fitting rows independently gets one task per row; one fitting many rows, one per split part.
+    assert len(plan_tasks(rows, [42], cv=None, unit="row")) == 12
+    assert len(plan_tasks(rows, [42], cv=3, unit="grid")) == 4
 
 
-@pytest.mark.parametrize("engine_name", ["sklearn", "numpy"])
-def test_interrupted_sweep_keeps_finished_rows_and_resume_completes_it(split, tmp_path, engine_name):
+def test_interrupted_sweep_keeps_finished_tasks_and_resume_equals_fresh(split, tmp_path):
     rows = make_grid("l1,l2", "0.01,0.1,1")
     folder = RunFolder.prepare(tmp_path / "run")
+    calls = []
+
+    def stop_after_two_tasks(n):
+        calls.append(n)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as Ctrl-C arriving while the driver waits
+
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(split, rows, StopAfter(get_engine(engine_name), 4), folder=folder)
-    kept = pd.read_csv(tmp_path / "run" / "results.csv")
-    assert len(kept) == 4
-    engine = StopAfter(get_engine(engine_name), 99)
-    resumed = run_sweep(split, rows, engine, folder=RunFolder(tmp_path / "run"))
-    assert len(engine.calls[0][0]) == 2  # only the missing rows were fitted
-    # The row after the last finished l2 row is warm-started from that row's saved solution.
-    assert engine.calls[0][1] is not None and 0 in engine.calls[0][1]
-    fresh = run_sweep(split, rows, get_engine(engine_name))
-    columns = [c for c in RESULT_COLUMNS if c != "fit_seconds"]
-    pd.testing.assert_frame_equal(resumed.table[columns], fresh.table[columns])
+        run_sweep(split, rows, get_engine("numpy"), cv=2, folder=folder, progress=stop_after_two_tasks)
+    # Folds run first: two finished tasks are both folds of the l1 path, so no row is complete yet...
+    assert len(pd.read_csv(tmp_path / "run" / "results.csv")) == 0
+    assert len(list((tmp_path / "run" / ".partial").glob("*.npz"))) == 2
+    CountingEngine.fitted = []
+    resumed = run_sweep(split, rows, CountingEngine(), cv=2, folder=RunFolder(tmp_path / "run"))
+    # ...and the resumed run fits only the 4 tasks not checkpointed: 4 x 3 rows.
+    assert len(CountingEngine.fitted) == 12
+    fresh = run_sweep(split, rows, get_engine("numpy"), cv=2)
+    pd.testing.assert_frame_equal(resumed.table.drop(columns=VARIABLE), fresh.table.drop(columns=VARIABLE))
+    assert np.array_equal(resumed.coef, fresh.coef)
 
 
-def test_cross_validation_adds_columns(split):
-    result = run_sweep(split, make_grid("l2", "0.1,1"), get_engine("sklearn"), cv=3)
-    assert {"roc_auc_cv", "roc_auc_cv_std"} <= set(result.table.columns)
-    assert result.table.roc_auc_cv.between(0.5, 1).all()
+def test_cross_validation_scores_each_fold_like_scikit_learn(split):
+    rows = make_grid("l2", "0.1,1")
+    result = run_sweep(split, rows, get_engine("sklearn"), cv=3, seed=5)
+    X, y = split.X_train, split.y_train_codes
+    for i, row in enumerate(rows):
+        # Independent: scikit-learn's own folds, estimator and metric.
+        scores = []
+        for fit, val in StratifiedKFold(3, shuffle=True, random_state=5).split(X, y):
+            model = LogisticRegression(C=row.C, l1_ratio=0.0, solver="saga", tol=5e-3, max_iter=10_000,
+                                       random_state=0).fit(X[fit], y[fit])
+            scores.append(roc_auc_score(y[val], model.predict_proba(X[val]), multi_class="ovr"))
+        assert result.table.roc_auc_cv[i] == pytest.approx(np.mean(scores), rel=1e-9)
+        assert result.table.roc_auc_cv_std[i] == pytest.approx(np.std(scores), rel=1e-9, abs=1e-12)
 
 
-def test_standardized_sweep_records_its_scaler(split):
-    result = run_sweep(split, make_grid("l2", "1"), get_engine("sklearn"), standardize=True)
-    assert result.scaler is not None and result.scaler.mean_.shape == (64,)
+def test_standardized_sweep_equals_a_sweep_on_standardized_data(split):
+    rows = make_grid("l1", "0.1,1")
+    scaler = StandardScaler().fit(split.X_train)
+    by_hand = split_dataset(load_dataset("digits"), 300, 200, seed=0)
+    by_hand.X_train, by_hand.X_test = scaler.transform(split.X_train), scaler.transform(split.X_test)
+    ours = run_sweep(split, rows, get_engine("numpy"), standardize=True).table
+    theirs = run_sweep(by_hand, rows, get_engine("numpy")).table
+    pd.testing.assert_frame_equal(ours.drop(columns=VARIABLE), theirs.drop(columns=VARIABLE), rtol=1e-9)
 
 
 def test_memory_estimate_above_available_is_refused_with_advice():
@@ -98,9 +126,27 @@ def test_memory_estimate_above_available_is_refused_with_advice():
     check_memory(2**20, available=2**30)
 
 
+def test_memory_is_planned_per_task_running_at_once(monkeypatch):
+    monkeypatch.setenv("MNIST_LOGREG_MAX_MEMORY", str(100 * 2**20))
+    # Two processes x 40 MiB per task + a 10 MiB shared split fit in 100 MiB, whatever the plan's length...
+    LocalExecutor(2).check_memory(40 * 2**20, 10 * 2**20)
+    # ...three do not.
+    with pytest.raises(DataError, match="--jobs 3"):
+        LocalExecutor(3).check_memory(40 * 2**20, 10 * 2**20)
+
+
 @pytest.mark.parametrize("engine_name", ["sklearn", "numpy"])
-def test_same_table_whatever_the_number_of_jobs(split, engine_name):
+def test_same_table_in_this_process_and_in_two_worker_processes(split, engine_name):
     rows = make_grid("l1,l2", "0.05,0.5")
-    one = run_sweep(split, rows, get_engine(engine_name, n_jobs=1, random_state=3)).table
-    two = run_sweep(split, rows, get_engine(engine_name, n_jobs=2, random_state=3)).table
-    pd.testing.assert_frame_equal(one.drop(columns="fit_seconds"), two.drop(columns="fit_seconds"))
+    with LocalExecutor(1) as one:
+        first = run_sweep(split, rows, get_engine(engine_name), cv=2, executor=one)
+    with LocalExecutor(2) as two:
+        second = run_sweep(split, rows, get_engine(engine_name), cv=2, executor=two)
+    pd.testing.assert_frame_equal(first.table.drop(columns=VARIABLE), second.table.drop(columns=VARIABLE),
+                                  rtol=1e-9)
+    assert np.array_equal(first.coef, second.coef)
+    # The tasks really ran in two other processes, and the in-process run in this one.
+    pids = {int(worker.rsplit(":", 1)[1]) for worker in second.executor["tasks_by_worker"]}
+    assert len(pids) == 2 and os.getpid() not in pids
+    assert sum(second.executor["tasks_by_worker"].values()) == len(plan_tasks(rows, [42], 2, get_engine(engine_name).task_unit))
+    assert [int(w.rsplit(":", 1)[1]) for w in first.executor["tasks_by_worker"]] == [os.getpid()]

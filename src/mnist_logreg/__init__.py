@@ -7,10 +7,12 @@ The notebook workflow in a few lines::
     split = ml.split_dataset(ds, 1500, 1000, seed=42)
     sweep = ml.run_sweep(split, ml.make_grid("l1,l2", "1e-3:1e1:25"), ml.get_engine("numpy"))
     best = ml.select_best(sweep.table)               # sweep.table is a pandas DataFrame
-    model, info = ml.refit_best(sweep.rows[best], ds, split, engine="numpy", engine_options={})
+    model, info = ml.refit_best(sweep.rows[best], ds, split, engine=ml.get_engine("numpy"))
 
 or everything at once, files and report included: ``ml.run_experiment(ml.RunConfig(dataset="digits"))``.
-Names are imported on first use, so ``import mnist_logreg`` stays quick.
+Names are imported on first use, so ``import mnist_logreg`` stays quick. No export shares its name
+with a submodule: importing the submodule would rebind the package attribute to the module (the
+objective function is ``mnist_logreg.objective.objective``).
 """
 
 from __future__ import annotations
@@ -27,8 +29,7 @@ _EXPORTS = {
     "split_dataset": "split", "Split": "split",
     "make_grid": "grid", "GridPoint": "grid", "parse_C": "grid",
     "get_engine": "engines", "ENGINES": "engines", "Engine": "engines", "FitResult": "engines",
-    "objective": "objective",
-    "run_sweep": "sweep", "SweepResult": "sweep",
+    "run_sweep": "sweep", "SweepResult": "sweep", "make_executor": "plan",
     "score_fit": "metrics", "roc_auc_ovr": "metrics",
     "select_best": "select", "refit_best": "select", "pixel_space_weights": "select",
     "run_experiment": "workflow", "RunConfig": "config", "RunOutcome": "workflow",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -17,8 +17,20 @@ import numpy as np
 
 __all__ = ["atomic_open", "write_text", "write_bytes", "write_json", "save_npz", "plain"]
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+
+def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
+    """A new, uniquely named file next to the target, created with mode 0666 like ``open(path, "w")``.
+
+    The kernel applies the process umask to that mode, so the file gets the permissions a plain
+    ``open`` would give it, without reading (or changing) the umask. ``O_EXCL`` never reuses a name.
+    """
+    for _ in range(100):
+        tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: no free temporary name for {name}")
 
 
 @contextlib.contextmanager
@@ -26,9 +38,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file next to ``path``; on success it replaces ``path`` in one rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-    os.chmod(tmp, 0o666 & ~_UMASK)
+    fd, tmp = _create_temporary(path.parent, path.name)
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as handle:
             yield handle

@@ -29,24 +29,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"received {text!r}; allowed a whole number") from None
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"received {text!r}; allowed a number") from None
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from .config import RunConfig  # light: the defaults, without loading the workflow
-
-    d = RunConfig()
     # --debug is read from argv by main() before parsing; declared here for --help and so it parses.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -58,37 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help="sweep the grid, select, refit and write the report",
                          description="Load, split, fit every penalty x C, score by one-vs-rest ROC AUC, pick the "
                          "best, refit it and write results.csv, path.npz, model.skops, figures and report.html.")
-    data = run.add_argument_group("data")
-    data.add_argument("--dataset", default=d.dataset,
-                      help="mnist (OpenML, cached; default), mnist-5k, digits, fashion-mnist, idx:DIR, npz:FILE, "
-                      "openml:NAME_OR_ID")
-    data.add_argument("--train-size", default=d.train_size, help="count or fraction (default %(default)s)")
-    data.add_argument("--test-size", default=d.test_size, help="count or fraction (default %(default)s)")
-    data.add_argument("--seed", type=_int, default=d.seed, help="random seed of the split and folds (default %(default)s)")
-    data.add_argument("--scale", default=d.scale, help="auto (integer pixels / 255), 255 or none (default %(default)s)")
-    data.add_argument("--dtype", default=d.dtype, help="float64 or float32 (default %(default)s)")
-    data.add_argument("--standardize", action="store_true", help="put a StandardScaler before the classifier")
-    grid = run.add_argument_group("grid")
-    grid.add_argument("--penalties", default=d.penalties, help="comma list of l1, l2, elasticnet, none (default %(default)s)")
-    grid.add_argument("--l1-ratios", default=d.l1_ratios, help="elastic-net mixing values in [0, 1] (default %(default)s)")
-    grid.add_argument("--C", dest="C", default=d.C, help="START:STOP:NUM log-spaced, or a comma list (default %(default)s)")
-    fit = run.add_argument_group("fitting")
-    fit.add_argument("--engine", default=d.engine, help="numpy (default) or sklearn (saga, the notebook's configuration)")
-    fit.add_argument("--tol", type=_float, default=None, help="stopping tolerance (engine default if omitted)")
-    fit.add_argument("--max-iter", type=_int, default=None, help="iteration limit per fit (engine default if omitted)")
-    fit.add_argument("--jobs", type=_int, default=d.jobs, help="rows fitted in parallel by the sklearn engine (default %(default)s; -1 = all cores); "
-                     "the numpy engine solves each path in order and uses BLAS threads instead")
-    sel = run.add_argument_group("selection and refit")
-    sel.add_argument("--select-by", default=d.select_by, help="roc_auc_test (as the notebook) or roc_auc_cv "
-                     "(k-fold CV on the training set; the honest protocol) (default %(default)s)")
-    sel.add_argument("--cv", type=_int, default=d.cv, help="folds for roc_auc_cv (default %(default)s)")
-    sel.add_argument("--refit", default=d.refit, help="all (whole data set), train, or none (default %(default)s)")
-    out = run.add_argument_group("output")
-    out.add_argument("--out", default=None, help="output folder (default runs/<UTC timestamp>)")
-    out.add_argument("--force", action="store_true", help="replace the results in a non-empty --out")
-    out.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
-    out.add_argument("--no-report", dest="report", action="store_false", help="skip figures and report.html")
-    out.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
+    add_run_options(run)
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
 
     predict = sub.add_parser("predict", parents=[common], help="label pictures with a saved model",
                              description="Apply model.skops to PNG, JPEG or NPY pictures of any size (the format "
@@ -112,6 +66,37 @@ def build_parser() -> argparse.ArgumentParser:
                               description="List the --dataset sources and the local cache.")
     datasets.add_argument("--fetch", metavar="NAME", help="download (or repair) the cache of a source, e.g. mnist")
     return parser
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """One option per :class:`~mnist_logreg.config.RunConfig` field, as the field's metadata says.
+
+    Defaults are left out of the namespace (``SUPPRESS``) so :func:`config_from_args` knows which
+    options were given; ``--help`` shows each field's default.
+    """
+    from .config import run_options  # light: the fields, without loading the workflow
+    from .options import field_default
+
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for f, spec in run_options():
+        if spec.group not in groups:
+            groups[spec.group] = parser.add_argument_group(spec.group)
+        default = field_default(f)
+        shown = "" if spec.action or default is None else f" (default {default})"
+        kwargs = {"dest": f.name, "default": argparse.SUPPRESS, "help": (spec.help + shown).replace("%", "%%")}
+        if spec.action:
+            kwargs["action"] = spec.action
+        else:
+            kwargs.update(type=spec.parse or str, metavar=spec.metavar or f.name.upper())
+        groups[spec.group].add_argument(*spec.flags, **kwargs)
+
+
+def config_from_args(args: argparse.Namespace):
+    """The :class:`RunConfig` of parsed ``run`` arguments, and the names of the fields given."""
+    from .config import RunConfig, run_options
+
+    given = {f.name for f, _ in run_options() if hasattr(args, f.name)}
+    return RunConfig(**{name: getattr(args, name) for name in given}), given
 
 
 def _version() -> str:
@@ -174,14 +159,10 @@ def _top_table(table, select_by: str = "roc_auc_test", n: int = 10) -> Table:
 
 
 def cmd_run(args, out: Console, err: Console) -> int:
-    from .config import RunConfig
     from .workflow import run_experiment
 
-    config = RunConfig(dataset=args.dataset, train_size=args.train_size, test_size=args.test_size, seed=args.seed,
-                       scale=args.scale, dtype=args.dtype, penalties=args.penalties, l1_ratios=args.l1_ratios,
-                       C=args.C, engine=args.engine, tol=args.tol, max_iter=args.max_iter, jobs=args.jobs,
-                       select_by=args.select_by, cv=args.cv, refit=args.refit, standardize=args.standardize,
-                       out=args.out, force=args.force, resume=args.resume, report=args.report)
+    config, given = config_from_args(args)
+    config.validate(given)
     command = shlex.join([PROG] + args.argv)
     log = None if args.quiet else (lambda m: err.print(m, highlight=False))
     outcome = run_experiment(config, command=command, progress=_progress_factory(err, args.quiet), log=log)
@@ -194,6 +175,9 @@ def cmd_run(args, out: Console, err: Console) -> int:
                   "(converged=False in results.csv)", highlight=False)
     b = outcome.best
     chosen = "" if b["select_by"] == "roc_auc_test" else f" {b['select_by']}={b[b['select_by']]:.4f}"
+    if b.get("repeats", 1) > 1:
+        chosen += (f" (mean {b['select_mean']:.4f} ± {b['select_std']:.4f} "
+                   f"over {b['repeats']} splits)")
     out.print(f"best: penalty={b['penalty']} l1_ratio={b['l1_ratio']:g} C={b['C']:.4g}{chosen} "
               f"roc_auc_test={b['roc_auc_test']:.4f} (chosen by {b['select_by']})", highlight=False)
     if outcome.refit:

@@ -1,82 +1,150 @@
-"""The options of ``mnist-logreg run`` as one dataclass.
+"""The options of ``mnist-logreg run`` as one dataclass; each field is also its command-line option.
 
-Kept apart from :mod:`.workflow` and light to import: the command line reads its defaults to
-build ``--help`` before anything heavy (pandas, scikit-learn, skops) is loaded; ``validate``
-imports the parsers it needs when it runs.
+Every field declared with :func:`~mnist_logreg.options.option` carries its flag, help, ``--help``
+group, text parser and check; the command line builds ``run``'s options from these fields and
+:meth:`RunConfig.validate` runs their checks. Adding an option is adding a field here.
+
+Kept apart from :mod:`.workflow` and light to import: the command line reads the fields to build
+``--help`` before anything heavy (pandas, scikit-learn, skops) is loaded; the checks import the
+parsers they need when they run.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from importlib import import_module
+from typing import Collection, Iterator
 
-from .engines import DEFAULT_ENGINE
+from .engines import DEFAULT_ENGINE, ENGINES
 from .errors import UsageError
+from .options import (Option, check_flag, one_of, option, option_of, parse_number, parse_whole, positive_number,
+                      whole_number, SEED_MAX)
 
-__all__ = ["RunConfig", "TABLE_OPTIONS"]
+__all__ = ["RunConfig", "TABLE_OPTIONS", "run_options"]
 
-TABLE_OPTIONS = ("dataset", "train_size", "test_size", "seed", "scale", "dtype", "standardize",
+TABLE_OPTIONS = ("dataset", "train_size", "test_size", "seed", "repeats", "scale", "dtype", "standardize",
                  "penalties", "l1_ratios", "C", "engine", "tol", "max_iter", "select_by", "cv")
+
+
+def _calls(module: str, name: str, *args):
+    """A check that calls ``module.name(value, *args)`` lazily (keeps this module light)."""
+    def check(value, flag):
+        getattr(import_module(f"mnist_logreg.{module}"), name)(value, *args)
+    return check
+
+
+def _size_check(value, flag):
+    from .split import parse_size
+
+    parse_size(value, flag)
+
+
+def _check_jobs(value, flag):
+    if value is None:
+        return
+    whole_number(-1, allowed="a whole number >= 1, or -1 for all cores")(value, flag)
+    if value == 0:
+        raise UsageError(f"{flag}: received 0; allowed a whole number >= 1, or -1 for all cores")
+
+
+DATA, GRID, FIT, SELECT, OUTPUT = "data", "grid", "fitting", "selection and refit", "output"
 
 
 @dataclass
 class RunConfig:
     """Every option of ``mnist-logreg run`` (see ``mnist-logreg run --help`` for each)."""
 
-    dataset: str = "mnist"
-    train_size: int | float | str = 1500
-    test_size: int | float | str = 1000
-    seed: int = 42
-    scale: str = "auto"
-    dtype: str = "float64"
-    penalties: str = "l1,l2"
-    l1_ratios: str = "0.5"
-    C: str = "1e-3:1e1:25"
-    engine: str = DEFAULT_ENGINE
-    tol: float | None = None
-    max_iter: int | None = None
-    jobs: int = 1
-    select_by: str = "roc_auc_test"
-    cv: int = 5
-    refit: str = "all"
-    standardize: bool = False
-    out: str | None = None
-    force: bool = False
-    resume: bool = False
-    report: bool = True
+    dataset: str = option(
+        "mnist", "--dataset", group=DATA, check=_calls("data", "parse_dataset_spec"),
+        help="mnist (OpenML, cached), mnist-5k, digits, fashion-mnist, idx:DIR, npz:FILE, openml:NAME_OR_ID")
+    train_size: int | float | str = option(1500, "--train-size", group=DATA, check=_size_check,
+                                           help="count or fraction")
+    test_size: int | float | str = option(1000, "--test-size", group=DATA, check=_size_check,
+                                          help="count or fraction")
+    seed: int = option(42, "--seed", group=DATA, parse=parse_whole,
+                       check=whole_number(0, SEED_MAX, f"a whole number from 0 to {SEED_MAX} (2**32 - 1)"),
+                       help="random seed of the split and folds")
+    repeats: int = option(1, "--repeats", group=DATA, parse=parse_whole, check=whole_number(1),
+                          help="stratified splits with seeds seed, seed+1, ...; selection uses the mean score over them")
+    scale: str = option("auto", "--scale", group=DATA, check=_calls("preprocessing", "check_scale"),
+                        help="auto (integer pixels / 255), 255 or none")
+    dtype: str = option("float64", "--dtype", group=DATA, check=_calls("preprocessing", "check_dtype"),
+                        help="float64 or float32")
+    standardize: bool = option(False, "--standardize", group=DATA, action="store_true", check=check_flag,
+                               help="put a StandardScaler before the classifier")
+    penalties: str = option("l1,l2", "--penalties", group=GRID, check=_calls("grid", "parse_penalties"),
+                            help="comma list of l1, l2, elasticnet, none")
+    l1_ratios: str = option("0.5", "--l1-ratios", group=GRID, check=_calls("grid", "parse_l1_ratios"),
+                            help="mixing values in [0, 1] of the penalties that mix L1 and L2 (elasticnet); "
+                            "refused when no chosen penalty uses them")
+    C: str = option("1e-3:1e1:25", "--C", group=GRID, check=_calls("grid", "parse_C"),
+                    help="START:STOP:NUM log-spaced, or a comma list")
+    engine: str = option(DEFAULT_ENGINE, "--engine", group=FIT, check=one_of(tuple(ENGINES)),
+                         help="numpy or sklearn (saga, the notebook's configuration)")
+    tol: float | None = option(None, "--tol", group=FIT, parse=parse_number, check=positive_number(optional=True),
+                               help="stopping tolerance (engine default if omitted)")
+    max_iter: int | None = option(None, "--max-iter", group=FIT, parse=parse_whole,
+                                  check=whole_number(1, optional=True),
+                                  help="iteration limit per fit (engine default if omitted)")
+    jobs: int | None = option(None, "--jobs", group=FIT, parse=parse_whole, check=_check_jobs,
+                              help="worker processes running the sweep's tasks (one path of one split or fold each; "
+                              "default: every core; -1 = every core)")
+    scheduler: str | None = option(None, "--scheduler", group=FIT, check=_calls("plan.executors", "check_scheduler"),
+                                   help="run the tasks on a Dask cluster: its address (e.g. tcp://host:8786), or local:N "
+                                   "for N worker processes on this machine (needs mnist-logreg[dask])")
+    select_by: str = option("roc_auc_test", "--select-by", group=SELECT, check=_calls("select", "check_select_by"),
+                            help="roc_auc_test (as the notebook) or roc_auc_cv (k-fold CV on the training set; "
+                            "the honest protocol)")
+    cv: int = option(5, "--cv", group=SELECT, parse=parse_whole, check=whole_number(2),
+                     help="folds for roc_auc_cv")
+    refit: str = option("all", "--refit", group=SELECT, check=_calls("select", "check_refit"),
+                        help="all (whole data set), train, or none")
+    out: str | None = option(None, "--out", group=OUTPUT, help="output folder (default runs/<UTC timestamp>)")
+    force: bool = option(False, "--force", group=OUTPUT, action="store_true", check=check_flag,
+                         help="replace our results in a non-empty --out once the new ones are written")
+    resume: bool = option(False, "--resume", group=OUTPUT, action="store_true", check=check_flag,
+                          help="finish an interrupted run in --out")
+    report: bool = option(True, "--no-report", group=OUTPUT, action="store_false", check=check_flag,
+                          help="skip figures and report.html")
 
-    def validate(self) -> None:
-        """Check every option before any data is loaded (raises UsageError)."""
-        from .data import parse_dataset_spec
-        from .grid import parse_C, parse_l1_ratios, parse_penalties
-        from .preprocessing import check_dtype, check_scale
-        from .select import check_refit, check_select_by
-        from .split import parse_size
+    def validate(self, given: Collection[str] | None = None) -> None:
+        """Check every option, the environment and the output path before any data is loaded.
 
-        parse_dataset_spec(self.dataset)
-        parse_penalties(self.penalties)
-        parse_l1_ratios(self.l1_ratios)
-        parse_C(self.C)
-        parse_size(self.train_size, "--train-size")
-        parse_size(self.test_size, "--test-size")
-        check_dtype(self.dtype)
-        check_scale(self.scale)
-        check_select_by(self.select_by)
-        check_refit(self.refit)
-        if not isinstance(self.cv, int) or self.cv < 2:
-            raise UsageError(f"--cv: received {self.cv!r}; allowed a whole number >= 2")
-        if not isinstance(self.jobs, int) or self.jobs == 0 or self.jobs < -1:
-            raise UsageError(f"--jobs: received {self.jobs!r}; allowed a whole number >= 1, or -1 for all cores")
-        if self.tol is not None and not (self.tol > 0 and math.isfinite(self.tol)):
-            raise UsageError(f"--tol: received {self.tol!r}; allowed a number > 0")
-        if self.max_iter is not None and self.max_iter < 1:
-            raise UsageError(f"--max-iter: received {self.max_iter!r}; allowed a whole number >= 1")
-        if self.force and self.resume:
-            raise UsageError("--force and --resume: received both; allowed one of them")
+        Parameters
+        ----------
+        given : collection of str, optional
+            The fields set explicitly (the command line knows); ``None`` counts a field as given
+            when it differs from its default.
+
+        Raises
+        ------
+        UsageError
+            Naming the option (or environment variable), what was received and what is allowed.
+        """
+        for f, spec in run_options():
+            if spec.check is not None:
+                spec.check(getattr(self, f.name), spec.flag)
+        from .validation import check_run_config
+
+        check_run_config(self, self.given_fields() if given is None else set(given))
+
+    def given_fields(self) -> set[str]:
+        """The fields whose value differs from the default."""
+        return {f.name for f in fields(self) if getattr(self, f.name) != f.default}
 
     def engine_options(self) -> dict:
-        return {"tol": self.tol, "max_iter": self.max_iter, "n_jobs": self.jobs, "random_state": self.seed}
+        # Parallelism is the executor's (--jobs, --scheduler), not an engine option; saga's sample
+        # order keeps its fixed seed so a repeat's rows equal those of a run with that --seed.
+        return {"tol": self.tol, "max_iter": self.max_iter}
 
     def table_options(self) -> dict:
         values = asdict(self)
         return {k: (str(values[k]) if k in ("train_size", "test_size") else values[k]) for k in TABLE_OPTIONS}
+
+
+def run_options() -> Iterator[tuple]:
+    """``(field, Option)`` for every field of :class:`RunConfig` that is a command-line option."""
+    for f in fields(RunConfig):
+        spec: Option | None = option_of(f)
+        if spec is not None:
+            yield f, spec

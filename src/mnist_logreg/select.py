@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from .data.dataset import Dataset
-from .engines import get_engine
+from .engines.base import Engine
 from .engines.sklearn import binary_to_multinomial, multinomial_to_binary
 from .errors import UsageError
 from .grid import GridPoint
@@ -20,8 +20,8 @@ from .predict.framing import ImageFraming
 from .preprocessing import PixelScaler
 from .split import Split
 
-__all__ = ["SELECT_BY", "REFIT_ON", "check_select_by", "check_refit", "select_best", "make_classifier", "build_pipeline", "refit_best",
-           "pixel_space_weights"]
+__all__ = ["SELECT_BY", "REFIT_ON", "check_select_by", "check_refit", "select_best", "selection_spread",
+           "build_pipeline", "refit_best", "pixel_space_weights"]
 
 SELECT_BY = ("roc_auc_test", "roc_auc_cv")
 REFIT_ON = ("all", "train", "none")
@@ -39,24 +39,46 @@ def check_refit(on: str) -> None:
         raise UsageError(f"--refit: received {on!r}; allowed {', '.join(REFIT_ON)}")
 
 
+def _score_by_grid_row(table: pd.DataFrame, select_by: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Scores of each grid row over the repeats: a frame indexed by grid row with ``mean, std,
+    count``, and the table position of each grid row's first repeat."""
+    check_select_by(select_by)
+    if select_by not in table.columns:
+        raise UsageError(f"--select-by {select_by}: the results have no such column (pass --cv K to compute it)")
+    keys = [c for c in ("penalty", "l1_ratio", "C") if c in table.columns]
+    # One grid row = one (penalty, l1_ratio, C); its repeats are the table rows sharing the key.
+    grid_row = (table.groupby(keys, sort=False, dropna=False).ngroup().to_numpy() if keys
+                else np.arange(len(table)))
+    scores = pd.Series(table[select_by].to_numpy(dtype=float))
+    stats = scores.groupby(grid_row).agg(["mean", "count"])
+    # Population std (ddof=0), as roc_auc_cv_std is over folds; 0 for a single repeat.
+    stats["std"] = scores.groupby(grid_row).std(ddof=0)
+    first = pd.Series(np.arange(len(table))).groupby(grid_row).min()
+    return stats, first.to_numpy()
+
+
 def select_best(table: pd.DataFrame, select_by: str = "roc_auc_test") -> int:
-    """Position of the row with the highest ``select_by``; ties go to the earliest row in grid order.
+    """Table position of the best row: the grid row with the highest mean of ``select_by`` over
+    the repeats (one repeat: its own score), given as the position of its first repeat. Ties go
+    to the earliest grid row.
 
     Rows that did not converge are still eligible (they are marked in the table and warned about);
     rows with an undefined score are not.
     """
-    check_select_by(select_by)
-    if select_by not in table.columns:
-        raise UsageError(f"--select-by {select_by}: the results have no such column (pass --cv K to compute it)")
-    scores = table[select_by].to_numpy(dtype=float)
-    if np.all(np.isnan(scores)):
+    stats, first = _score_by_grid_row(table, select_by)
+    means = stats["mean"].to_numpy()
+    if np.all(np.isnan(means)):
         raise UsageError(f"--select-by {select_by}: no row has a defined score")
-    return int(np.nanargmax(scores))
+    return int(first[int(np.nanargmax(means))])
 
 
-def make_classifier(row: GridPoint, engine: str, engine_options: dict | None = None) -> BaseEstimator:
-    """The unfitted final estimator for ``row``: the engine's own solver, as a scikit-learn estimator."""
-    return get_engine(engine, **(engine_options or {})).estimator(row)
+def selection_spread(table: pd.DataFrame, select_by: str, position: int) -> dict:
+    """Mean, standard deviation (ddof=0) and number of repeats of ``select_by`` for the grid row
+    at table ``position``: best.json's ``select_mean``, ``select_std`` and ``repeats``."""
+    stats, first = _score_by_grid_row(table, select_by)
+    row = stats.iloc[int(np.flatnonzero(first == position)[0])]
+    return {"select_mean": float(row["mean"]), "select_std": float(row["std"]),
+            "repeats": int(row["count"])}
 
 
 def build_pipeline(classifier: BaseEstimator, split: Split, *, standardize: bool, pixel_max: float) -> Pipeline:
@@ -73,20 +95,28 @@ def build_pipeline(classifier: BaseEstimator, split: Split, *, standardize: bool
     return Pipeline(steps)
 
 
-def _set_fitted(classifier, coef, intercept, classes, n_iter) -> None:
-    """Give an estimator the sweep's solution without refitting (``--refit none``)."""
-    if len(classes) == 2 and isinstance(classifier, LogisticRegression):
-        coef, intercept = multinomial_to_binary(coef, intercept)
+def _set_fitted(classifier, coef, intercept, classes, n_iter, converged=True) -> None:
+    """Give an estimator a solution an engine found, as its own ``fit`` would have set it."""
+    if isinstance(classifier, LogisticRegression):
+        if len(classes) == 2:
+            coef, intercept = multinomial_to_binary(coef, intercept)
+        classifier.n_iter_ = np.array([n_iter])
+    else:
+        classifier.n_iter_ = int(n_iter)
+        classifier.converged_ = bool(converged)
     classifier.coef_ = np.array(coef)
     classifier.intercept_ = np.array(intercept)
     classifier.classes_ = np.asarray(classes)
     classifier.n_features_in_ = coef.shape[1]
-    classifier.n_iter_ = np.array([n_iter])
 
 
-def refit_best(row: GridPoint, dataset: Dataset, split: Split, *, engine: str, engine_options: dict | None,
-               on: str = "all", standardize: bool = False, sweep_fit: tuple | None = None):
-    """Refit the chosen row and measure it.
+def refit_best(row: GridPoint, dataset: Dataset, split: Split, *, engine: Engine, on: str = "all",
+               standardize: bool = False, sweep_fit: tuple | None = None):
+    """Refit the chosen row with the sweep's engine object and measure it.
+
+    The row is fitted by ``engine`` itself, with every option it was given (tolerance, solver,
+    memory, precision, threads), and the solution is set on ``engine.estimator(row)``, the
+    pipeline's last step; nothing is rebuilt from the engine's name.
 
     Parameters
     ----------
@@ -94,8 +124,8 @@ def refit_best(row: GridPoint, dataset: Dataset, split: Split, *, engine: str, e
     dataset : Dataset
         The whole loaded data (``on="all"`` fits on every image of it).
     split : Split
-    engine : str
-    engine_options : dict or None
+        The sweep's first split (``on="train"`` fits on its training set).
+    engine : Engine
     on : {"all", "train", "none"}
         ``none`` keeps the sweep's own fit (``sweep_fit=(coef, intercept, n_iter)``).
     standardize : bool
@@ -110,8 +140,7 @@ def refit_best(row: GridPoint, dataset: Dataset, split: Split, *, engine: str, e
     check_refit(on)
     X_raw_train, X_raw_test = split.X_train_raw, split.X_test_raw
     pixel_max = 255.0 if dataset.X.dtype.kind in "iub" else float(max(1.0, np.nanmax(dataset.X)))
-    pipeline = build_pipeline(make_classifier(row, engine, engine_options), split,
-                              standardize=standardize, pixel_max=pixel_max)
+    pipeline = build_pipeline(engine.estimator(row), split, standardize=standardize, pixel_max=pixel_max)
     start = time.perf_counter()
     if on == "none":
         if sweep_fit is None:
@@ -121,11 +150,11 @@ def refit_best(row: GridPoint, dataset: Dataset, split: Split, *, engine: str, e
         _set_fitted(pipeline[-1], coef, intercept, split.classes, n_iter)
         n_samples = len(split.y_train)
     else:
-        if on == "all":
-            X_fit, y_fit = dataset.all_arrays()
-        else:
-            X_fit, y_fit = X_raw_train, split.y_train
-        pipeline.fit(X_fit, y_fit)
+        X_fit, y_fit = dataset.all_arrays() if on == "all" else (X_raw_train, split.y_train)
+        X = pipeline[:-1].fit_transform(X_fit)
+        classes, codes = np.unique(y_fit, return_inverse=True)
+        ((_, fit),) = list(engine.fit_path(X, codes, len(classes), [row]))
+        _set_fitted(pipeline[-1], fit.coef, fit.intercept, classes, fit.n_iter, fit.converged)
         n_samples = len(y_fit)
     seconds = time.perf_counter() - start
     accuracy_train = float(np.mean(pipeline.predict(X_raw_train) == split.y_train))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +70,7 @@ def parse_size(value, option: str) -> int | float:
         raise UsageError(f"{option}: received {text!r}; allowed a count (e.g. 1500) or a fraction in (0, 1)") from None
     if 0 < number < 1:
         return number
-    if number >= 1 and number == int(number):
+    if math.isfinite(number) and number >= 1 and number == int(number):
         return int(number)
     raise UsageError(f"{option}: received {text!r}; allowed a count >= 1 or a fraction in (0, 1)")
 

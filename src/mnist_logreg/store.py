@@ -1,7 +1,8 @@
 """The output folder of a run: refusing to clobber, row checkpoints, and the final files.
 
-While a sweep runs, every finished fit is checkpointed as ``.partial/<job>-<row>.npz`` and each
-finished row of the main fit is appended to ``results.csv``. An interrupted run therefore keeps
+While a sweep runs, every finished task (one path of one split, on its training set or one
+fold) is checkpointed as ``.partial/<task>.npz`` and each row whose fits are all finished is
+appended to ``results.csv``. An interrupted run therefore keeps
 every finished row, and ``--resume`` reads the checkpoints back. When the sweep completes,
 ``results.csv`` is rewritten in grid order and ``path.npz`` is written; the checkpoints go once the
 whole run (refit and report included) is complete.
@@ -10,6 +11,7 @@ whole run (refit and report included) is complete.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pandas as pd
 from .atomic import save_npz, write_text
 from .engines.base import FitResult
 from .errors import UsageError
+from .plan.tasks import Task, TaskResult
 
 __all__ = ["RunFolder", "OUTPUT_NAMES"]
 
@@ -72,29 +75,42 @@ class RunFolder:
                 target.unlink()
 
     # -- checkpoints -----------------------------------------------------------------------------
-    def _checkpoint(self, job: str, position: int) -> Path:
-        return self.partial / f"{job}-{position:05d}.npz"
+    # One file per finished task, written once: checkpointing costs the task's own rows, however
+    # many rows the plan holds.
+    def save_task(self, result: TaskResult) -> None:
+        """Checkpoint one finished task (atomically, uncompressed for speed)."""
+        fits = result.fits
+        arrays = {}
+        if fits:
+            arrays = dict(coef=np.stack([f.coef for f in fits]), intercept=np.stack([f.intercept for f in fits]),
+                          n_iter=np.array([f.n_iter for f in fits]), converged=np.array([f.converged for f in fits]),
+                          fit_seconds=np.array([f.fit_seconds for f in fits]))
+        save_npz(self.partial / f"{result.task.key}.npz", compressed=False,
+                 records=np.array(json.dumps(result.records)), **arrays)
 
-    def save_fit(self, job: str, position: int, fit: FitResult) -> None:
-        """Checkpoint one finished fit (atomically, uncompressed for speed)."""
-        save_npz(self._checkpoint(job, position), compressed=False, coef=fit.coef, intercept=fit.intercept,
-                 n_iter=fit.n_iter, converged=fit.converged, fit_seconds=fit.fit_seconds)
-
-    def load_fits(self, job: str) -> dict[int, FitResult]:
-        """Every checkpointed fit of ``job``; unreadable checkpoints are skipped (they are refitted)."""
-        fits: dict[int, FitResult] = {}
+    def load_tasks(self, tasks: list[TaskResult | Task]) -> dict[str, TaskResult]:
+        """The checkpointed results of those ``tasks`` that finished; unreadable ones are skipped
+        (their tasks run again)."""
+        done: dict[str, TaskResult] = {}
         if not self.partial.is_dir():
-            return fits
-        for file in sorted(self.partial.glob(f"{job}-*.npz")):
-            try:
-                position = int(file.stem.rsplit("-", 1)[1])
-                with np.load(file, allow_pickle=False) as data:
-                    fits[position] = FitResult(coef=data["coef"], intercept=data["intercept"],
-                                               n_iter=int(data["n_iter"]), converged=bool(data["converged"]),
-                                               fit_seconds=float(data["fit_seconds"]))
-            except (OSError, ValueError, KeyError, IndexError):
+            return done
+        for task in tasks:
+            file = self.partial / f"{task.key}.npz"
+            if not file.exists():
                 continue
-        return fits
+            try:
+                with np.load(file, allow_pickle=False) as data:
+                    records = json.loads(str(data["records"]))
+                    fits = []
+                    if "coef" in data:
+                        fits = [FitResult(coef=c, intercept=b, n_iter=int(n), converged=bool(ok), fit_seconds=float(s))
+                                for c, b, n, ok, s in zip(data["coef"], data["intercept"], data["n_iter"],
+                                                          data["converged"], data["fit_seconds"])]
+            except (OSError, ValueError, KeyError):
+                continue
+            if len(records) == len(task.positions):
+                done[task.key] = TaskResult(task=task, fits=fits, records=records, worker="checkpoint")
+        return done
 
     # -- results ---------------------------------------------------------------------------------
     @property
@@ -105,10 +121,12 @@ class RunFolder:
         """(Re)write results.csv with the rows finished so far, in the order they finished."""
         write_text(self.results_path, pd.DataFrame(records, columns=columns).to_csv(index=False))
 
-    def append_result(self, columns: list[str], record: dict) -> None:
-        """Append one finished row to results.csv and flush it to disk."""
+    def append_results(self, columns: list[str], records: list[dict]) -> None:
+        """Append finished rows to results.csv and flush them to disk."""
         with open(self.results_path, "a", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerow([_csv_value(record[c]) for c in columns])
+            writer = csv.writer(handle)
+            for record in records:
+                writer.writerow([_csv_value(record[c]) for c in columns])
             handle.flush()
 
     def finish(self, table: pd.DataFrame, coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray) -> None:

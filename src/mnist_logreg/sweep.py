@@ -1,33 +1,44 @@
-"""Grid rows -> engine -> one tidy table (results.csv) plus the coefficient path (path.npz).
+"""The sweep's driver: plan the tasks, hand them to an executor, assemble one tidy table.
 
-The sweep is the one place that fits: the main fit of every row on the training set and, when
-model selection uses cross-validation, the same rows on each fold. Every finished fit is
-checkpointed in the run folder, so an interrupted sweep keeps its work and a resumed one fits only
-what is missing, continuing each regularisation path from its last finished solution.
+The grid is turned into tasks (:mod:`mnist_logreg.plan.tasks`: one path of one split, on its
+training set or one cross-validation fold), which an executor runs wherever it runs them
+(:mod:`mnist_logreg.plan.executors`). Only this driver writes files: each finished task is
+checkpointed in the run folder, each row whose fits are all finished is appended to results.csv,
+and at the end results.csv (table order) and path.npz are written. An interrupted sweep keeps
+every finished task; a resumed one runs only the missing ones, which give the rows an
+uninterrupted run gives because a task is pure.
+
+The table has one row per (repeat, grid row): repeats in the order given, then grid order.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
-from sklearn.preprocessing import StandardScaler
 
-from .engines.base import Engine, FitResult
-from .errors import DataError, UsageError
-from .grid import GridPoint, group_rows
-from .metrics import RESULT_COLUMNS, predict_proba, roc_auc_ovr, score_fit
+from .engines.base import Engine
+from .errors import DataError
+from .grid import GridPoint
+from .metrics import RESULT_COLUMNS
+from .limits import available_bytes, check_memory  # noqa: F401  (sweeps are checked with these)
+from .plan.executors import LocalExecutor
+from .plan.tasks import TaskResult, make_split_data, plan_tasks
 from .split import Split
 from .store import RunFolder
 
-__all__ = ["SweepResult", "path_predecessors", "fit_rows", "run_sweep", "estimate_sweep_bytes",
-           "check_memory"]
+__all__ = ["SweepResult", "run_sweep", "table_columns", "estimate_task_bytes", "estimate_driver_bytes",
+           "check_memory", "available_bytes"]
 
 Progress = Callable[[int], None]
+CV_COLUMNS = ["roc_auc_cv", "roc_auc_cv_std"]
+
+
+def table_columns(cv: int | None) -> list[str]:
+    """Columns of results.csv: ``repeat``, then :data:`~mnist_logreg.metrics.RESULT_COLUMNS`, then the CV scores."""
+    return ["repeat", *RESULT_COLUMNS, *(CV_COLUMNS if cv else [])]
 
 
 @dataclass
@@ -37,211 +48,148 @@ class SweepResult:
     Attributes
     ----------
     table : DataFrame
-        One row per grid point in grid order; columns :data:`~mnist_logreg.metrics.RESULT_COLUMNS`
-        plus ``roc_auc_cv, roc_auc_cv_std`` when cross-validated.
-    coef : ndarray of shape (n_rows, n_classes, n_features)
-    intercept : ndarray of shape (n_rows, n_classes)
+        One row per (repeat, grid row): repeats in order, grid order within each; columns
+        :func:`table_columns`.
+    coef : ndarray of shape (n_table_rows, n_classes, n_features)
+    intercept : ndarray of shape (n_table_rows, n_classes)
     rows : list of GridPoint
-    scaler : StandardScaler or None
-        Fitted on the training set when the sweep standardised the features.
+        The grid (``table`` row ``r * len(rows) + i`` is grid row ``i`` of the ``r``-th repeat).
+    repeats : list of int
+        The split seeds, in table order.
+    executor : dict
+        What ran where (the executor's ``info()``).
     """
 
     table: pd.DataFrame
     coef: np.ndarray
     intercept: np.ndarray
     rows: list[GridPoint]
-    scaler: StandardScaler | None = None
+    repeats: list[int] = field(default_factory=list)
+    executor: dict = field(default_factory=dict)
 
 
-def path_predecessors(rows: Sequence[GridPoint]) -> list[int | None]:
-    """For each row, the row a path solver warm-starts it from: same penalty and l1_ratio, next
-    smaller C. ``None`` for the first (most regularised) row of each path."""
-    predecessors: list[int | None] = [None] * len(rows)
-    for members in group_rows(rows).values():
-        ordered = sorted(members, key=lambda i: rows[i].C)
-        for before, after in zip(ordered, ordered[1:]):
-            predecessors[after] = before
-    return predecessors
+class _Assembly:
+    """Collects task results into table records; a row's record is complete once its main fit and
+    every fold of its split have finished."""
+
+    def __init__(self, tasks, cv: int | None):
+        self.cv = cv
+        self.needed: dict = {}
+        for task in tasks:
+            self.needed.setdefault(task.group, set()).add(task.key)
+        self.finished: dict = {group: {} for group in self.needed}
+        self.records: dict[tuple[int, int], dict] = {}
+        self.fits: dict[tuple[int, int], object] = {}
+
+    def add(self, result: TaskResult) -> list[dict]:
+        """Take one result; return the records it completed (in grid order)."""
+        task = result.task
+        parts = self.finished[task.group]
+        parts[task.key] = result
+        if set(parts) != self.needed[task.group]:
+            return []
+        main = next(r for r in parts.values() if r.task.fold is None)
+        folds = sorted((r for r in parts.values() if r.task.fold is not None), key=lambda r: r.task.fold)
+        completed = []
+        for j, position in enumerate(task.positions):
+            record = {"repeat": task.repeat, **main.records[j]}
+            if self.cv:
+                scores = np.array([f.records[j]["roc_auc"] for f in folds])
+                record["roc_auc_cv"] = float(np.mean(scores))
+                record["roc_auc_cv_std"] = float(np.std(scores))
+            self.records[task.repeat, position] = record
+            self.fits[task.repeat, position] = main.fits[j]
+            completed.append(record)
+        return completed
 
 
-def fit_rows(engine: Engine, X, y, n_classes: int, rows: Sequence[GridPoint], *,
-             folder: RunFolder | None = None, job: str = "main",
-             on_fit: Callable[[int, FitResult], None] | None = None,
-             done: dict[int, FitResult] | None = None) -> dict[int, FitResult]:
-    """Fit every row not already finished; return all fits.
-
-    Finished rows are ``done`` when given, else those checkpointed in ``folder`` under ``job``.
-    Rows whose path predecessor is already finished are warm-started from its saved solution,
-    which is exactly what the engine would have used in an uninterrupted run.
-    """
-    if done is None:
-        done = folder.load_fits(job) if folder is not None else {}
-    done = {i: f for i, f in done.items() if i < len(rows)}
-    missing = [i for i in range(len(rows)) if i not in done]
-    if not missing:
-        return done
-    predecessors = path_predecessors(rows)
-    warm = {}
-    for j, i in enumerate(missing):
-        before = predecessors[i]
-        if before is not None and before in done:
-            warm[j] = (done[before].coef, done[before].intercept)
-    for j, fit in engine.fit_path(X, y, n_classes, [rows[i] for i in missing], warm_start=warm or None):
-        i = missing[j]
-        if folder is not None:
-            folder.save_fit(job, i, fit)
-        done[i] = fit
-        if on_fit is not None:
-            on_fit(i, fit)
-    return done
-
-
-def _standardize(X_fit, *others):
-    scaler = StandardScaler().fit(X_fit)
-    return scaler, [scaler.transform(X_fit).astype(X_fit.dtype, copy=False)] + [
-        scaler.transform(X).astype(X_fit.dtype, copy=False) for X in others]
-
-
-def cross_validate(engine: Engine, split: Split, rows, *, cv: int, seed: int, standardize: bool,
-                   folder: RunFolder | None = None, progress: Progress | None = None) -> np.ndarray:
-    """ROC AUC of every row on each of ``cv`` stratified folds of the training set.
-
-    Returns
-    -------
-    scores : ndarray of shape (cv, n_rows)
-    """
-    y = split.y_train_codes
-    counts = np.bincount(y, minlength=split.n_classes)
-    if counts.min() < cv:
-        raise DataError(f"--cv: the training set has {counts.min()} sample(s) of class "
-                        f"{split.classes[counts.argmin()].item()!r}; {cv}-fold cross-validation needs at least {cv} "
-                        "per class (use a larger --train-size or a smaller --cv)")
-    scores = np.full((cv, len(rows)), np.nan)
-    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed).split(split.X_train, y)
-    for f, (fit_idx, val_idx) in enumerate(folds):
-        X_fit, X_val = split.X_train[fit_idx], split.X_train[val_idx]
-        if standardize:
-            _, (X_fit, X_val) = _standardize(X_fit, X_val)
-
-        fits = fit_rows(engine, X_fit, y[fit_idx], split.n_classes, rows, folder=folder, job=f"cv{f}",
-                        on_fit=(lambda i, fit: progress(1)) if progress else None)
-        for i, fit in fits.items():
-            scores[f, i] = roc_auc_ovr(y[val_idx], predict_proba(X_val, fit.coef, fit.intercept))
-    return scores
-
-
-def run_sweep(split: Split, rows: Sequence[GridPoint], engine: Engine, *, standardize: bool = False,
-              cv: int | None = None, seed: int = 42, folder: RunFolder | None = None,
-              progress: Progress | None = None) -> SweepResult:
-    """Fit and score every grid row.
+def run_sweep(splits: Split | Mapping[int, Split], rows: Sequence[GridPoint], engine: Engine, *,
+              standardize: bool = False, cv: int | None = None, seed: int = 42, folder: RunFolder | None = None,
+              progress: Progress | None = None, executor=None) -> SweepResult:
+    """Fit and score every grid row on every split.
 
     Parameters
     ----------
-    split : Split
+    splits : Split or mapping of int to Split
+        One split (its ``repeat`` is ``seed``), or the splits of ``--repeats`` keyed by their seed.
     rows : sequence of GridPoint
     engine : Engine
+        Handed to every task as it is, with all its options.
     standardize : bool
-        Fit a StandardScaler on the training set (on each fold's training part for CV) first.
+        Fit a StandardScaler on the rows each task fits on (the training set, or a fold's part).
     cv : int or None
         Folds for ``roc_auc_cv``; ``None`` skips cross-validation.
     seed : int
-        ``random_state`` of the folds.
+        The repeat of a single ``splits``.
     folder : RunFolder or None
-        Where to checkpoint and append results; ``None`` keeps everything in memory.
+        Where to checkpoint and write results; ``None`` keeps everything in memory.
     progress : callable or None
-        Called with 1 after each finished fit (``len(rows) * (1 + cv)`` calls in all, fewer on resume).
+        Called with the number of rows of each task as it finishes (``len(rows) * (1 + cv)`` per
+        repeat in all, fewer on resume).
+    executor : executor or None
+        Where tasks run (:func:`~mnist_logreg.plan.make_executor`); the caller opens and closes
+        it. ``None`` runs them one after another in this process.
     """
     rows = list(rows)
-    engine.check(rows, split.X_train.dtype)
-    columns = list(RESULT_COLUMNS)
-    cv_scores = None
-    if cv:
-        cv_scores = cross_validate(engine, split, rows, cv=cv, seed=seed, standardize=standardize,
-                                   folder=folder, progress=progress)
-        columns += ["roc_auc_cv", "roc_auc_cv_std"]
+    splits = {seed: splits} if isinstance(splits, Split) else dict(splits)
+    repeats = list(splits)
+    first = splits[repeats[0]]
+    engine.check(rows, first.X_train.dtype)
+    tasks = plan_tasks(rows, repeats, cv, getattr(engine, "task_unit", "path"))
+    columns = table_columns(cv)
+    assembly = _Assembly(tasks, cv)
 
-    scaler = None
-    X_train, X_test = split.X_train, split.X_test
-    if standardize:
-        scaler, (X_train, X_test) = _standardize(X_train, X_test)
-    y_train, y_test = split.y_train_codes, split.y_test_codes
-
-    def record_of(i: int, fit: FitResult) -> dict:
-        record = score_fit(rows[i], fit, X_train, y_train, X_test, y_test)
-        if cv_scores is not None:
-            record["roc_auc_cv"] = float(np.mean(cv_scores[:, i]))
-            record["roc_auc_cv_std"] = float(np.std(cv_scores[:, i]))
-        return record
-
-    finished = {i: f for i, f in folder.load_fits("main").items() if i < len(rows)} if folder is not None else {}
-    records = {i: record_of(i, fit) for i, fit in sorted(finished.items())}
+    done = folder.load_tasks(tasks) if folder is not None else {}
+    for result in done.values():
+        assembly.add(result)
     if folder is not None:
-        folder.start_results(columns, list(records.values()))
+        folder.start_results(columns, [assembly.records[k] for k in sorted(assembly.records)])
 
-    def on_fit(i: int, fit: FitResult) -> None:
-        records[i] = record_of(i, fit)
-        if folder is not None:
-            folder.append_result(columns, records[i])
-        if progress:
-            progress(1)
+    pending = [t for t in tasks if t.key not in done]
+    executor = executor if executor is not None else LocalExecutor(jobs=1)
+    info: dict = {}
+    if pending:
+        needed = sorted({t.repeat for t in pending}, key=repeats.index)
+        shared = {r: executor.share(make_split_data(splits[r], repeat=r, cv=cv, standardize=standardize))
+                  for r in needed}
+        for result in executor.run(pending, shared, engine):
+            if folder is not None:
+                folder.save_task(result)
+            completed = assembly.add(result)
+            if folder is not None and completed:
+                folder.append_results(columns, completed)
+            if progress:
+                progress(len(result.task.positions))
+    info = executor.info()
 
-    fits = fit_rows(engine, X_train, y_train, split.n_classes, rows, folder=folder, on_fit=on_fit, done=finished)
-    table = pd.DataFrame([records[i] for i in range(len(rows))], columns=columns)
-    coef = np.stack([fits[i].coef for i in range(len(rows))])
-    intercept = np.stack([fits[i].intercept for i in range(len(rows))])
+    keys = [(r, i) for r in repeats for i in range(len(rows))]
+    table = pd.DataFrame([assembly.records[k] for k in keys], columns=columns)
+    coef = np.stack([assembly.fits[k].coef for k in keys])
+    intercept = np.stack([assembly.fits[k].intercept for k in keys])
     if folder is not None:
-        folder.finish(table, coef, intercept, np.asarray(split.classes.tolist()))
-    return SweepResult(table=table, coef=coef, intercept=intercept, rows=rows, scaler=scaler)
+        folder.finish(table, coef, intercept, np.asarray(first.classes.tolist()))
+    return SweepResult(table=table, coef=coef, intercept=intercept, rows=rows, repeats=repeats, executor=info)
 
 
-def estimate_sweep_bytes(n_train: int, n_features: int, n_classes: int, n_rows: int, itemsize: int,
-                         cv: int | None = None) -> int:
-    """A generous estimate of the sweep's peak memory, in bytes.
+# -- memory planning ---------------------------------------------------------------------------
+def estimate_task_bytes(n_train: int, n_features: int, n_classes: int, n_task_rows: int, itemsize: int,
+                        fold: bool = False) -> int:
+    """A generous estimate of one task's peak memory in its worker, in bytes (the split's shared
+    arrays not included).
 
-    The training matrix plus a standardised or fold copy of it, an engine's working set of about
-    two more copies, the n_train x n_classes score matrices, and the whole coefficient path.
+    A fold's copy of the training rows, a standardised copy, an engine's working set of about two
+    more copies, the n_train x n_classes score matrices, and the task's own coefficient path.
     """
     X = n_train * n_features * itemsize
-    folds = 1 if cv else 0
     scores = 6 * n_train * n_classes * 8
-    path = n_rows * (1 + (cv or 0)) * n_classes * (n_features + 1) * 8
-    return int(X * (3 + folds) + scores + path)
+    path = n_task_rows * n_classes * (n_features + 1) * 8
+    return int(X * (3 + int(fold)) + scores + path)
 
 
-def available_bytes() -> int | None:
-    """Memory the sweep may use: MemAvailable, capped by ``$MNIST_LOGREG_MAX_MEMORY`` (bytes) when set.
-
-    The cap is for shared machines (and tests): a sweep planned above it is refused up front.
-    """
-    cap = os.environ.get("MNIST_LOGREG_MAX_MEMORY")
-    system = _system_available_bytes()
-    if cap:
-        try:
-            cap_bytes = int(float(cap))
-        except ValueError:
-            raise UsageError(f"MNIST_LOGREG_MAX_MEMORY: received {cap!r}; allowed a number of bytes") from None
-        return cap_bytes if system is None else min(cap_bytes, system)
-    return system
-
-
-def _system_available_bytes() -> int | None:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def check_memory(needed: int, available: int | None = None) -> None:
-    """Refuse a sweep whose estimate exceeds the available memory, with what to change."""
-    available = available_bytes() if available is None else available
-    if available is not None and needed > available:
-        raise DataError(f"memory: this sweep needs about {needed / 2**30:.1f} GiB but {available / 2**30:.1f} GiB "
-                        "is available; allowed at most what is available — try --dtype float32, a smaller "
-                        "--train-size, fewer --C values or no --cv")
+def estimate_driver_bytes(n_train: int, n_test: int, n_features: int, n_classes: int, n_rows: int, itemsize: int,
+                          repeats: int = 1) -> int:
+    """The driver's memory: each split's arrays (loaded and scaled) and the main fits' coefficient
+    path held for path.npz (twice while it is stacked)."""
+    splits = repeats * (n_train + n_test) * n_features * (itemsize + 8)
+    path = 2 * repeats * n_rows * n_classes * (n_features + 1) * 8
+    return int(splits + path)

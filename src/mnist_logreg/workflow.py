@@ -25,10 +25,11 @@ from .engines import get_engine
 from .errors import ResumeError
 from .grid import make_grid
 from .modelfile import save_model
-from .select import refit_best, select_best
+from .plan.executors import make_executor
+from .select import refit_best, select_best, selection_spread
 from .split import split_dataset
 from .store import RunFolder
-from .sweep import check_memory, estimate_sweep_bytes, run_sweep
+from .sweep import check_memory, estimate_driver_bytes, estimate_task_bytes, run_sweep
 
 __all__ = ["RunConfig", "RunOutcome", "Interrupted", "run_experiment", "default_out_dir", "package_versions"]
 
@@ -128,8 +129,11 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     timings = {}
     start = time.perf_counter()
     dataset = load_dataset(config.dataset)
-    split = split_dataset(dataset, config.train_size, config.test_size, seed=config.seed, scale=config.scale,
-                          dtype=config.dtype)
+    # --repeats R: R stratified splits with seeds seed, seed+1, ...; the first is the refit's.
+    splits = {config.seed + r: split_dataset(dataset, config.train_size, config.test_size, seed=config.seed + r,
+                                             scale=config.scale, dtype=config.dtype)
+              for r in range(config.repeats)}
+    split = splits[config.seed]
     timings["load_s"] = time.perf_counter() - start
     summary = dataset.summary()
     if recorded is not None and recorded.get("dataset", {}).get("sha256") != summary["sha256"]:
@@ -137,14 +141,19 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
                           f"the interrupted run's ({recorded.get('dataset', {}).get('sha256', '?')[:12]}…); "
                           "allowed only the same data")
     cv = config.cv if config.select_by == "roc_auc_cv" else None
-    check_memory(estimate_sweep_bytes(len(split.y_train), split.X_train.shape[1], split.n_classes, len(rows),
-                                      split.X_train.dtype.itemsize, cv))
+    n_train, n_features = split.X_train.shape
+    itemsize = split.X_train.dtype.itemsize
+    check_memory(estimate_driver_bytes(n_train, len(split.y_test), n_features, split.n_classes, len(rows), itemsize,
+                                       config.repeats), where="this sweep's driver")
+    # Memory is planned per task and worker: the tasks running at once, not the whole plan.
+    task_bytes = estimate_task_bytes(n_train, n_features, split.n_classes, len(rows), itemsize, fold=bool(cv))
 
     run = {
         "status": "running",
         "command": command,
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "options": config.table_options() | {"jobs": config.jobs, "refit": config.refit, "report": config.report},
+        "options": config.table_options() | {"jobs": config.jobs, "scheduler": config.scheduler,
+                                             "refit": config.refit, "report": config.report},
         "engine": {"name": engine.name, "options": engine.options()},
         "seed": config.seed,
         "dataset": summary | {"notes": list(dataset.notes)},
@@ -157,23 +166,27 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     folder.start()
     write_json(folder.path / "run.json", run)
 
-    total = len(rows) * (1 + (cv or 0))
+    total = len(rows) * (1 + (cv or 0)) * config.repeats
+    n_table = len(rows) * config.repeats
     advance = progress(total) if progress else None
-    say(f"sweeping {len(rows)} grid rows with engine {engine.name}"
-        + (f" and {cv}-fold cross-validation" if cv else "") + f" on {len(split.y_train)} training images")
     start = time.perf_counter()
     try:
-        with _sigterm_as_interrupt():
-            sweep = run_sweep(split, rows, engine, standardize=config.standardize, cv=cv, seed=config.seed,
-                              folder=folder, progress=advance)
+        with _sigterm_as_interrupt(), make_executor(config.jobs, config.scheduler) as executor:
+            executor.check_memory(task_bytes, split.X_train.nbytes + split.X_test.nbytes)
+            say(f"sweeping {len(rows)} grid rows" + (f" x {config.repeats} splits" if config.repeats > 1 else "")
+                + f" with engine {engine.name}" + (f" and {cv}-fold cross-validation" if cv else "")
+                + f" on {n_train} training images; {executor.describe()}")
+            sweep = run_sweep(splits, rows, engine, standardize=config.standardize, cv=cv, folder=folder,
+                              progress=advance, executor=executor)
     except KeyboardInterrupt:
         timings["sweep_s"] = time.perf_counter() - start
-        finished = len(folder.load_fits("main"))
+        finished = _finished_rows(folder)
         run.update(status="interrupted", finished_rows=finished)
         write_json(folder.path / "run.json", run)
-        raise Interrupted(f"interrupted: {finished} of {len(rows)} rows finished and kept in {folder.path}; "
+        raise Interrupted(f"interrupted: {finished} of {n_table} rows finished and kept in {folder.path}; "
                           f"finish with: mnist-logreg run --resume --out {folder.path} (and the same options)") from None
     timings["sweep_s"] = time.perf_counter() - start
+    run["executor"] = sweep.executor
     try:
         best, refit_info = _select_refit_report(config, command, folder, dataset, split, rows, engine, sweep,
                                                 timings, run)
@@ -186,20 +199,27 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     return RunOutcome(folder=folder.path, table=sweep.table, best=best, refit=refit_info, timings=timings, run=run)
 
 
+def _finished_rows(folder: RunFolder) -> int:
+    """Rows in results.csv (every row whose fits all finished)."""
+    try:
+        return len(pd.read_csv(folder.results_path))
+    except (OSError, ValueError):
+        return 0
+
+
 def _select_refit_report(config, command, folder, dataset, split, rows, engine, sweep, timings, run):
     """Choose the best row, refit and save it, draw the report, and mark run.json complete."""
     table = sweep.table
 
     best_pos = select_best(table, config.select_by)
-    best_row = rows[best_pos]
+    best_row = rows[best_pos % len(rows)]
     best = {"row": best_pos, **{k: plain(v) for k, v in table.iloc[best_pos].items()},
-            "select_by": config.select_by}
+            "select_by": config.select_by, **selection_spread(table, config.select_by, best_pos)}
     write_json(folder.path / "best.json", best)
 
     # Always save a model: with --refit none it is the sweep's own fit of the chosen row.
     start = time.perf_counter()
-    pipeline, refit_info = refit_best(best_row, dataset, split, engine=config.engine,
-                                      engine_options=engine.options(), on=config.refit,
+    pipeline, refit_info = refit_best(best_row, dataset, split, engine=engine, on=config.refit,
                                       standardize=config.standardize,
                                       sweep_fit=(sweep.coef[best_pos], sweep.intercept[best_pos],
                                                  int(table.n_iter.iloc[best_pos])))

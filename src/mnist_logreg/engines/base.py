@@ -46,10 +46,18 @@ class Engine(ABC):
     """Fits multinomial logistic regression for a list of grid rows.
 
     Subclasses set :attr:`name`, :attr:`penalties` and :attr:`dtypes`, and implement
-    :meth:`fit_path`. Constructor arguments are engine options (tolerance, iterations, jobs).
+    :meth:`fit_path`. Constructor arguments are engine options (tolerance, iterations, threads);
+    the sweep hands the engine object itself to every task, so a row is always fitted with every
+    option it was given, and the object must pickle (tasks may run in other processes).
+
+    :attr:`task_unit` says how many rows the engine wants per call of :meth:`fit_path`:
+    ``"path"`` (default) one ``(penalty, l1_ratio)`` over its C values, so warm starts carry;
+    ``"row"`` one row (independent fits, the most parallelism); ``"grid"`` every row of a split
+    at once (an engine that fits many rows in one call, such as a GPU engine).
     """
 
     name: ClassVar[str]
+    task_unit: ClassVar[str] = "path"
     penalties: ClassVar[frozenset[str]] = frozenset({"l1", "l2", "elasticnet", "none"})
     dtypes: ClassVar[tuple[str, ...]] = ("float64", "float32")
 

@@ -2,7 +2,8 @@
 
 Its defaults are the seed notebook's configuration exactly (``solver="saga", tol=5e-3,
 max_iter=10_000``), with the penalty given through ``l1_ratio`` and ``C`` as scikit-learn >= 1.8
-wants it. Rows are independent fits, run in parallel with joblib when ``n_jobs > 1``.
+wants it. Rows are independent fits, so each is its own task of the sweep (``task_unit = "row"``)
+and the sweep's executor runs them in parallel.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import warnings
 from typing import Iterator, Sequence
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
@@ -57,10 +57,6 @@ def _fit_one(X, y, n_classes, row, tol, max_iter, random_state) -> FitResult:
                      converged=converged, fit_seconds=seconds)
 
 
-def _fit_indexed(i, *args) -> tuple[int, FitResult]:
-    return i, _fit_one(*args)
-
-
 class SklearnEngine(Engine):
     """scikit-learn's saga, one independent fit per row.
 
@@ -70,18 +66,16 @@ class SklearnEngine(Engine):
         saga's stopping tolerance (change of the weights between epochs).
     max_iter : int, default=10_000
         Maximum number of epochs per fit.
-    n_jobs : int, default=1
-        Rows fitted in parallel (joblib processes).
     random_state : int, default=0
-        Seed for saga's sample order; the same seed gives the same table whatever ``n_jobs``.
+        Seed for saga's sample order; the same seed gives the same row wherever it is fitted.
     """
 
     name = "sklearn"
+    task_unit = "row"
 
-    def __init__(self, tol: float = 5e-3, max_iter: int = 10_000, n_jobs: int = 1, random_state: int = 0):
+    def __init__(self, tol: float = 5e-3, max_iter: int = 10_000, random_state: int = 0):
         self.tol = tol
         self.max_iter = max_iter
-        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def options(self) -> dict:
@@ -94,11 +88,5 @@ class SklearnEngine(Engine):
                  warm_start=None) -> Iterator[tuple[int, FitResult]]:
         # saga starts every fit from zero with a fixed seed, so warm_start is not needed for
         # resumed runs to equal fresh ones.
-        args = (self.tol, self.max_iter, self.random_state)
-        if self.n_jobs == 1:
-            for i, row in enumerate(rows):
-                yield i, _fit_one(X, y, n_classes, row, *args)
-            return
-        parallel = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
-        tasks = (delayed(_fit_indexed)(i, X, y, n_classes, row, *args) for i, row in enumerate(rows))
-        yield from parallel(tasks)
+        for i, row in enumerate(rows):
+            yield i, _fit_one(X, y, n_classes, row, self.tol, self.max_iter, self.random_state)

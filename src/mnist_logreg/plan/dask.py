@@ -1,0 +1,102 @@
+"""Tasks on a Dask cluster: ``--scheduler tcp://host:8786``, or ``--scheduler local:N``.
+
+``local:N`` starts a :class:`distributed.LocalCluster` of N single-threaded worker processes on
+loopback (127.0.0.1, ports chosen by the system, no dashboard) for the length of the sweep. An
+address connects to a cluster someone else runs (``dask scheduler`` / ``dask worker``,
+Kubernetes, an HPC job queue); its workers need this package installed.
+
+Each split's arrays are scattered to every worker once (``broadcast=True``): tasks refer to
+them, so no task carries arrays, and a worker that dies takes no only copy with it. The
+scheduler reruns the tasks a lost worker held on the others. Dask workers start with one BLAS
+thread per worker thread (their nanny sets ``OMP_NUM_THREADS`` and friends), so tasks keep it.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import Counter
+from typing import Iterator
+
+from distributed import Client, LocalCluster, as_completed, get_task_stream
+
+from ..engines.base import Engine
+from .tasks import SplitData, Task, TaskResult, run_task
+
+__all__ = ["DaskExecutor"]
+
+
+class DaskExecutor:
+    """Run tasks on a Dask cluster.
+
+    Parameters
+    ----------
+    address : str
+        ``local:N`` or a scheduler address.
+    """
+
+    def __init__(self, address: str):
+        self.address = address
+        local = re.fullmatch(r"local:(\d+)", address.strip())
+        self._cluster = None
+        if local:
+            self._cluster = LocalCluster(n_workers=int(local.group(1)), threads_per_worker=1, processes=True,
+                                         host="127.0.0.1", scheduler_port=0, dashboard_address=None)
+            self.client = Client(self._cluster)
+        else:
+            self.client = Client(address)
+        self._prefix = f"mnist-logreg-{uuid.uuid4().hex[:8]}"
+        self._stream: list[dict] = []
+        self._workers: Counter = Counter()
+
+    def __enter__(self) -> "DaskExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def share(self, data: SplitData):
+        """Scatter the split to every worker once; tasks receive the future."""
+        return self.client.scatter(data, broadcast=True, hash=False)
+
+    def run(self, tasks: list[Task], shared: dict, engine: Engine) -> Iterator[TaskResult]:
+        engine_future = self.client.scatter(engine, broadcast=True, hash=False)
+        with get_task_stream(self.client) as stream:
+            futures = [self.client.submit(run_task, t, shared[t.repeat], engine_future, None,
+                                          key=f"{self._prefix}-{t.key}", pure=False) for t in tasks]
+            try:
+                for future in as_completed(futures):
+                    result = future.result()
+                    self._workers[result.worker] += 1
+                    yield result
+            finally:
+                # Cancel what is still pending (nothing after a complete run).
+                self.client.cancel([f for f in futures if not f.done()])
+        self._stream.extend(r for r in stream.data if str(r.get("key", "")).startswith(self._prefix))
+
+    def describe(self) -> str:
+        workers = self.client.scheduler_info().get("workers", {})
+        return f"tasks on the Dask cluster at {self.client.scheduler.address} ({len(workers)} workers)"
+
+    def check_memory(self, task_bytes: int, split_bytes: int) -> None:
+        """Refuse when one worker's share does not fit its memory limit: a task per worker
+        thread plus the split scattered to it. The driver's own memory is checked apart."""
+        from ..sweep import check_memory
+
+        for address, worker in self.client.scheduler_info().get("workers", {}).items():
+            limit = worker.get("memory_limit")
+            if limit:  # 0: the worker has no limit of its own
+                needed = worker.get("nthreads", 1) * task_bytes + split_bytes
+                check_memory(needed, available=limit, where=f"the tasks of Dask worker {address}")
+
+    def info(self) -> dict:
+        """What the scheduler says it ran: task counts per worker, from its task stream."""
+        ran = Counter(str(r.get("worker")) for r in self._stream)
+        return {"executor": "dask", "scheduler": self.address,
+                "workers": len(self.client.scheduler_info().get("workers", {})),
+                "tasks_run": sum(ran.values()), "tasks_by_worker": dict(ran)}

@@ -1,0 +1,147 @@
+"""Where tasks run: this process, local worker processes (joblib), or a Dask cluster.
+
+Every executor has the same small face, so the sweep's driver does not know where a task runs:
+
+* ``share(data)`` — hand one split's arrays to the workers, once; returns what tasks receive;
+* ``run(tasks, shared, engine)`` — yield each :class:`~mnist_logreg.plan.tasks.TaskResult` as
+  soon as its task finishes, in any order; stopping the iteration (Ctrl-C, SIGTERM) cancels what
+  is pending;
+* ``check_memory(task_bytes, split_bytes)`` — refuse a plan whose concurrent tasks do not fit;
+* ``describe()``, ``info()`` — a line for the log, and what ran where for run.json;
+* used as a context manager, it releases its processes and files on exit.
+
+Local processes are joblib's loky workers, which outlive one sweep and are reused by the next
+one in the same Python process. Each gets ``cores // jobs`` BLAS threads (at least one), so
+processes x threads never exceed the cores: two processes on two cores run one thread each.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import replace
+from importlib.util import find_spec
+from typing import Iterator
+
+import joblib
+
+from ..engines.base import Engine
+from ..errors import UsageError
+from .tasks import SplitData, Task, TaskResult, run_task
+
+__all__ = ["LocalExecutor", "make_executor", "resolve_jobs", "check_scheduler", "DASK_HINT"]
+
+#: The one line that says how to get the optional Dask support.
+DASK_HINT = "pip install 'mnist-logreg[dask]'"
+#: Arrays at least this large go to local workers as a memory-mapped file, written once per split.
+MEMMAP_BYTES = 1 << 20
+
+
+def resolve_jobs(jobs: int | None) -> int:
+    """``--jobs``: ``None`` or ``-1`` -> the cores this process may use; else the number given."""
+    if jobs is None or jobs == -1:
+        return max(1, joblib.cpu_count())
+    return int(jobs)
+
+
+def check_scheduler(address: str | None) -> None:
+    """UsageError unless ``address`` is ``None``, ``local:N`` or a scheduler address, and Dask is installed."""
+    if address is None:
+        return
+    text = str(address).strip()
+    local = re.fullmatch(r"local:(\d+)", text)
+    if local is None and not re.fullmatch(r"(\w+://)?[\w.\-\[\]:]+:\d+", text):
+        raise UsageError(f"--scheduler: received {address!r}; allowed local:N (N worker processes on this machine) "
+                         "or a Dask scheduler address such as tcp://scheduler-host:8786")
+    if local is not None and int(local.group(1)) < 1:
+        raise UsageError(f"--scheduler: received {address!r}; allowed local:N with N >= 1")
+    if find_spec("distributed") is None:
+        raise UsageError(f"--scheduler: needs Dask's distributed package, which is not installed; "
+                         f"install it with: {DASK_HINT}")
+
+
+class LocalExecutor:
+    """Tasks in joblib worker processes (``jobs > 1``) or in this process (``jobs == 1``).
+
+    Parameters
+    ----------
+    jobs : int or None
+        Worker processes; ``None`` or ``-1`` for every core.
+    """
+
+    def __init__(self, jobs: int | None = None):
+        self.jobs = resolve_jobs(jobs)
+        cores = max(1, joblib.cpu_count())
+        # In-process, the engine's own choice of threads stands; in workers, share the cores.
+        self.blas_threads = None if self.jobs == 1 else max(1, cores // self.jobs)
+        self._folder: str | None = None
+        self._workers: Counter = Counter()
+
+    def __enter__(self) -> "LocalExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    def share(self, data: SplitData) -> SplitData:
+        """In-process: the arrays themselves. For workers, large arrays are dumped once to a
+        memory-mapped file that every worker maps, so no task pickles or hashes them again."""
+        if self.jobs == 1 or data.nbytes < MEMMAP_BYTES:
+            return data
+        if self._folder is None:
+            base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+            self._folder = tempfile.mkdtemp(prefix="mnist-logreg-", dir=base)
+        path = os.path.join(self._folder, f"split-{data.repeat}.joblib")
+        joblib.dump(replace(data, folds=[]), path)
+        mapped = joblib.load(path, mmap_mode="r")
+        return replace(mapped, folds=data.folds)
+
+    def run(self, tasks: list[Task], shared: dict[int, SplitData], engine: Engine) -> Iterator[TaskResult]:
+        if self.jobs == 1 or len(tasks) <= 1:
+            for task in tasks:
+                result = run_task(task, shared[task.repeat], engine, self.blas_threads)
+                self._workers[result.worker] += 1
+                yield result
+            return
+        parallel = joblib.Parallel(n_jobs=min(self.jobs, len(tasks)), backend="loky",
+                                   return_as="generator_unordered", max_nbytes=None)
+        calls = (joblib.delayed(run_task)(t, shared[t.repeat], engine, self.blas_threads) for t in tasks)
+        # Closing this generator (an exception in the caller, Ctrl-C) makes joblib cancel what is pending.
+        for result in parallel(calls):
+            self._workers[result.worker] += 1
+            yield result
+
+    def describe(self) -> str:
+        if self.jobs == 1:
+            return "tasks in this process"
+        return f"tasks in {self.jobs} worker processes with {self.blas_threads} BLAS thread(s) each"
+
+    def check_memory(self, task_bytes: int, split_bytes: int) -> None:
+        """Refuse when the tasks running at once do not fit: ``jobs`` tasks, plus one shared
+        (memory-mapped) copy of a split for the workers."""
+        from ..sweep import check_memory
+
+        shared = split_bytes if self.jobs > 1 else 0
+        check_memory(self.jobs * task_bytes + shared, where=f"--jobs {self.jobs} (tasks running at once)")
+
+    def info(self) -> dict:
+        return {"executor": "local", "jobs": self.jobs, "blas_threads": self.blas_threads,
+                "tasks_by_worker": dict(self._workers)}
+
+
+def make_executor(jobs: int | None = None, scheduler: str | None = None):
+    """The executor for ``--jobs`` / ``--scheduler`` (a Dask scheduler wins over local jobs)."""
+    if scheduler:
+        check_scheduler(scheduler)
+        from .dask import DaskExecutor  # optional dependency, imported only when asked for
+
+        return DaskExecutor(scheduler)
+    return LocalExecutor(jobs)

@@ -1,0 +1,202 @@
+"""The sweep as data: grid rows x repeats x folds -> a list of tasks, and the pure function that runs one.
+
+A task is the unit of work an executor schedules: one regularisation path — the rows of one
+``(penalty, l1_ratio)`` over its C values, so the engine keeps its warm starts — of one split
+(``repeat``) on one part of it (the main fit, or one cross-validation fold). An engine that fits
+rows independently (saga) asks for one task per row; one that fits many rows in one call (a GPU
+engine) asks for one task per split and fold (:attr:`~mnist_logreg.engines.base.Engine.task_unit`).
+
+:func:`run_task` is pure: the split's arrays and an engine object in, the rows out (weights,
+scores, certificate). It reads no file, writes no file and mutates nothing it is given, so a
+task may run in this process, a local worker process or on a Dask worker, any number of times
+(a lost worker's task runs again elsewhere), and give the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from ..engines.base import Engine, FitResult
+from ..errors import DataError
+from ..grid import GridPoint, group_rows
+from ..metrics import predict_proba, roc_auc_ovr, score_fit
+
+__all__ = ["SplitData", "Task", "TaskResult", "TASK_UNITS", "make_split_data", "plan_tasks", "run_task"]
+
+#: How an engine wants its rows grouped into tasks (see :attr:`Engine.task_unit`).
+TASK_UNITS = ("row", "path", "grid")
+
+
+@dataclass
+class SplitData:
+    """The arrays every task of one split needs; sent to each worker once per split.
+
+    Attributes
+    ----------
+    repeat : int
+        The split's seed (the value of the ``repeat`` column).
+    X_train : ndarray of shape (n_train, n_features)
+    y_train : ndarray of shape (n_train,)
+        Class codes ``0..n_classes-1``.
+    X_test : ndarray of shape (n_test, n_features)
+    y_test : ndarray of shape (n_test,)
+    n_classes : int
+    folds : list of (ndarray, ndarray)
+        ``(fit, validation)`` positions in the training set of each cross-validation fold; empty
+        without CV. Indices, not copies: a fold's arrays are cut in the worker.
+    standardize : bool
+        Fit a StandardScaler on the rows a task fits on (the training set, or the fold's part).
+    """
+
+    repeat: int
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    folds: list = field(default_factory=list)
+    standardize: bool = False
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.X_train.nbytes + self.X_test.nbytes + self.y_train.nbytes + self.y_test.nbytes
+                   + sum(f.nbytes + v.nbytes for f, v in self.folds))
+
+
+def make_split_data(split, *, repeat: int, cv: int | None, standardize: bool) -> SplitData:
+    """The :class:`SplitData` of a :class:`~mnist_logreg.split.Split`; folds are stratified and
+    shuffled with ``random_state=repeat`` (the split's seed)."""
+    y = split.y_train_codes
+    folds = []
+    if cv:
+        counts = np.bincount(y, minlength=split.n_classes)
+        if counts.min() < cv:
+            raise DataError(f"--cv: the training set has {counts.min()} sample(s) of class "
+                            f"{split.classes[counts.argmin()].item()!r}; {cv}-fold cross-validation needs at least "
+                            f"{cv} per class (use a larger --train-size or a smaller --cv)")
+        folds = list(StratifiedKFold(n_splits=cv, shuffle=True, random_state=repeat).split(split.X_train, y))
+    return SplitData(repeat=repeat, X_train=split.X_train, y_train=y, X_test=split.X_test, y_test=split.y_test_codes,
+                     n_classes=split.n_classes, folds=folds, standardize=standardize)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: some grid rows of one split, fitted on its training set or on one fold.
+
+    Attributes
+    ----------
+    repeat : int
+        The split's seed.
+    fold : int or None
+        Cross-validation fold, or ``None`` for the main fit (scored on the test set).
+    positions : tuple of int
+        Grid positions of the rows (one path, in grid order).
+    rows : tuple of GridPoint
+    """
+
+    repeat: int
+    fold: int | None
+    positions: tuple[int, ...]
+    rows: tuple[GridPoint, ...]
+
+    @property
+    def key(self) -> str:
+        """A name unique in the plan, usable as a file name and a Dask key."""
+        part = "main" if self.fold is None else f"cv{self.fold}"
+        return f"r{self.repeat}-{part}-{self.positions[0]:05d}-{len(self.positions)}"
+
+    @property
+    def group(self) -> tuple[int, tuple[int, ...]]:
+        """Rows whose table records need this task: the same rows of the same split, every fold."""
+        return self.repeat, self.positions
+
+
+@dataclass
+class TaskResult:
+    """What a task returns.
+
+    Attributes
+    ----------
+    task : Task
+    fits : list of FitResult
+        One per row for the main fit (weights and certificate); empty for a fold, whose weights
+        are not kept.
+    records : list of dict
+        The main fit's results.csv record of each row (:func:`~mnist_logreg.metrics.score_fit`),
+        or ``{"roc_auc": value}`` on the fold's validation part.
+    worker : str
+        ``host:pid`` of the process that ran it.
+    """
+
+    task: Task
+    fits: list[FitResult]
+    records: list[dict]
+    worker: str = ""
+
+
+def plan_tasks(rows: Sequence[GridPoint], repeats: Sequence[int], cv: int | None, unit: str = "path") -> list[Task]:
+    """Every task of a sweep: for each repeat, each fold (then the main fit), each group of rows.
+
+    Folds come first so that a row's table record, which needs every fold's score, is complete
+    as early as possible; the order changes when results arrive, never what they are.
+    """
+    if unit not in TASK_UNITS:
+        raise ValueError(f"task unit: received {unit!r}; allowed {', '.join(TASK_UNITS)}")
+    if unit == "row":
+        groups = [[i] for i in range(len(rows))]
+    elif unit == "grid":
+        groups = [list(range(len(rows)))]
+    else:
+        groups = list(group_rows(rows).values())
+    parts = [*range(cv or 0), None]
+    return [Task(repeat=int(r), fold=f, positions=tuple(g), rows=tuple(rows[i] for i in g))
+            for r in repeats for f in parts for g in groups]
+
+
+def _standardized(X_fit: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    scaler = StandardScaler().fit(X_fit)
+    return [scaler.transform(X).astype(X_fit.dtype, copy=False) for X in (X_fit, *others)]
+
+
+def run_task(task: Task, data: SplitData, engine: Engine, blas_threads: int | None = None) -> TaskResult:
+    """Fit and score one task. Pure: nothing given is changed, nothing is written.
+
+    Parameters
+    ----------
+    task : Task
+    data : SplitData
+        The task's split.
+    engine : Engine
+        The engine object with all its options.
+    blas_threads : int or None
+        BLAS threads for this task (the executor's share of the cores); ``None`` leaves the
+        process's setting. An engine's own ``blas_threads`` option still applies inside it.
+    """
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        if task.fold is None:
+            X_fit, y_fit, X_eval, y_eval = data.X_train, data.y_train, data.X_test, data.y_test
+        else:
+            fit_idx, val_idx = data.folds[task.fold]
+            X_fit, y_fit = data.X_train[fit_idx], data.y_train[fit_idx]
+            X_eval, y_eval = data.X_train[val_idx], data.y_train[val_idx]
+        if data.standardize:
+            X_fit, X_eval = _standardized(X_fit, X_eval)
+        fits: list[FitResult | None] = [None] * len(task.rows)
+        for j, fit in engine.fit_path(X_fit, y_fit, data.n_classes, list(task.rows)):
+            fits[j] = fit
+        if task.fold is None:
+            records = [score_fit(row, fit, X_fit, y_fit, X_eval, y_eval) for row, fit in zip(task.rows, fits)]
+            kept = fits
+        else:
+            records = [{"roc_auc": roc_auc_ovr(y_eval, predict_proba(X_eval, fit.coef, fit.intercept))}
+                       for fit in fits]
+            kept = []
+    return TaskResult(task=task, fits=kept, records=records, worker=f"{socket.gethostname()}:{os.getpid()}")
