@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .errors import MnistLogregError
+from .options import parse_whole
 
 PROG = "mnist-logreg"
 
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--json", action="store_true", help="print a JSON list of {file, label, probabilities, error}")
     output.add_argument("--csv", action="store_true", help="print CSV: file, label, probability, label_2, "
                         "probability_2, ..., error")
-    predict.add_argument("--top", type=_int, default=3, metavar="K", help="classes reported per picture "
+    predict.add_argument("--top", type=parse_whole, default=3, metavar="K", help="classes reported per picture "
                          "(default %(default)s; at most the number of classes)")
     predict.add_argument("--show", metavar="PATH", help="write a PNG sheet of every picture as the model saw it "
                          "(after framing) with its predicted label")
@@ -114,8 +115,10 @@ def _one_line_warnings(console: Console):
 
 
 def _progress_factory(console: Console, quiet: bool):
-    if quiet:
-        return None
+    from .display import progress_renders
+
+    if quiet or (console.is_jupyter and not progress_renders(console)):
+        return None  # in Jupyter without ipywidgets rich would print every frame as text
 
     def start(total: int):
         progress = Progress(TextColumn("fitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -53,6 +53,12 @@ class RunOutcome:
     timings: dict
     run: dict = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        """A compact HTML summary for notebooks."""
+        from .display import outcome_html
+
+        return outcome_html(self)
+
 
 def default_out_dir() -> Path:
     return Path("runs") / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

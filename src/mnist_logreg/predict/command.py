@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..display import progress_renders
 from ..errors import UsageError
 from .labelling import expand_inputs, label_images
 
@@ -56,7 +57,7 @@ def predict_command(args, out: Console, err: Console, prog: str) -> int:
     top = min(args.top, len(model.classes_))
     n = len(expand_inputs(args.images))
     progress = None
-    if n >= PROGRESS_FROM and err.is_terminal and not args.quiet:
+    if n >= PROGRESS_FROM and progress_renders(err) and not args.quiet:
         progress = Progress(TextColumn("labelling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             console=err, transient=True)
     if progress is not None:

@@ -150,19 +150,24 @@ class ImageFraming(TransformerMixin, BaseEstimator):
         found = find_ink(np.asarray(grey, dtype=np.float64), name)
         top, bottom, left, right = found.box
         box_h, box_w = bottom - top + 1, right - left + 1
+        # The box becomes a whole number of frame pixels, so its edges fall on pixel edges.
         if self.box_rule_ == "stretch":
-            scale_r, scale_c = self.box_shape_[0] / box_h, self.box_shape_[1] / box_w
+            out_h, out_w = (max(1, int(round(v))) for v in self.box_shape_)
         else:
-            scale_r = scale_c = self.box_long_ / max(box_h, box_w)
-        # Crop with a margin so the soft edges outside the box come along.
-        margin = int(np.ceil(2.0 / min(scale_r, scale_c))) + 1
-        r0, r1 = max(0, top - margin), min(grey.shape[0], bottom + margin + 1)
-        c0, c1 = max(0, left - margin), min(grey.shape[1], right + margin + 1)
-        crop = found.ink[r0:r1, c0:c1]
-        size = (max(1, int(round(crop.shape[1] * scale_c))), max(1, int(round(crop.shape[0] * scale_r))))
-        shrinking = size[0] <= crop.shape[1] and size[1] <= crop.shape[0]
-        resized = Image.fromarray(crop.astype(np.float32), mode="F").resize(
-            size, Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR)
+            long_side = max(1, int(round(self.box_long_)))
+            out_h = long_side if box_h >= box_w else max(1, int(round(box_h * long_side / box_w)))
+            out_w = long_side if box_w >= box_h else max(1, int(round(box_w * long_side / box_h)))
+        scale_r, scale_c = out_h / box_h, out_w / box_w
+        # ...plus a margin of `edge` frame pixels on each side, for the soft edges of the strokes.
+        edge = 2
+        pad = int(np.ceil(edge / min(scale_r, scale_c))) + 1
+        ink = np.pad(found.ink, pad).astype(np.float32)
+        source = (left + pad - edge / scale_c, top + pad - edge / scale_r,
+                  right + 1 + pad + edge / scale_c, bottom + 1 + pad + edge / scale_r)
+        size = (out_w + 2 * edge, out_h + 2 * edge)
+        shrinking = scale_r <= 1 and scale_c <= 1
+        resized = Image.fromarray(ink, mode="F").resize(
+            size, Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR, box=source)
         small = np.clip(np.asarray(resized, dtype=np.float64), 0, None)
         # Contrast: the in-box ink's 90th percentile sits where a typical training image's does.
         strong = small[small >= BOX_LEVEL * small.max()] if small.max() > 0 else small.ravel()
@@ -171,9 +176,7 @@ class ImageFraming(TransformerMixin, BaseEstimator):
         if self.anchor_ == "mass":
             at = ndimage.center_of_mass(small)
         else:
-            # Pixel i of the crop covers [i, i + 1); after scaling s its centre is at (i + 0.5) s - 0.5.
-            at = (((top + bottom) / 2.0 - r0 + 0.5) * small.shape[0] / crop.shape[0] - 0.5,
-                  ((left + right) / 2.0 - c0 + 0.5) * small.shape[1] / crop.shape[1] - 0.5)
+            at = (edge + (out_h - 1) / 2.0, edge + (out_w - 1) / 2.0)
         shift_r = int(round(self.centre_[0] - at[0]))
         shift_c = int(round(self.centre_[1] - at[1]))
         canvas = np.zeros((h, w))
