@@ -261,14 +261,14 @@ def _curve_axes(fig: Figure, n: int, sharey: bool = True):
 _AUC_CLIP = 1e-4
 
 
-def _plain_log_axis(axis) -> None:
+def _plain_log_axis(axis, subs=(1.0,), fmt: str = ".0e") -> None:
     """Major ticks at powers of ten written as plain text (``1e-02``), no minor ticks.
 
     Matplotlib's default log ticks are mathtext (``$10^{-2}$``) plus eight minor ticks per decade;
     parsing the one and drawing the other is most of the time a small curve takes to render.
     """
-    axis.set_major_locator(LogLocator(base=10, numticks=12))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}"))
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: format(v, fmt)))
     axis.set_minor_locator(NullLocator())
 
 
@@ -353,7 +353,7 @@ def _metric_vs_C(results: pd.DataFrame, column: str, ylabel: str, title: str,
         ax.set_xticks([])
     if logy and (frame[column] > 0).all():
         ax.set_yscale("log")
-        _plain_log_axis(ax.yaxis)
+        _plain_log_axis(ax.yaxis, subs=(1.0, 2.0, 5.0), fmt="g")  # seconds: 0.1, 0.2, 0.5, 1, ...
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
