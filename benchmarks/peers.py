@@ -54,7 +54,7 @@ from sklearn.model_selection import train_test_split
 
 from mnist_logreg.data import load_dataset
 from mnist_logreg.grid import make_grid
-from mnist_logreg.objective import objective
+from mnist_logreg.objective import linear_scores, objective_from_scores
 from mnist_logreg.split import split_dataset
 
 from machine import commit, cpu_line, load_line
@@ -110,10 +110,30 @@ def cases(quick: bool) -> dict:
     }
 
 
-def score(X, y, rows, solutions) -> np.ndarray:
-    """Our float64 objective of each solution (NaN where a solver has none)."""
-    return np.array([np.nan if s is None else objective(X, y, s.coef, s.intercept, l1_ratio=row.l1_ratio, C=row.C)
-                     for row, s in zip(rows, solutions)])
+def certificate():
+    """The package's per-row certificate (the results.csv ``gap`` column), or None where it has none yet."""
+    try:
+        from mnist_logreg.solvers.gap import certified_gap
+    except ImportError:
+        return None
+    return certified_gap
+
+
+def score(X, y, rows, solutions) -> tuple[np.ndarray, np.ndarray]:
+    """Our float64 objective of each solution and the gap results.csv would show for it (NaN where a
+    solver has no solution; a gap the solver reported itself, as the command's results.csv, is kept)."""
+    gap_of = certificate()
+    F, gaps = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    for i, (row, sol) in enumerate(zip(rows, solutions)):
+        if sol is None:
+            continue
+        Z = linear_scores(X, sol.coef, sol.intercept)
+        F[i] = objective_from_scores(Z, y, sol.coef, l1_ratio=row.l1_ratio, C=row.C)
+        if sol.gap is not None:
+            gaps[i] = sol.gap
+        elif gap_of is not None:
+            gaps[i] = gap_of(X, y, sol.coef, sol.intercept, Z, F[i], l1_ratio=row.l1_ratio, C=row.C)
+    return F, gaps
 
 
 def run_case(name, description, load, rows, command_args, solver_names, budget, ref_tol) -> dict:
@@ -137,13 +157,15 @@ def run_case(name, description, load, rows, command_args, solver_names, budget, 
         done = sum(s is not None for s in solutions[sname])
         print(f"   {sname}: {walls[sname]:.2f} s wall, {done}/{len(rows)} rows ({solver.description}); "
               f"{load_line()}", flush=True)
-    F = {s: score(X, y, rows, solutions[s]) for s in solver_names}
+    X = np.asarray(X, dtype=np.float64)
+    scored = {s: score(X, y, rows, solutions[s]) for s in solver_names}
+    F = {s: scored[s][0] for s in solver_names}
+    # A row's gap bounds (F - F*) / F and F_best >= F*, so (F - F_best) / F must never exceed it. The
+    # certificate is computed from the coefficients, so it is checked on every solver's rows.
+    gaps = {s: scored[s][1] for s in solver_names}
     best = np.nanmin(np.vstack(list(F.values())), axis=0)
     dist = {s: (F[s] - best) / best for s in solver_names}
-    # A row's gap bounds (F - F*) / F and F_best >= F*, so (F - F_best) / F must never exceed it.
-    gaps = {s: np.array([np.nan if sol is None or sol.gap is None else sol.gap for sol in solutions[s]])
-            for s in solver_names}
-    gapped = [s for s in solver_names if not np.all(np.isnan(gaps[s]))]
+    gapped = [s for s in ("ours", "command") if s in solver_names and not np.all(np.isnan(gaps[s]))]
     print_rows(rows, solver_names, solutions, F, dist, gaps, best, gapped)
 
     summary = {"case": name, "description": description, "n_rows": len(rows), "solvers": {}}
@@ -221,10 +243,12 @@ def main(argv=None) -> int:
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; commit {head}; CPU: {cpu_line()}; "
           f"Python {platform.python_version()}, numpy {np.__version__}; {load_line()}")
     print("command: " + " ".join([Path(sys.executable).name, "benchmarks/peers.py", *(argv or sys.argv[1:])]))
-    summaries = [run_case(n, *available[n], chosen, args.budget, args.reference_tol) for n in names]
+    summaries = []
+    for n in names:
+        summaries.append(run_case(n, *available[n], chosen, args.budget, args.reference_tol))
+        if args.json:  # after every case, so a long run that is stopped keeps what it measured
+            args.json.write_text(json.dumps({"commit": head, "cpu": cpu_line(), "cases": summaries}, indent=2))
     print(f"\n{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}; {load_line()}")
-    if args.json:
-        args.json.write_text(json.dumps({"commit": head, "cpu": cpu_line(), "cases": summaries}, indent=2))
     return 0
 
 

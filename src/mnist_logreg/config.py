@@ -88,7 +88,7 @@ class RunConfig:
                                   help="iteration limit per fit (engine default if omitted)")
     jobs: int | None = option(None, "--jobs", group=FIT, parse=parse_whole, check=_check_jobs,
                               help="worker processes running the sweep's tasks (one path of one split or fold each; "
-                              "default: every core; -1 = every core)")
+                              "default: every core, or this process alone for a plan too small to gain from workers; -1 = every core)")
     scheduler: str | None = option(None, "--scheduler", group=FIT, check=_calls("plan.executors", "check_scheduler"),
                                    help="run the tasks on a Dask cluster: its address (e.g. tcp://host:8786), or local:N "
                                    "for N worker processes on this machine (needs mnist-logreg[dask])")
