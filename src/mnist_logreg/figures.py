@@ -27,6 +27,7 @@ from sklearn.metrics import ConfusionMatrixDisplay
 
 from .atomic import write_bytes
 from .select import select_best
+from .solvers.penalties import penalty_label as solver_penalty_label
 
 __all__ = [
     "penalty_label",
@@ -57,18 +58,16 @@ def penalty_label(penalty: str, l1_ratio: float) -> str:
 
     Parameters
     ----------
-    penalty : {"l1", "l2", "elasticnet", "none"}
+    penalty : {"l1", "l2", "elasticnet", "group", "none"}
     l1_ratio : float
-        Only shown for ``"elasticnet"``, where it distinguishes rows.
+        Only shown for the penalties whose rows differ by it (``elasticnet``, ``group``).
 
     Returns
     -------
     str
         ``"l1"``, ``"l2"``, ``"none"`` or ``"elasticnet (l1_ratio=0.5)"``.
     """
-    if penalty == "elasticnet":
-        return f"elasticnet (l1_ratio={float(l1_ratio):g})"
-    return str(penalty)
+    return solver_penalty_label(penalty, l1_ratio)
 
 
 def format_C(values: Sequence[float]) -> list[str]:
