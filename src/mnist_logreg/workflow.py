@@ -67,6 +67,12 @@ class RunOutcome:
     def run(self) -> dict:
         return self.record.to_json()
 
+    def _repr_html_(self) -> str:
+        """A compact HTML summary for notebooks."""
+        from .display import outcome_html
+
+        return outcome_html(self)
+
 
 def default_out_dir() -> Path:
     return Path("runs") / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
