@@ -29,6 +29,7 @@ from .plan.executors import make_executor
 from .select import refit_best, select_best, selection_spread
 from .split import split_dataset
 from .store import RunFolder
+from .validation import check_folds
 from .sweep import check_memory, estimate_driver_bytes, estimate_task_bytes, run_sweep
 
 __all__ = ["RunConfig", "RunOutcome", "Interrupted", "run_experiment", "default_out_dir", "package_versions"]
@@ -52,6 +53,8 @@ class RunOutcome:
     refit: dict | None
     timings: dict
     run: dict = field(default_factory=dict)
+    #: ``--resume`` found the run complete: nothing was fitted, the files are as they were.
+    already_complete: bool = False
 
 
 def default_out_dir() -> Path:
@@ -88,13 +91,54 @@ def _sigterm_as_interrupt():
 
 
 def _check_resume(folder: RunFolder, config: RunConfig) -> dict:
-    recorded = json.loads((folder.path / "run.json").read_text(encoding="utf-8"))
+    recorded = folder.recorded()
     before = recorded.get("options", {})
     for key, value in config.table_options().items():
         if before.get(key) != value:
             raise ResumeError(f"--resume: option {key} is {value!r} but the interrupted run used {before.get(key)!r}; "
                               "allowed only the same options (or start a new --out)")
     return recorded
+
+
+def _complete_outcome(folder: RunFolder, recorded: dict) -> RunOutcome:
+    """``--resume`` on a run that already finished: nothing is refitted; its files are the outcome."""
+    folder.commit()  # a --force run stopped while moving its files into place finishes that move
+    where = folder.destination
+    try:
+        table = pd.read_csv(where / "results.csv")
+        best = json.loads((where / "best.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ResumeError(f"--resume: {where} is complete according to run.json but its results cannot be read "
+                          f"({type(error).__name__}: {' '.join(str(error).split())}); allowed a complete run's folder "
+                          "as written (start again with --force)") from None
+    return RunOutcome(folder=where, table=table, best=best, refit=recorded.get("refit"),
+                      timings=recorded.get("timings", {}), run=recorded, already_complete=True)
+
+
+def _record_end(folder: RunFolder, run: dict, status: str, error: BaseException | None = None) -> None:
+    """Say in run.json how the run ended, even on a full disk.
+
+    The atomic write needs room for a second copy; when that fails, the record is written over
+    the old file in place (compact JSON is shorter than the indented one, so no new blocks are
+    needed on a full disk). A run never leaves run.json saying "running".
+    """
+    run["status"] = status
+    if error is not None:
+        run["error"] = " ".join(str(error).split()) or type(error).__name__
+    file = folder.path / "run.json"
+    try:
+        write_json(file, run)
+        return
+    except OSError:
+        pass
+    try:
+        text = json.dumps({k: run[k] for k in ("status", "error", "command", "started", "options") if k in run},
+                          default=str, separators=(",", ":")).encode()
+        with open(file, "r+b") as handle:
+            handle.write(text)
+            handle.truncate()
+    except OSError:
+        pass
 
 
 def run_experiment(config: RunConfig, *, command: str = "", progress: Callable | None = None,
@@ -122,9 +166,11 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     rows = make_grid(config.penalties, config.C, config.l1_ratios)
     engine = get_engine(config.engine, **config.engine_options())
     engine.check(rows, config.dtype)
-    out = Path(config.out) if config.out else default_out_dir()
-    folder = RunFolder.prepare(out, force=config.force, resume=config.resume)
+    folder = RunFolder.prepare(config.out, force=config.force, resume=config.resume)
     recorded = _check_resume(folder, config) if config.resume else None
+    if recorded is not None and recorded.get("status") == "complete":
+        say(f"{folder.destination} holds a complete run: nothing to resume, nothing refitted")
+        return _complete_outcome(folder, recorded)
 
     timings = {}
     start = time.perf_counter()
@@ -141,6 +187,9 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
                           f"the interrupted run's ({recorded.get('dataset', {}).get('sha256', '?')[:12]}…); "
                           "allowed only the same data")
     cv = config.cv if config.select_by == "roc_auc_cv" else None
+    if cv:
+        for one in splits.values():
+            check_folds(one, cv)
     n_train, n_features = split.X_train.shape
     itemsize = split.X_train.dtype.itemsize
     check_memory(estimate_driver_bytes(n_train, len(split.y_test), n_features, split.n_classes, len(rows), itemsize,
@@ -164,39 +213,41 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
         "timings": timings,
     }
     folder.start()
-    write_json(folder.path / "run.json", run)
-
-    total = len(rows) * (1 + (cv or 0)) * config.repeats
-    n_table = len(rows) * config.repeats
-    advance = progress(total) if progress else None
-    start = time.perf_counter()
     try:
-        with _sigterm_as_interrupt(), make_executor(config.jobs, config.scheduler) as executor:
-            executor.check_memory(task_bytes, split.X_train.nbytes + split.X_test.nbytes)
-            say(f"sweeping {len(rows)} grid rows" + (f" x {config.repeats} splits" if config.repeats > 1 else "")
-                + f" with engine {engine.name}" + (f" and {cv}-fold cross-validation" if cv else "")
-                + f" on {n_train} training images; {executor.describe()}")
-            sweep = run_sweep(splits, rows, engine, standardize=config.standardize, cv=cv, folder=folder,
-                              progress=advance, executor=executor)
-    except KeyboardInterrupt:
-        timings["sweep_s"] = time.perf_counter() - start
-        finished = _finished_rows(folder)
-        run.update(status="interrupted", finished_rows=finished)
         write_json(folder.path / "run.json", run)
-        raise Interrupted(f"interrupted: {finished} of {n_table} rows finished and kept in {folder.path}; "
-                          f"finish with: mnist-logreg run --resume --out {folder.path} (and the same options)") from None
-    timings["sweep_s"] = time.perf_counter() - start
-    run["executor"] = sweep.executor
-    try:
+        sweep = _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings)
+        run["executor"] = sweep.executor
         best, refit_info = _select_refit_report(config, command, folder, dataset, split, rows, engine, sweep,
                                                 timings, run)
+        folder.commit()
+    except KeyboardInterrupt:
+        finished = _finished_rows(folder)
+        run["finished_rows"] = finished
+        _record_end(folder, run, "interrupted")
+        raise Interrupted(f"interrupted: {finished} of {len(rows) * config.repeats} rows finished and kept in "
+                          f"{folder.path}; finish with: mnist-logreg run --resume --out {folder.destination} "
+                          "(and the same options)") from None
     except BaseException as error:
-        # The table is complete and on disk; say in run.json what stopped the rest.
-        run.update(status="interrupted" if isinstance(error, KeyboardInterrupt) else "failed",
-                   error=" ".join(str(error).split()) or type(error).__name__)
-        write_json(folder.path / "run.json", run)
+        _record_end(folder, run, "failed", error)
         raise
-    return RunOutcome(folder=folder.path, table=sweep.table, best=best, refit=refit_info, timings=timings, run=run)
+    return RunOutcome(folder=folder.destination, table=sweep.table, best=best, refit=refit_info, timings=timings, run=run)
+
+
+def _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings):
+    """Fit every row (and fold, and repeat) not already checkpointed; SIGTERM stops it like Ctrl-C."""
+    total = len(rows) * (1 + (cv or 0)) * config.repeats
+    advance = progress(total) if progress else None
+    start = time.perf_counter()
+    with _sigterm_as_interrupt(), make_executor(config.jobs, config.scheduler) as executor:
+        executor.check_memory(task_bytes, split.X_train.nbytes + split.X_test.nbytes)
+        say(f"sweeping {len(rows)} grid rows" + (f" x {config.repeats} splits" if config.repeats > 1 else "")
+            + f" with engine {engine.name}" + (f" and {cv}-fold cross-validation" if cv else "")
+            + f" on {len(split.y_train)} training images; {executor.describe()}")
+        try:
+            return run_sweep(splits, rows, engine, standardize=config.standardize, cv=cv, folder=folder,
+                             progress=advance, executor=executor)
+        finally:
+            timings["sweep_s"] = time.perf_counter() - start
 
 
 def _finished_rows(folder: RunFolder) -> int:
