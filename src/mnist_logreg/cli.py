@@ -13,7 +13,6 @@ import sys
 import warnings
 from typing import Sequence
 
-from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -122,31 +121,6 @@ def _progress_factory(console: Console, quiet: bool):
     return start
 
 
-#: results.csv column -> (short header, format) for the terminal table.
-_TOP_COLUMNS = {
-    "penalty": ("penalty", "{}"), "l1_ratio": ("l1_ratio", "{:g}"), "C": ("C", "{:.3g}"),
-    "roc_auc_train": ("AUC train", "{:.2%}"), "roc_auc_cv": ("AUC cv", "{:.2%}"), "roc_auc_test": ("AUC test", "{:.2%}"),
-    "accuracy_test": ("acc test", "{:.2%}"), "nonzero_fraction": ("nonzero", "{:.0%}"), "converged": ("conv", "{}"),
-}
-_YES_NO = {True: "yes", False: "no"}
-
-
-def _top_table(table, select_by: str = "roc_auc_test", n: int = 10) -> Table:
-    """The best ``n`` rows by the selection score; with CV, test accuracy makes room for the CV AUC."""
-    columns = [c for c in _TOP_COLUMNS if c in table.columns]
-    if "roc_auc_cv" in columns:
-        columns.remove("accuracy_test")
-    which = "CV" if select_by == "roc_auc_cv" else "test"
-    view = Table(title=f"top {min(n, len(table))} of {len(table)} rows by {which} ROC AUC", box=box.SIMPLE_HEAD,
-                 padding=(0, 1), pad_edge=False)
-    for c in columns:
-        view.add_column(_TOP_COLUMNS[c][0], justify="left" if c == "penalty" else "right", no_wrap=True)
-    for _, r in table.sort_values(select_by, ascending=False, kind="stable").head(n).iterrows():
-        view.add_row(*[_TOP_COLUMNS[c][1].format(_YES_NO.get(r[c], r[c]) if c == "converged" else r[c])
-                       for c in columns])
-    return view
-
-
 def cmd_run(args, out: Console, err: Console) -> int:
     from .workflow import run_experiment
 
@@ -155,28 +129,11 @@ def cmd_run(args, out: Console, err: Console) -> int:
     command = shlex.join([PROG] + args.argv)
     log = None if args.quiet else (lambda m: err.print(m, highlight=False))
     outcome = run_experiment(config, command=command, progress=_progress_factory(err, args.quiet), log=log)
-    table = outcome.table
     if outcome.already_complete:
         out.print(f"{outcome.folder}: already complete (--resume); nothing was refitted", highlight=False)
-    if not args.quiet:
-        out.print(_top_table(table, outcome.best["select_by"]))
-    unconverged = outcome.run.get("unconverged_rows", 0)
-    if unconverged:
-        err.print(f"[yellow]warning:[/] {unconverged} of {len(table)} rows did not converge "
-                  "(converged=False in results.csv)", highlight=False)
-    b = outcome.best
-    chosen = "" if b["select_by"] == "roc_auc_test" else f" {b['select_by']}={b[b['select_by']]:.4f}"
-    if b.get("repeats", 1) > 1:
-        chosen += (f" (mean {b['select_mean']:.4f} ± {b['select_std']:.4f} "
-                   f"over {b['repeats']} splits)")
-    out.print(f"best: penalty={b['penalty']} l1_ratio={b['l1_ratio']:g} C={b['C']:.4g}{chosen} "
-              f"roc_auc_test={b['roc_auc_test']:.4f} (chosen by {b['select_by']})", highlight=False)
-    if outcome.refit:
-        r = outcome.refit
-        out.print(f"refit on {r['on']} ({r['n_samples']} images): accuracy {r['accuracy']:.4f} on {r['accuracy_on']}",
-                  highlight=False)
-    report = outcome.folder / "report.html"
-    out.print(f"results: {outcome.folder}" + (f"\nreport: {report}" if report.exists() else ""), highlight=False)
+        out.print(f"results: {outcome.folder}", highlight=False)
+        return 0
+    outcome.record.print_summary(outcome.table, out, err, quiet=args.quiet)
     return 0
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
+from sklearn.preprocessing import StandardScaler
 
 from . import figures as fg
+from .record import RunRecord
 from .report import write_report
-from .grid import parse_penalties
+from .report.explorer import explorer_data
 from .select import pixel_space_weights
 
-__all__ = ["make_run_figures", "build_report"]
+__all__ = ["make_run_figures", "make_explorer_data", "build_report"]
 
 
 def make_run_figures(split, sweep, pipeline) -> dict:
@@ -28,30 +28,28 @@ def make_run_figures(split, sweep, pipeline) -> dict:
     }
 
 
-def build_report(folder, *, config, command, dataset, split, sweep, best, pipeline, refit, timings, run):
+def make_explorer_data(record: RunRecord, split, sweep) -> dict:
+    """The explorer's data: results.csv and path.npz, with each row's test-set confusion matrix.
+
+    The path's weights live in the space the sweep fitted in: scaled pixels, standardised when
+    ``--standardize`` (a StandardScaler fitted on the training set, as the sweep fits it). The test
+    set is put in that space for the confusion matrices, and the weight images are mapped back to
+    pixels (``W / s``).
+    """
+    X_test, pixel_scale = split.X_test, None
+    if record.config.standardize:
+        scaler = StandardScaler().fit(split.X_train)
+        X_test, pixel_scale = scaler.transform(split.X_test), scaler.scale_
+    return explorer_data(sweep.table, sweep.coef, sweep.intercept, X_test=X_test, y_test_codes=split.y_test_codes,
+                         classes=split.classes, image_shape=split.image_shape,
+                         chosen=record.best.row if record.best else None, select_by=record.config.select_by,
+                         pixel_scale=pixel_scale)
+
+
+def build_report(folder, *, record: RunRecord, split, sweep, pipeline):
     """Save the figures as PNG files and write the self-contained report.html."""
     # Render each figure once: the same PNG bytes go to figures/ and into the report.
     figures = {name: fg.figure_png(fig) for name, fig in make_run_figures(split, sweep, pipeline).items()}
     fg.save_figures(figures, folder.path / "figures")
-    protocol = {
-        "train_size": int(len(split.y_train)), "test_size": int(len(split.y_test)), "seed": config.seed,
-        "scale": config.scale, "dtype": config.dtype, "standardize": config.standardize,
-        "engine": run["engine"]["name"], "engine_options": run["engine"]["options"],
-        "penalties": parse_penalties(config.penalties), "C": config.C,
-        "select_by": config.select_by, "cv": config.cv if config.select_by == "roc_auc_cv" else None,
-        "refit": config.refit,
-    }
-    context = {
-        "title": f"mnist-logreg: {dataset.name}",
-        "command": command,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "dataset": run["dataset"],
-        "protocol": protocol,
-        "results": sweep.table,
-        "best": best,
-        "refit": refit,
-        "figures": figures,
-        "timings": dict(timings),
-        "versions": run["versions"],
-    }
-    return write_report(folder.path / "report.html", context)
+    return write_report(folder.path / "report.html", record, sweep.table, figures,
+                        explorer=make_explorer_data(record, split, sweep))

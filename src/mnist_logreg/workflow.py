@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Callable
 
 import pandas as pd
 
-from .atomic import plain, write_json
+from .atomic import write_json
 from .config import RunConfig
 from .data import load_dataset
 from .engines import get_engine
@@ -26,6 +25,7 @@ from .errors import ResumeError
 from .grid import make_grid
 from .modelfile import save_model
 from .plan.executors import make_executor
+from .record import Choice, DatasetFacts, RefitFacts, RunRecord, SplitFacts, Timings
 from .select import refit_best, select_best, selection_spread
 from .split import split_dataset
 from .store import RunFolder
@@ -33,9 +33,6 @@ from .validation import check_folds
 from .sweep import check_memory, estimate_driver_bytes, estimate_task_bytes, run_sweep
 
 __all__ = ["RunConfig", "RunOutcome", "Interrupted", "run_experiment", "default_out_dir", "package_versions"]
-
-#: Options that change the results table; ``--resume`` refuses when any of them differs.
-
 
 class Interrupted(Exception):
     """The sweep was stopped by SIGINT or SIGTERM; finished rows are kept in the run folder."""
@@ -45,16 +42,38 @@ class Interrupted(Exception):
 
 @dataclass
 class RunOutcome:
-    """What a finished run produced (the files are in ``folder``)."""
+    """What a finished run produced (the files are in ``folder``).
+
+    ``record`` is the typed run record; ``best``, ``refit``, ``timings`` and ``run`` are its
+    best.json, refit, timings and run.json views as plain dicts.
+    """
 
     folder: Path
     table: pd.DataFrame
-    best: dict
-    refit: dict | None
-    timings: dict
-    run: dict = field(default_factory=dict)
-    #: ``--resume`` found the run complete: nothing was fitted, the files are as they were.
+    record: RunRecord | None
+    #: ``--resume`` found the run complete: nothing was fitted, the files are as they were
+    #: (``record`` is then ``None``: run.json in ``folder`` is the record).
     already_complete: bool = False
+
+    @property
+    def best(self) -> dict:
+        if self.record is None:
+            return json.loads((self.folder / "best.json").read_text(encoding="utf-8"))
+        return self.record.best.to_json()
+
+    @property
+    def refit(self) -> dict | None:
+        return self.record.refit.to_json() if self.record.refit else None
+
+    @property
+    def timings(self) -> dict:
+        return self.record.timings.to_json()
+
+    @property
+    def run(self) -> dict:
+        if self.record is None:
+            return json.loads((self.folder / "run.json").read_text(encoding="utf-8"))
+        return self.record.to_json()
 
 
 def default_out_dir() -> Path:
@@ -100,41 +119,38 @@ def _check_resume(folder: RunFolder, config: RunConfig) -> dict:
     return recorded
 
 
-def _complete_outcome(folder: RunFolder, recorded: dict) -> RunOutcome:
+def _complete_outcome(folder: RunFolder) -> RunOutcome:
     """``--resume`` on a run that already finished: nothing is refitted; its files are the outcome."""
     folder.commit()  # a --force run stopped while moving its files into place finishes that move
     where = folder.destination
     try:
         table = pd.read_csv(where / "results.csv")
-        best = json.loads((where / "best.json").read_text(encoding="utf-8"))
+        json.loads((where / "best.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ResumeError(f"--resume: {where} is complete according to run.json but its results cannot be read "
                           f"({type(error).__name__}: {' '.join(str(error).split())}); allowed a complete run's folder "
                           "as written (start again with --force)") from None
-    return RunOutcome(folder=where, table=table, best=best, refit=recorded.get("refit"),
-                      timings=recorded.get("timings", {}), run=recorded, already_complete=True)
+    return RunOutcome(folder=where, table=table, record=None, already_complete=True)
 
 
-def _record_end(folder: RunFolder, run: dict, status: str, error: BaseException | None = None) -> None:
+def _record_end(folder: RunFolder, record: RunRecord, status: str, error: BaseException | None = None, **facts) -> None:
     """Say in run.json how the run ended, even on a full disk.
 
     The atomic write needs room for a second copy; when that fails, the record is written over
     the old file in place (compact JSON is shorter than the indented one, so no new blocks are
     needed on a full disk). A run never leaves run.json saying "running".
     """
-    run["status"] = status
-    if error is not None:
-        run["error"] = " ".join(str(error).split()) or type(error).__name__
-    file = folder.path / "run.json"
+    record.mark(status, error=error, **facts)
     try:
-        write_json(file, run)
+        record.write()
         return
     except OSError:
         pass
+    document = record.to_json()
     try:
-        text = json.dumps({k: run[k] for k in ("status", "error", "command", "started", "options") if k in run},
+        text = json.dumps({k: document[k] for k in ("status", "error", "command", "started", "options") if k in document},
                           default=str, separators=(",", ":")).encode()
-        with open(file, "r+b") as handle:
+        with open(folder.path / "run.json", "r+b") as handle:
             handle.write(text)
             handle.truncate()
     except OSError:
@@ -170,26 +186,25 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     recorded = _check_resume(folder, config) if config.resume else None
     if recorded is not None and recorded.get("status") == "complete":
         say(f"{folder.destination} holds a complete run: nothing to resume, nothing refitted")
-        return _complete_outcome(folder, recorded)
+        return _complete_outcome(folder)
 
-    timings = {}
-    start = time.perf_counter()
-    dataset = load_dataset(config.dataset)
-    # --repeats R: R stratified splits with seeds seed, seed+1, ...; the first is the refit's.
-    splits = {config.seed + r: split_dataset(dataset, config.train_size, config.test_size, seed=config.seed + r,
-                                             scale=config.scale, dtype=config.dtype)
-              for r in range(config.repeats)}
+    timings = Timings()
+    with timings.measure("load_s"):
+        dataset = load_dataset(config.dataset)
+        # --repeats R: R stratified splits with seeds seed, seed+1, ...; the first is the refit's.
+        splits = {config.seed + r: split_dataset(dataset, config.train_size, config.test_size, seed=config.seed + r,
+                                                 scale=config.scale, dtype=config.dtype)
+                  for r in range(config.repeats)}
     split = splits[config.seed]
-    timings["load_s"] = time.perf_counter() - start
-    summary = dataset.summary()
-    if recorded is not None and recorded.get("dataset", {}).get("sha256") != summary["sha256"]:
-        raise ResumeError(f"--resume: the data of {config.dataset} (sha256 {summary['sha256'][:12]}…) differs from "
+    facts = DatasetFacts.of(dataset)
+    if recorded is not None and recorded.get("dataset", {}).get("sha256") != facts.sha256:
+        raise ResumeError(f"--resume: the data of {config.dataset} (sha256 {facts.sha256[:12]}…) differs from "
                           f"the interrupted run's ({recorded.get('dataset', {}).get('sha256', '?')[:12]}…); "
                           "allowed only the same data")
     cv = config.cv if config.select_by == "roc_auc_cv" else None
     if cv:
         for one in splits.values():
-            check_folds(one, cv)
+            check_folds(one, cv)  # still before any folder is made
     n_train, n_features = split.X_train.shape
     itemsize = split.X_train.dtype.itemsize
     check_memory(estimate_driver_bytes(n_train, len(split.y_test), n_features, split.n_classes, len(rows), itemsize,
@@ -197,57 +212,42 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     # Memory is planned per task and worker: the tasks running at once, not the whole plan.
     task_bytes = estimate_task_bytes(n_train, n_features, split.n_classes, len(rows), itemsize, fold=bool(cv))
 
-    run = {
-        "status": "running",
-        "command": command,
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "options": config.table_options() | {"jobs": config.jobs, "scheduler": config.scheduler,
-                                             "refit": config.refit, "report": config.report},
-        "engine": {"name": engine.name, "options": engine.options()},
-        "seed": config.seed,
-        "dataset": summary | {"notes": list(dataset.notes)},
-        "split": {"n_train": int(len(split.y_train)), "n_test": int(len(split.y_test)),
-                  "classes": [plain(c) for c in split.classes], "scale_factor": split.factor},
-        "grid": {"n_rows": len(rows)},
-        "versions": package_versions(),
-        "timings": timings,
-    }
+    record = RunRecord(command=command, config=config, engine=engine.name, engine_options=engine.options(),
+                       dataset=facts, split=SplitFacts.of(split), n_rows=len(rows), versions=package_versions(),
+                       timings=timings, folder=folder.path)
     folder.start()
+    record.folder = folder.path  # the default runs/<time> is only named once claimed
     try:
-        write_json(folder.path / "run.json", run)
+        record.write()
         sweep = _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings)
-        run["executor"] = sweep.executor
-        best, refit_info = _select_refit_report(config, command, folder, dataset, split, rows, engine, sweep,
-                                                timings, run)
+        record.executor = sweep.executor
+        _select_refit_report(config, folder, dataset, split, rows, engine, sweep, record)
         folder.commit()
     except KeyboardInterrupt:
         finished = _finished_rows(folder)
-        run["finished_rows"] = finished
-        _record_end(folder, run, "interrupted")
+        _record_end(folder, record, "interrupted", finished_rows=finished)
         raise Interrupted(f"interrupted: {finished} of {len(rows) * config.repeats} rows finished and kept in "
                           f"{folder.path}; finish with: mnist-logreg run --resume --out {folder.destination} "
                           "(and the same options)") from None
     except BaseException as error:
-        _record_end(folder, run, "failed", error)
+        _record_end(folder, record, "failed", error)
         raise
-    return RunOutcome(folder=folder.destination, table=sweep.table, best=best, refit=refit_info, timings=timings, run=run)
+    record.folder = folder.destination
+    return RunOutcome(folder=folder.destination, table=sweep.table, record=record)
 
 
 def _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings):
     """Fit every row (and fold, and repeat) not already checkpointed; SIGTERM stops it like Ctrl-C."""
     total = len(rows) * (1 + (cv or 0)) * config.repeats
     advance = progress(total) if progress else None
-    start = time.perf_counter()
-    with _sigterm_as_interrupt(), make_executor(config.jobs, config.scheduler) as executor:
+    with (_sigterm_as_interrupt(), timings.measure("sweep_s"),
+          make_executor(config.jobs, config.scheduler) as executor):
         executor.check_memory(task_bytes, split.X_train.nbytes + split.X_test.nbytes)
         say(f"sweeping {len(rows)} grid rows" + (f" x {config.repeats} splits" if config.repeats > 1 else "")
             + f" with engine {engine.name}" + (f" and {cv}-fold cross-validation" if cv else "")
             + f" on {len(split.y_train)} training images; {executor.describe()}")
-        try:
-            return run_sweep(splits, rows, engine, standardize=config.standardize, cv=cv, folder=folder,
-                             progress=advance, executor=executor)
-        finally:
-            timings["sweep_s"] = time.perf_counter() - start
+        return run_sweep(splits, rows, engine, standardize=config.standardize, cv=cv, folder=folder,
+                         progress=advance, executor=executor)
 
 
 def _finished_rows(folder: RunFolder) -> int:
@@ -258,35 +258,30 @@ def _finished_rows(folder: RunFolder) -> int:
         return 0
 
 
-def _select_refit_report(config, command, folder, dataset, split, rows, engine, sweep, timings, run):
-    """Choose the best row, refit and save it, draw the report, and mark run.json complete."""
+def _select_refit_report(config, folder, dataset, split, rows, engine, sweep, record: RunRecord) -> None:
+    """Choose the best row, refit and save it, draw the report, and mark the record complete."""
     table = sweep.table
 
     best_pos = select_best(table, config.select_by)
-    best_row = rows[best_pos % len(rows)]
-    best = {"row": best_pos, **{k: plain(v) for k, v in table.iloc[best_pos].items()},
-            "select_by": config.select_by, **selection_spread(table, config.select_by, best_pos)}
-    write_json(folder.path / "best.json", best)
+    record.best = Choice.of(table, best_pos, config.select_by,
+                            spread=selection_spread(table, config.select_by, best_pos))
+    write_json(folder.path / "best.json", record.best.to_json())
 
     # Always save a model: with --refit none it is the sweep's own fit of the chosen row.
-    start = time.perf_counter()
-    pipeline, refit_info = refit_best(best_row, dataset, split, engine=engine, on=config.refit,
-                                      standardize=config.standardize,
-                                      sweep_fit=(sweep.coef[best_pos], sweep.intercept[best_pos],
-                                                 int(table.n_iter.iloc[best_pos])))
-    save_model(pipeline, folder.path / "model.skops")
-    timings["refit_s"] = time.perf_counter() - start
+    with record.timings.measure("refit_s"):
+        pipeline, refit_info = refit_best(rows[best_pos % len(rows)], dataset, split, engine=engine,
+                                          on=config.refit, standardize=config.standardize,
+                                          sweep_fit=(sweep.coef[best_pos], sweep.intercept[best_pos],
+                                                     int(table.n_iter.iloc[best_pos])))
+        save_model(pipeline, folder.path / "model.skops")
+    record.refit = RefitFacts.of(refit_info)
 
     if config.report:
-        start = time.perf_counter()
-        from .reporting import build_report
+        with record.timings.measure("report_s"):
+            from .reporting import build_report
 
-        build_report(folder, config=config, command=command, dataset=dataset, split=split, sweep=sweep,
-                     best=best, pipeline=pipeline, refit=refit_info, timings=timings, run=run)
-        timings["report_s"] = time.perf_counter() - start
+            build_report(folder, record=record, split=split, sweep=sweep, pipeline=pipeline)
 
-    run.update(status="complete", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-               best=best, refit=refit_info, unconverged_rows=int((~table.converged.astype(bool)).sum()))
-    write_json(folder.path / "run.json", run)
+    record.mark("complete", unconverged_rows=int((~table.converged.astype(bool)).sum()))
+    record.write()
     folder.drop_checkpoints()
-    return best, refit_info

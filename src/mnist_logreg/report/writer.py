@@ -2,12 +2,13 @@
 
 The report is a jinja2 template (``templates/report.html.j2``) with autoescaping on: every string
 that comes from the run (dataset names, notes, the command line) is escaped, so a name such as
-``<script>`` shows as text. Figures are embedded as base64 ``data:`` URIs, the CSS is inline, and
-the page has no script and no reference to any network resource, so the file can be mailed,
-archived or opened offline and shows the same thing.
+``<script>`` shows as text. Figures are embedded as base64 ``data:`` URIs, the CSS is inline, the
+explorer's data and script are inline (:mod:`.explorer`), and the page refers to no network
+resource, so the file can be mailed, archived or opened offline and shows the same thing.
 
-The writer turns the run's context into plain display values (percentages, formatted C, the
-top-10 table) and the template only lays them out.
+The writer turns the run's record (:class:`~mnist_logreg.record.RunRecord`) and its results
+table into plain display values (percentages, formatted C, the top-10 table by the selection
+score) and the template only lays them out.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from matplotlib.figure import Figure
 
 from ..atomic import write_text
 from ..figures import figure_png, format_C, grid_C_labels, penalty_label
+from ..grid import parse_penalties
+from ..record import Choice, RunRecord, top_rows
+from .explorer import render_explorer
+from .formats import number, percent
 
 __all__ = ["render_report", "write_report", "FIGURE_SECTIONS"]
 
@@ -48,25 +53,8 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("mnist_logreg.report", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["pct"] = _percent
+    env.filters["pct"] = percent
     return env
-
-
-def _percent(value: Any, digits: int = 2) -> str:
-    """``0.98765`` -> ``"98.77"``; missing values -> an en dash."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if math.isnan(value) else f"{100 * value:.{digits}f}"
-
-
-def _number(value: Any, fmt: str) -> str:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if math.isnan(value) else format(value, fmt)
 
 
 def _data_uri(name: str, figure: Figure | bytes) -> str:
@@ -92,164 +80,141 @@ def _figures(figures: Mapping[str, Figure | bytes]) -> dict[str, list[dict]]:
     return sections
 
 
-def _same_point(row: Mapping, best: Mapping) -> bool:
-    """Whether a results row is the chosen grid point (penalty, l1_ratio and C all equal)."""
-    try:
-        return (row["penalty"] == best["penalty"]
-                and math.isclose(float(row["l1_ratio"]), float(best.get("l1_ratio", row["l1_ratio"])))
-                and (float(row["C"]) == float(best["C"])
-                     or math.isclose(float(row["C"]), float(best["C"]), rel_tol=1e-9)))
-    except (KeyError, TypeError, ValueError):
-        return False
-
-
-def _results_view(results: pd.DataFrame | None, best: Mapping) -> dict:
-    """The top rows by test ROC AUC as display strings, with counts of the whole table."""
+def _results_view(results: pd.DataFrame, record: RunRecord) -> dict:
+    """The top rows by the selection score (``--select-by``) as display strings, with counts."""
     if results is None or len(results) == 0:
-        return {"n_rows": 0, "n_not_converged": 0, "rows": [], "has_cv": False}
+        return {"n_rows": 0, "n_not_converged": 0, "rows": [], "has_cv": False, "ranked_by": "test", "over": ""}
+    select_by = record.config.select_by
     C_labels = grid_C_labels(results["C"])
     has_cv = "roc_auc_cv" in results and results["roc_auc_cv"].notna().any()
-    top = results.sort_values("roc_auc_test", ascending=False, kind="mergesort").head(TOP_ROWS)
+    chosen = record.best.row if record.best is not None else None
     rows = []
-    for rank, (_, row) in enumerate(top.iterrows(), start=1):
-        cv = _percent(row["roc_auc_cv"]) if has_cv else ""
+    for rank, (index, row) in enumerate(top_rows(results, select_by, TOP_ROWS).iterrows(), start=1):
+        cv = percent(row["roc_auc_cv"]) if has_cv else ""
         if has_cv and "roc_auc_cv_std" in row and not pd.isna(row["roc_auc_cv_std"]):
-            cv += f" ± {_percent(row['roc_auc_cv_std'])}"
+            cv += f" ± {percent(row['roc_auc_cv_std'])}"
         rows.append({
             "rank": rank,
             "penalty": penalty_label(row["penalty"], row["l1_ratio"]),
             "C": C_labels[float(row["C"])] if math.isfinite(float(row["C"])) else "–",
-            "auc_train": _percent(row["roc_auc_train"]),
-            "auc_test": _percent(row["roc_auc_test"]),
+            "auc_train": percent(row["roc_auc_train"]),
+            "auc_test": percent(row["roc_auc_test"]),
             "auc_cv": cv,
-            "accuracy_test": _percent(row.get("accuracy_test")),
-            "log_loss_test": _number(row.get("log_loss_test"), ".4f"),
-            "nonzero": _percent(row.get("nonzero_fraction"), 1),
-            "n_iter": _number(row.get("n_iter"), ".0f"),
+            "accuracy_test": percent(row.get("accuracy_test")),
+            "log_loss_test": number(row.get("log_loss_test"), ".4f"),
+            "nonzero": percent(row.get("nonzero_fraction"), 1),
+            "n_iter": number(row.get("n_iter"), ".0f"),
             "converged": "yes" if bool(row.get("converged", True)) else "no",
-            "fit_seconds": _number(row.get("fit_seconds"), ".2f"),
-            "chosen": _same_point(row, best),
+            "fit_seconds": number(row.get("fit_seconds"), ".2f"),
+            "chosen": index == chosen,
         })
     converged = results["converged"].astype(bool) if "converged" in results else pd.Series(True)
-    return {"n_rows": len(results), "n_not_converged": int((~converged).sum()),
-            "rows": rows, "has_cv": has_cv}
+    repeats = results["repeat"].nunique() if "repeat" in results.columns else 1
+    return {"n_rows": len(results), "n_not_converged": int((~converged).sum()), "rows": rows,
+            "has_cv": has_cv, "ranked_by": "CV" if select_by == "roc_auc_cv" else "test",
+            "over": f", means over {repeats} splits" if repeats > 1 else ""}
 
 
-def _best_view(best: Mapping, results: pd.DataFrame | None) -> dict:
-    if not best:
+def _best_view(best: Choice | None, results: pd.DataFrame) -> dict:
+    if best is None:
         return {}
-    C = float(best.get("C", math.nan))
+    C = best.C
     # The label the table and figures give this C (the grid's), or its own without a table.
     C_labels = grid_C_labels(results["C"] if results is not None and len(results) else [C])
+    cv = best.score("roc_auc_cv")
     return {
-        "penalty": penalty_label(best.get("penalty", "?"), best.get("l1_ratio", 0.0)),
+        "penalty": penalty_label(best.penalty, best.l1_ratio),
         "C": C_labels.get(C, format_C([C])[0]) if math.isfinite(C) else "– (no penalty)",
-        "auc_train": _percent(best.get("roc_auc_train")),
-        "auc_test": _percent(best.get("roc_auc_test")),
-        "auc_cv": _percent(best["roc_auc_cv"]) if best.get("roc_auc_cv") is not None else None,
+        "auc_train": percent(best.score("roc_auc_train")),
+        "auc_test": percent(best.score("roc_auc_test")),
+        "auc_cv": percent(cv) if cv is not None else None,
     }
 
 
-_DATASET_KEYS = ("name", "source", "n_samples", "n_features", "sha256")
-_PROTOCOL_KEYS = ("train_size", "test_size", "seed", "scale", "dtype", "engine", "C", "refit")
-
-
-def _filled(values: Mapping | None, keys: tuple[str, ...]) -> dict:
-    """``values`` with every key in ``keys`` present; missing or None shown as an en dash."""
-    values = dict(values or {})
-    return {**values, **{k: "–" if values.get(k) is None else values[k] for k in keys}}
-
-
-def _view(context: Mapping) -> dict:
-    """Everything the template shows, as display values; missing optional keys get defaults."""
-    dataset = _filled(context.get("dataset"), _DATASET_KEYS)
-    shape = (context.get("dataset") or {}).get("image_shape")
-    dataset["image_shape"] = " × ".join(str(s) for s in shape) if shape else "–"
-    dataset["notes"] = list((context.get("dataset") or {}).get("notes") or [])
-    raw_protocol = dict(context.get("protocol") or {})
-    protocol = _filled(raw_protocol, _PROTOCOL_KEYS)
-    protocol["select_by"] = raw_protocol.get("select_by") or "roc_auc_test"
-    protocol["cv"] = raw_protocol.get("cv")
-    protocol["standardize"] = bool(raw_protocol.get("standardize"))
-    protocol["penalties"] = ", ".join(raw_protocol.get("penalties") or []) or "–"
-    protocol["engine_options"] = ", ".join(f"{k}={v}" for k, v in
-                                           (raw_protocol.get("engine_options") or {}).items())
-    best = context.get("best") or {}
-    refit = context.get("refit")
-    if refit:
-        refit = {"on": refit.get("on"), "n_samples": refit.get("n_samples", "–"),
-                 "accuracy": _percent(refit.get("accuracy")),
-                 "accuracy_on": refit.get("accuracy_on") or "–"}
-    timings = {k.removesuffix("_s"): _number(v, ".2f")
-               for k, v in (context.get("timings") or {}).items()}
+def _protocol_view(record: RunRecord) -> dict:
+    config = record.config
     return {
-        "title": context.get("title", "mnist-logreg report"),
-        "command": context.get("command", ""),
-        "created": context.get("created", ""),
-        "dataset": dataset,
-        "protocol": protocol,
-        "results": _results_view(context.get("results"), best),
-        "best": _best_view(best, context.get("results")),
-        "refit": refit,
-        "figures": _figures(context.get("figures") or {}),
-        "timings": timings,
-        "versions": dict(context.get("versions") or {}),
+        "train_size": record.split.n_train, "test_size": record.split.n_test, "seed": config.seed,
+        "scale": config.scale, "dtype": config.dtype, "standardize": bool(config.standardize),
+        "engine": record.engine,
+        "engine_options": ", ".join(f"{k}={v}" for k, v in record.engine_options.items()),
+        "penalties": ", ".join(parse_penalties(config.penalties)), "C": config.C,
+        "select_by": config.select_by, "cv": record.cv, "refit": config.refit,
     }
 
 
-def render_report(context: Mapping) -> str:
+def _explorer_view(data: dict | None) -> dict | None:
+    """The explorer's path names (server-side options, so the page reads without script too), the
+    path it starts on and its data and script."""
+    if not data or not data.get("paths"):
+        return None
+    start = next((p["name"] for p in data["paths"] for s in p["stops"] if s["row"] == data.get("chosen")),
+                 data["paths"][0]["name"])
+    return {"paths": [p["name"] for p in data["paths"]], "start": start, "script": render_explorer(data)}
+
+
+def _view(record: RunRecord, results: pd.DataFrame, figures: Mapping[str, Figure | bytes],
+          explorer: dict | None) -> dict:
+    """Everything the template shows, as display values."""
+    facts = record.dataset
+    refit = None
+    if record.refit is not None:
+        r = record.refit
+        refit = {"on": r.on, "n_samples": r.n_samples, "accuracy": percent(r.accuracy),
+                 "accuracy_on": r.accuracy_on}
+    return {
+        "title": f"mnist-logreg: {facts.name}",
+        "command": record.command,
+        "created": record.started,
+        "dataset": {"name": facts.name, "source": facts.source, "n_samples": facts.n_samples,
+                    "n_features": facts.n_features, "sha256": facts.sha256, "notes": list(facts.notes),
+                    "image_shape": " × ".join(str(s) for s in facts.image_shape)},
+        "protocol": _protocol_view(record),
+        "results": _results_view(results, record),
+        "best": _best_view(record.best, results),
+        "refit": refit,
+        "figures": _figures(figures),
+        "explorer": _explorer_view(explorer),
+        "timings": {k.removesuffix("_s"): number(v, ".2f") for k, v in record.timings.to_json().items()},
+        "versions": dict(record.versions),
+    }
+
+
+def render_report(record: RunRecord, results: pd.DataFrame, figures: Mapping[str, Figure | bytes], *,
+                  explorer: dict | None = None) -> str:
     """Render the HTML report of a run.
 
     Parameters
     ----------
-    context : mapping
-        ``title`` : str
-            Page title and heading.
-        ``command`` : str
-            The command line that produced the run.
-        ``created`` : str
-            ISO 8601 time of the run.
-        ``dataset`` : dict
-            ``name, source, n_samples, n_features, image_shape, sha256, notes`` (list of str).
-        ``protocol`` : dict
-            ``train_size, test_size, seed, scale, dtype, standardize, engine, engine_options``
-            (dict), ``penalties`` (list of str), ``C`` (description), ``select_by``
-            (``"roc_auc_test"`` or ``"roc_auc_cv"``), ``cv`` (int or None), ``refit``
-            (``"all"``, ``"train"`` or ``"none"``).
-        ``results`` : pandas.DataFrame
-            One row per grid point with the columns of results.csv (``penalty, l1_ratio, C,
-            roc_auc_train, roc_auc_test, accuracy_train, accuracy_test, log_loss_test,
-            nonzero_fraction, objective, n_iter, converged, fit_seconds``, optionally
-            ``roc_auc_cv, roc_auc_cv_std``). The report shows the top 10 by test ROC AUC.
-        ``best`` : dict
-            ``penalty, l1_ratio, C, roc_auc_train, roc_auc_test`` and optionally ``roc_auc_cv``.
-        ``refit`` : dict or None
-            ``on`` (``"all"``/``"train"``), ``n_samples``, ``accuracy`` (float) and
-            ``accuracy_on`` (what the accuracy was measured on).
-        ``figures`` : dict of str to Figure or PNG bytes
-            In display order. Known names (``samples, labels, auc_heatmaps, auc_vs_C, fit_time,
-            nonzero, weights, confusion``) go to their section, others to "Other figures".
-        ``timings`` : dict
-            ``load_s, sweep_s, refit_s, report_s`` in seconds.
-        ``versions`` : dict
-            Package name to version.
-
-        Only ``results`` and ``best`` carry the substance; every other key may be absent.
+    record : RunRecord
+        The run's facts: command, dataset, options (the protocol), engine, chosen row, refit,
+        timings and versions.
+    results : pandas.DataFrame
+        results.csv: one row per grid point, index = row position (as in path.npz). The report
+        shows the top 10 by the selection score (``record.config.select_by``).
+    figures : dict of str to Figure or PNG bytes
+        In display order. Known names (``samples, labels, auc_heatmaps, auc_vs_C, fit_time,
+        nonzero, weights, confusion``) go to their section, others to "Other figures".
+    explorer : dict or None
+        The explorer's data (:func:`~mnist_logreg.report.explorer.explorer_data`); ``None``
+        leaves the section out.
 
     Returns
     -------
     str
         The HTML document.
     """
-    return _environment().get_template("report.html.j2").render(**_view(context))
+    html = _environment().get_template("report.html.j2").render(**_view(record, results, figures, explorer))
+    return html
 
 
-def write_report(path, context: Mapping) -> Path:
+def write_report(path, record: RunRecord, results: pd.DataFrame, figures: Mapping[str, Figure | bytes], *,
+                 explorer: dict | None = None) -> Path:
     """Render the report and write it to ``path`` atomically; return the path.
 
     The page is rendered first, then written through :func:`mnist_logreg.atomic.write_text`
     (temporary file, then rename): a reader never sees a half-written report, and a failed render
     leaves an earlier report untouched.
     """
-    html = render_report(context)
+    html = render_report(record, results, figures, explorer=explorer)
     return write_text(path, html)
