@@ -168,7 +168,8 @@ def run_case(name, description, load, rows, command_args, solver_names, budget, 
     gapped = [s for s in ("ours", "command") if s in solver_names and not np.all(np.isnan(gaps[s]))]
     print_rows(rows, solver_names, solutions, F, dist, gaps, best, gapped)
 
-    summary = {"case": name, "description": description, "n_rows": len(rows), "solvers": {}}
+    summary = {"case": name, "description": description, "n_rows": len(rows),
+               "grid": [row.as_dict() for row in rows], "solvers": {}}
     for s in solver_names:
         fitted = ~np.isnan(F[s])
         has_gap = ~np.isnan(gaps[s])
@@ -181,6 +182,11 @@ def run_case(name, description, load, rows, command_args, solver_names, budget, 
             "gap_rows": int(has_gap.sum()),
             "gap_below_distance": int(np.sum(gaps[s][has_gap] < gap_dist[has_gap])),
             "max_gap": float(np.max(gaps[s][has_gap])) if has_gap.any() else None,
+            # Per row, so runs on the same arrays can be put side by side afterwards.
+            "rows": [None if sol is None else {"objective": float(F[s][i]), "seconds": sol.seconds,
+                                               "gap": None if np.isnan(gaps[s][i]) else float(gaps[s][i]),
+                                               "converged": sol.converged, "n_iter": sol.n_iter}
+                     for i, sol in enumerate(solutions[s])],
         }
     print(f"-- case {name} summary ({load_line()}):")
     for s, v in summary["solvers"].items():

@@ -15,7 +15,9 @@ from sklearn.linear_model import LogisticRegression
 from mnist_logreg.engines import get_engine
 from mnist_logreg.engines.numpy import NumpyEngine
 from mnist_logreg.grid import GridPoint, make_grid
-from mnist_logreg.objective import MultinomialLoss, objective
+from mnist_logreg.objective import objective
+from mnist_logreg.solvers.penalties import PenaltySpec
+from reference import MultinomialLoss
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,7 @@ def test_no_penalty_matches_sklearn(digits, solver):
 @pytest.mark.parametrize("l1_ratio, C", [(1.0, 0.3), (0.5, 1.0), (0.0, 1.0)])
 def test_kkt_conditions_hold_at_the_solution(digits, l1_ratio, C, solver):
     X, y = digits
-    row = GridPoint("x", l1_ratio, C)
+    row = GridPoint("elasticnet", l1_ratio, C)
     (result,) = fit_rows(X, y, [row], tol=1e-7, solver=solver)
     n = X.shape[0]
     lam1, alpha = l1_ratio / (C * n), (1 - l1_ratio) / (C * n)
@@ -100,8 +102,8 @@ def test_default_engine_certifies_in_float64(digits, l1_ratio, C):
     recomputed here in float64 on all columns, relative to lambda_max, must still be <= tol."""
     X, y = digits
     engine = NumpyEngine()
-    assert engine._mixed(X, 10)  # the float32 phase is what this tests
-    ((_, result),) = list(engine.fit_path(X, y, 10, [GridPoint("x", l1_ratio, C)]))
+    assert engine.fitter.mixed(X, 10)  # the float32 phase is what this tests
+    ((_, result),) = list(engine.fit_path(X, y, 10, [GridPoint("elasticnet", l1_ratio, C)]))
     n = X.shape[0]
     lam1, alpha = l1_ratio / (C * n), (1 - l1_ratio) / (C * n)
     _, g, g_b = MultinomialLoss(X, y, 10).value_grad(result.coef, result.intercept, alpha=alpha)
@@ -183,11 +185,19 @@ def test_unconverged_rows_warn_and_are_marked(digits, solver):
     assert all(not r.converged and r.n_iter == 1 for r in results)
 
 
-def test_options_are_json_and_unknown_options_dropped():
-    engine = get_engine("numpy", tol=1e-4, max_iter=7, n_jobs=3, random_state=1)
+def test_options_round_trip_through_json_and_reach_the_refit_estimator():
+    """run.json records options() and --resume / the refit rebuild the engine from them: every
+    option must survive JSON, rebuild the same engine, and reach the estimator that refits a row."""
+    options = dict(tol=1e-4, max_iter=7, memory=4, mixed_precision=False, blas_threads=1, solver="owlqn")
+    engine = get_engine("numpy", **options)
     assert engine.name == "numpy"
-    assert json.loads(json.dumps(engine.options()))["max_iter"] == 7
-    assert engine.options()["tol"] == 1e-4
+    recorded = json.loads(json.dumps(engine.options()))
+    assert recorded == options
+    assert get_engine("numpy", **recorded).options() == options
+    estimator = engine.estimator(GridPoint("group", 0.5, 2.0))
+    params = estimator.get_params()
+    assert {k: params[k] for k in options} == options
+    assert (params["C"], params["l1_ratio"], params["penalty"]) == (2.0, 0.5, "group")
 
 
 def test_converged_rows_do_not_warn(digits):
@@ -199,39 +209,46 @@ def test_converged_rows_do_not_warn(digits):
 
 
 def test_centred_coordinates_describe_the_same_model(digits):
-    from mnist_logreg.solvers.scaling import StandardisedProblem
+    from mnist_logreg.solvers.centring import CentredProblem
+    from mnist_logreg.solvers.penalties import ElasticNet, PixelGroup
 
     X, y = digits
     X = X[:, X.any(axis=0)]
-    problem = StandardisedProblem(X, y, 10, dtype=np.float64)
+    problem = CentredProblem(X, y, 10, dtype=np.float64)
     rng = np.random.default_rng(1)
     W, b = rng.normal(size=(10, X.shape[1])) * (rng.random((10, X.shape[1])) < 0.3), rng.normal(size=10)
     x = np.concatenate([W.ravel(), b])
-    scaled = problem.to_scaled(x)
-    np.testing.assert_allclose(problem.datafit.scores(scaled), X @ W.T + b, atol=1e-10)
-    np.testing.assert_allclose(problem.from_scaled(scaled), x, atol=1e-12)
-    l1_scaled, l2_scaled = problem.penalties(0.3, 0.7)
-    W_scaled = scaled[:W.size]
-    assert l1_scaled * np.abs(W_scaled).sum() == pytest.approx(0.3 * np.abs(W).sum())
-    assert l2_scaled * np.sum(W_scaled ** 2) == pytest.approx(0.7 * np.sum(W ** 2))
-    assert np.array_equal(W_scaled != 0, W.ravel() != 0)  # zeros, hence the L1 orthants, are kept
+    centred = problem.to_centred(x)
+    np.testing.assert_allclose(problem.datafit.scores(centred), X @ W.T + b, atol=1e-10)
+    np.testing.assert_allclose(problem.from_centred(centred), x, atol=1e-12)
+    W_centred = centred[:W.size].reshape(W.shape)
+    for family in (ElasticNet, PixelGroup):
+        penalty = family(0.3, 0.7)
+        # The same penalty value in both coordinate systems, computed here without the objects' help.
+        in_centred = problem.centred_penalty(penalty)
+        assert in_centred.value(W_centred) == pytest.approx(penalty.value(W), rel=1e-12)
+    assert problem.centred_penalty(ElasticNet(0.3, 0.7)).strength * np.abs(W_centred).sum() == pytest.approx(
+        0.3 * np.abs(W).sum())
+    assert np.array_equal(W_centred != 0, W != 0)  # zeros, hence the L1 orthants, are kept
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5, 0.0])
 def test_duality_gap_brackets_the_minimum(digits, l1_ratio):
-    from mnist_logreg.solvers import SoftmaxDatafit, solve_path
+    from mnist_logreg.solvers import Problem, SoftmaxDatafit, solve_path
     from mnist_logreg.solvers.gap import duality_gap
 
     X, y = digits
     C, n = 0.5, X.shape[0]
-    ((_, best),) = list(solve_path(X, y, 10, [C], l1_ratio, tol=1e-9))
+    spec = PenaltySpec("elasticnet", l1_ratio)
+    ((_, best),) = list(solve_path(X, y, 10, [C], spec, tol=1e-9))
     f_min = objective(X, y, best.coef, best.intercept, l1_ratio=l1_ratio, C=C)
-    datafit = SoftmaxDatafit(X, y, 10, alpha=(1 - l1_ratio) / (C * n))
+    datafit = SoftmaxDatafit(X, y, 10)
+    problem = Problem(datafit, spec.at(C, n))
     rng = np.random.default_rng(0)
     for scale in (1.0, 0.3, 0.0):  # from rough points to the solution itself
         coef = best.coef + scale * rng.normal(size=best.coef.shape) * (rng.random(best.coef.shape) < 0.2)
         x = datafit.pack(coef, best.intercept)
-        gap = duality_gap(datafit, x, datafit.scores(x), l1_ratio / (C * n))
+        gap = duality_gap(problem, x, datafit.scores(x))
         assert gap.dual <= f_min + 1e-10 <= gap.primal + 2e-10
         W, b = datafit.unpack(gap.x)
         assert gap.primal == pytest.approx(objective(X, y, W, b, l1_ratio=l1_ratio, C=C), rel=1e-12)
@@ -243,8 +260,9 @@ def test_gap_criterion_certifies_the_objective(digits):
 
     X, y = digits
     Cs = [0.1, 1.0]
-    tight = dict(solve_path(X, y, 10, Cs, 0.5, tol=1e-9))
-    for i, solution in solve_path(X, y, 10, Cs, 0.5, tol=1e-5, criterion="gap"):
+    spec = PenaltySpec("elasticnet", 0.5)
+    tight = dict(solve_path(X, y, 10, Cs, spec, tol=1e-9))
+    for i, solution in solve_path(X, y, 10, Cs, spec, tol=1e-5, criterion="gap"):
         assert solution.converged and solution.gap <= 1e-5
         f = objective(X, y, solution.coef, solution.intercept, l1_ratio=0.5, C=Cs[i])
         f_min = objective(X, y, tight[i].coef, tight[i].intercept, l1_ratio=0.5, C=Cs[i])
@@ -257,7 +275,7 @@ def test_working_set_solves_the_full_problem(digits, l1_ratio, margin, monkeypat
     """OWL-QN on working sets of columns reaches the full problem's minimum and its KKT conditions on
     every weight. With ``margin = -100`` the first working set is empty (only columns with
     ``|g| >= 101 lambda_1`` would enter), so every column of the solution enters as a KKT violator."""
-    from mnist_logreg.solvers import SoftmaxDatafit, minimize_owlqn
+    from mnist_logreg.solvers import Problem, SoftmaxDatafit, minimize_owlqn
     from mnist_logreg.solvers import workingset
     from mnist_logreg.solvers.owlqn import pseudo_gradient
 
@@ -265,15 +283,15 @@ def test_working_set_solves_the_full_problem(digits, l1_ratio, margin, monkeypat
     X, y = digits
     C, n = 0.2, X.shape[0]
     lam = 1.0 / (C * n)
-    datafit = SoftmaxDatafit(X, y, 10, alpha=(1 - l1_ratio) * lam)
-    x0 = np.zeros(datafit.size)
-    ws = workingset.minimize_working_set(datafit, x0, l1_ratio * lam, kkt_tol=1e-9, max_iter=20_000)
-    full = minimize_owlqn(datafit, x0, l1_ratio * lam, tol=0.0, kkt_tol=1e-9, max_iter=20_000, report_gap=False)
+    problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("elasticnet", l1_ratio).at(C, n))
+    x0 = np.zeros(problem.size)
+    ws = workingset.minimize_working_set(problem, x0, kkt_tol=1e-9, max_iter=20_000)
+    full = minimize_owlqn(problem, x0, tol=0.0, kkt_tol=1e-9, max_iter=20_000, report_gap=False)
     assert ws.converged and full.converged
-    grad = datafit.value_grad(datafit.scores(ws.x), ws.x)[1]
-    assert np.abs(pseudo_gradient(ws.x, grad, l1_ratio * lam, datafit.n_coef)).max() <= 1e-9
+    grad = problem.value_grad(problem.scores(ws.x), ws.x)[1]
+    assert np.abs(pseudo_gradient(ws.x, grad, l1_ratio * lam, problem.n_coef)).max() <= 1e-9
     assert ws.value == pytest.approx(full.value, rel=1e-10)
-    W = ws.x[:datafit.n_coef].reshape(10, -1)
+    W = ws.x[:problem.n_coef].reshape(10, -1)
     assert 0 < (W != 0).any(axis=0).sum() < 0.8 * X.shape[1]  # sparse: the restricted problems were smaller
 
 

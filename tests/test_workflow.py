@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from mnist_logreg import reporting
-from mnist_logreg.engines.numpy import NumpyEngine
+from mnist_logreg.solvers.fit import PathFitter
 from mnist_logreg.workflow import RunConfig, run_experiment
 
 
@@ -29,13 +29,13 @@ def test_a_failure_after_the_sweep_is_recorded_and_resume_does_not_refit(tmp_pat
 
     monkeypatch.undo()
     calls = []
-    original = NumpyEngine.fit_path
+    original = PathFitter.fit  # the solver layer under both the engine and the refit estimator
 
-    def counting(self, X, y, n_classes, rows, warm_start=None):
-        calls.append(len(rows))
-        yield from original(self, X, y, n_classes, rows, warm_start)
+    def counting(self, X, y, n_classes, paths, starts=None):
+        calls.append(sum(len(Cs) for _, Cs in paths))
+        yield from original(self, X, y, n_classes, paths, starts)
 
-    monkeypatch.setattr(NumpyEngine, "fit_path", counting)
+    monkeypatch.setattr(PathFitter, "fit", counting)
     outcome = run_experiment(config(out, resume=True))
     assert calls == [1] and (out / "report.html").is_file()  # the refit of the chosen row only
     assert "l1, l2" in (out / "report.html").read_text()  # the protocol's penalties, joined once

@@ -34,7 +34,7 @@ _EXPORTS = {
     "select_best": "select", "refit_best": "select", "pixel_space_weights": "select",
     "run_experiment": "workflow", "RunConfig": "config", "RunOutcome": "workflow",
     "load_model": "modelfile", "save_model": "modelfile",
-    "predict_images": "predict",
+    "predict_images": "predict", "label_images": "predict", "read_image": "predict", "ImageFraming": "predict",
     "write_report": "report", "render_report": "report",
     "MultinomialLogisticRegression": "estimators", "MultinomialLogisticPath": "estimators",
     "MnistLogregError": "errors", "UsageError": "errors", "DataError": "errors",

@@ -7,7 +7,6 @@ one line on stderr; ``--debug`` shows the traceback as well.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 import warnings
@@ -18,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .errors import MnistLogregError, UsageError, one_line_os_error
+from .options import parse_whole
 
 PROG = "mnist-logreg"
 
@@ -44,11 +44,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(run)
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
 
-    predict = sub.add_parser("predict", parents=[common], help="label image files with a saved model",
-                             description="Apply model.skops to PNG, JPEG or NPY images of any size.")
+    predict = sub.add_parser("predict", parents=[common], help="label pictures with a saved model",
+                             description="Apply model.skops to PNG, JPEG or NPY pictures of any size (the format "
+                             "is read from the content): each picture's ink is found, cropped and framed the way "
+                             "the model's training images were, then labelled. Exit 1 if any input failed; the "
+                             "others are still labelled.")
     predict.add_argument("model", help="model.skops written by `mnist-logreg run`")
-    predict.add_argument("images", nargs="+", help="image files (PNG, JPEG, NPY)")
-    predict.add_argument("--json", action="store_true", help="print a JSON list of {file, label, probabilities}")
+    predict.add_argument("images", nargs="+", help="picture files, folders (their .png/.jpg/.jpeg/.npy files) or "
+                         "quoted glob patterns")
+    output = predict.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print a JSON list of {file, label, probabilities, error}")
+    output.add_argument("--csv", action="store_true", help="print CSV: file, label, probability, label_2, "
+                        "probability_2, ..., error")
+    predict.add_argument("--top", type=parse_whole, default=3, metavar="K", help="classes reported per picture "
+                         "(default %(default)s; at most the number of classes)")
+    predict.add_argument("--show", metavar="PATH", help="write a PNG sheet of every picture as the model saw it "
+                         "(after framing) with its predicted label")
+    predict.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     datasets = sub.add_parser("datasets", parents=[common], help="list data sources and what is cached",
                               description="List the --dataset sources and the local cache.")
@@ -102,8 +114,10 @@ def _one_line_warnings(console: Console):
 
 
 def _progress_factory(console: Console, quiet: bool):
-    if quiet:
-        return None
+    from .display import progress_renders
+
+    if quiet or (console.is_jupyter and not progress_renders(console)):
+        return None  # in Jupyter without ipywidgets rich would print every frame as text
 
     def start(total: int):
         progress = Progress(TextColumn("fitting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -138,18 +152,9 @@ def cmd_run(args, out: Console, err: Console) -> int:
 
 
 def cmd_predict(args, out: Console, err: Console) -> int:
-    from .modelfile import load_model
-    from .predict import predict_images
+    from .predict.command import predict_command
 
-    model = load_model(args.model)
-    predictions = predict_images(model, args.images)
-    if args.json:
-        print(json.dumps(predictions, indent=2))
-        return 0
-    for p in predictions:
-        top = ", ".join(f"{label}: {prob:.3f}" for label, prob in p["probabilities"].items())
-        out.print(f"{p['file']}: {p['label']}  ({top})", highlight=False)
-    return 0
+    return predict_command(args, out, err, PROG)
 
 
 def cmd_datasets(args, out: Console, err: Console) -> int:

@@ -73,9 +73,9 @@ class RunConfig:
     standardize: bool = option(False, "--standardize", group=DATA, action="store_true", check=check_flag,
                                help="put a StandardScaler before the classifier")
     penalties: str = option("l1,l2", "--penalties", group=GRID, check=_calls("grid", "parse_penalties"),
-                            help="comma list of l1, l2, elasticnet, none")
+                            help="comma list of l1, l2, elasticnet, group, none")
     l1_ratios: str = option("0.5", "--l1-ratios", group=GRID, check=_calls("grid", "parse_l1_ratios"),
-                            help="mixing values in [0, 1] of the penalties that mix L1 and L2 (elasticnet); "
+                            help="mixing values in [0, 1] of the penalties that mix a sparse part and L2 (elasticnet, group); "
                             "refused when no chosen penalty uses them")
     C: str = option("1e-3:1e1:25", "--C", group=GRID, check=_calls("grid", "parse_C"),
                     help="START:STOP:NUM log-spaced, or a comma list")
@@ -88,7 +88,7 @@ class RunConfig:
                                   help="iteration limit per fit (engine default if omitted)")
     jobs: int | None = option(None, "--jobs", group=FIT, parse=parse_whole, check=_check_jobs,
                               help="worker processes running the sweep's tasks (one path of one split or fold each; "
-                              "default: every core; -1 = every core)")
+                              "default: every core, or this process alone for a plan too small to gain from workers; -1 = every core)")
     scheduler: str | None = option(None, "--scheduler", group=FIT, check=_calls("plan.executors", "check_scheduler"),
                                    help="run the tasks on a Dask cluster: its address (e.g. tcp://host:8786), or local:N "
                                    "for N worker processes on this machine (needs mnist-logreg[dask])")

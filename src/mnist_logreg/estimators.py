@@ -1,14 +1,15 @@
-"""scikit-learn estimators over the ``numpy`` engine's path solver.
+"""scikit-learn estimators over the solver layer (:class:`mnist_logreg.solvers.fit.PathFitter`).
 
 :class:`MultinomialLogisticRegression` fits one C; :class:`MultinomialLogisticPath` fits a list of C
-values at once, each warm-started from the previous one. Both minimise exactly
+values at once, each warm-started from the previous one. They take every option of the ``numpy``
+engine (it builds its refit estimators with them) and fit through the same solver layer, without
+importing the engine. Both minimise exactly
 :func:`mnist_logreg.objective.objective` (intercept not penalised) and keep only plain NumPy arrays,
 Python scalars and strings as fitted attributes, so they persist with ``skops.io``.
 """
 
 from __future__ import annotations
 
-import math
 from numbers import Real
 
 import numpy as np
@@ -16,64 +17,77 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .engines.numpy import NumpyEngine
-from .grid import GridPoint
 from .metrics import predict_proba
-from .objective import softmax
+from .solvers.datafit import softmax
+from .solvers.fit import PathFitter
+from .solvers.penalties import FAMILIES, PenaltySpec, row_penalty
 
 __all__ = ["MultinomialLogisticRegression", "MultinomialLogisticPath"]
 
 
-def _penalty_name(l1_ratio: float, C: float) -> str:
-    """The grid's name for a penalty given through ``l1_ratio`` and ``C``."""
-    if math.isinf(C):
-        return "none"
-    return {1.0: "l1", 0.0: "l2"}.get(float(l1_ratio), "elasticnet")
-
-
-def _check_params(Cs, l1_ratio, tol, max_iter) -> None:
+def _check_params(Cs, l1_ratio, penalty, tol, max_iter) -> None:
     """Raise ``ValueError`` naming the parameter, the allowed values and what was received."""
     for C in Cs:
         if not isinstance(C, Real) or not (C > 0):
             raise ValueError(f"C: received {C!r}; allowed a number > 0 (or inf for no penalty)")
     if not isinstance(l1_ratio, Real) or not 0.0 <= l1_ratio <= 1.0:
         raise ValueError(f"l1_ratio: received {l1_ratio!r}; allowed a number in [0, 1]")
+    if penalty not in FAMILIES:
+        raise ValueError(f"penalty: received {penalty!r}; allowed {', '.join(FAMILIES)}")
     if not isinstance(tol, Real) or not tol > 0:
         raise ValueError(f"tol: received {tol!r}; allowed a number > 0")
     if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValueError(f"max_iter: received {max_iter!r}; allowed an integer >= 1")
 
 
-def _fit_codes(estimator, X, y, Cs, l1_ratio, tol, max_iter):
+def _fit_codes(estimator, X, y, Cs):
     """Validate ``X, y``, encode labels and solve the path; returns the solutions in the order of ``Cs``."""
+    _check_params(Cs, estimator.l1_ratio, estimator.penalty, estimator.tol, estimator.max_iter)
     X, y = validate_data(estimator, X, y, dtype=[np.float64, np.float32])
     check_classification_targets(y)
     classes, codes = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise ValueError(f"y: found 1 class ({classes[0]!r}); at least 2 classes are needed to fit")
-    engine = NumpyEngine(tol=tol, max_iter=max_iter)
-    rows = [GridPoint(_penalty_name(l1_ratio, C), float(l1_ratio), float(C)) for C in Cs]
-    results = [None] * len(rows)
-    for i, result in engine.fit_path(X, codes, len(classes), rows):
-        results[i] = result
+    fitter = PathFitter(**{name: getattr(estimator, name) for name in PathFitter().options()})
+    # One path per grid name: C = inf (no penalty) is its own path, as in the grid.
+    by_name: dict[str, list[int]] = {}
+    for i, C in enumerate(Cs):
+        by_name.setdefault(row_penalty(estimator.penalty, estimator.l1_ratio, C), []).append(i)
+    groups = list(by_name.values())
+    paths = [(PenaltySpec(name, float(estimator.l1_ratio)), [Cs[i] for i in positions])
+             for name, positions in by_name.items()]
+    results = [None] * len(Cs)
+    for p, j, solution in fitter.fit(X, codes, len(classes), paths):
+        results[groups[p][j]] = solution
     return classes, results
 
 
 class MultinomialLogisticRegression(ClassifierMixin, BaseEstimator):
-    """Multinomial logistic regression with an elastic-net penalty, for one value of C.
+    """Multinomial logistic regression with an elastic-net or pixel-group penalty, for one value of C.
 
-    Minimises ``mean log-loss + (l1_ratio |W|_1 + (1 - l1_ratio)/2 |W|_2^2) / (C n)``.
+    Minimises ``mean log-loss + (l1_ratio h(W) + (1 - l1_ratio)/2 |W|_2^2) / (C n)`` with ``h`` the
+    L1 norm (``penalty="elasticnet"``) or the sum over pixels of the L2 norm of their weights across
+    classes (``penalty="group"``).
 
     Parameters
     ----------
     C : float, default=1.0
         Inverse regularisation strength; ``inf`` fits without a penalty.
     l1_ratio : float in [0, 1], default=0.0
-        0 is the L2 penalty, 1 the L1 penalty (lasso), in between the elastic net.
+        Weight of ``h``: with ``elasticnet`` 0 is the L2 penalty, 1 the L1 penalty (lasso).
+    penalty : {"elasticnet", "group"}, default="elasticnet"
     tol : float, default=1e-3
-        Relative KKT violation certifying convergence (see :class:`~mnist_logreg.engines.numpy.NumpyEngine`).
+        Relative KKT violation certifying convergence.
     max_iter : int, default=5000
-        Quasi-Newton iterations.
+        Quasi-Newton iterations per C.
+    memory : int, default=10
+        L-BFGS curvature pairs.
+    mixed_precision : bool or None, default=None
+        Iterate in float32 and certify in float64 (``None``: on for small problems).
+    blas_threads : int or None, default=None
+        BLAS threads during the fit (``None``: automatic).
+    solver : {"auto", "owlqn", "proxqn"}, default="auto"
+        Iteration method; see :class:`mnist_logreg.solvers.fit.PathFitter` for all of these.
 
     Attributes
     ----------
@@ -86,16 +100,21 @@ class MultinomialLogisticRegression(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(self, C=1.0, l1_ratio=0.0, tol=1e-3, max_iter=5000):
+    def __init__(self, C=1.0, l1_ratio=0.0, penalty="elasticnet", tol=1e-3, max_iter=5000, memory=10,
+                 mixed_precision=None, blas_threads=None, solver="auto"):
         self.C = C
         self.l1_ratio = l1_ratio
+        self.penalty = penalty
         self.tol = tol
         self.max_iter = max_iter
+        self.memory = memory
+        self.mixed_precision = mixed_precision
+        self.blas_threads = blas_threads
+        self.solver = solver
 
     def fit(self, X, y):
         """Fit on ``X`` of shape (n_samples, n_features) and labels ``y`` of shape (n_samples,)."""
-        _check_params([self.C], self.l1_ratio, self.tol, self.max_iter)
-        self.classes_, (result,) = _fit_codes(self, X, y, [self.C], self.l1_ratio, self.tol, self.max_iter)
+        self.classes_, (result,) = _fit_codes(self, X, y, [self.C])
         self.coef_ = result.coef
         self.intercept_ = result.intercept
         self.n_iter_ = int(result.n_iter)
@@ -134,9 +153,19 @@ class MultinomialLogisticPath(BaseEstimator):
     Cs : sequence of float, default=(0.001, 0.01, 0.1, 1.0, 10.0)
         Values of C, any order; results keep this order.
     l1_ratio : float in [0, 1], default=0.0
+    penalty : {"elasticnet", "group"}, default="elasticnet"
     tol : float, default=1e-3
+        Relative KKT violation certifying convergence.
     max_iter : int, default=5000
-        Iterations per C.
+        Quasi-Newton iterations per C.
+    memory : int, default=10
+        L-BFGS curvature pairs.
+    mixed_precision : bool or None, default=None
+        Iterate in float32 and certify in float64 (``None``: on for small problems).
+    blas_threads : int or None, default=None
+        BLAS threads during the fit (``None``: automatic).
+    solver : {"auto", "owlqn", "proxqn"}, default="auto"
+        Iteration method; see :class:`mnist_logreg.solvers.fit.PathFitter` for all of these.
 
     Attributes
     ----------
@@ -149,19 +178,24 @@ class MultinomialLogisticPath(BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(self, Cs=(0.001, 0.01, 0.1, 1.0, 10.0), l1_ratio=0.0, tol=1e-3, max_iter=5000):
+    def __init__(self, Cs=(0.001, 0.01, 0.1, 1.0, 10.0), l1_ratio=0.0, penalty="elasticnet", tol=1e-3,
+                 max_iter=5000, memory=10, mixed_precision=None, blas_threads=None, solver="auto"):
         self.Cs = Cs
         self.l1_ratio = l1_ratio
+        self.penalty = penalty
         self.tol = tol
         self.max_iter = max_iter
+        self.memory = memory
+        self.mixed_precision = mixed_precision
+        self.blas_threads = blas_threads
+        self.solver = solver
 
     def fit(self, X, y):
         """Fit every C on ``X`` (n_samples, n_features) and ``y`` (n_samples,)."""
         Cs = [float(C) for C in np.atleast_1d(self.Cs)]
         if not Cs:
             raise ValueError("Cs: received an empty list; allowed one or more numbers > 0")
-        _check_params(Cs, self.l1_ratio, self.tol, self.max_iter)
-        self.classes_, results = _fit_codes(self, X, y, Cs, self.l1_ratio, self.tol, self.max_iter)
+        self.classes_, results = _fit_codes(self, X, y, Cs)
         self.Cs_ = np.array(Cs)
         self.coef_path_ = np.stack([r.coef for r in results])
         self.intercept_path_ = np.stack([r.intercept for r in results])

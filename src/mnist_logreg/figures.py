@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from .atomic import write_bytes
 from .select import select_best
+from .solvers.penalties import penalty_label as solver_penalty_label
 
 __all__ = [
     "penalty_label",
@@ -44,6 +45,8 @@ __all__ = [
     "save_figures",
 ]
 
+#: Heatmaps with more C columns than this show colours only (see :func:`auc_heatmaps`).
+MAX_ANNOTATED_COLUMNS = 13
 #: Column label of the heatmap cell that holds the unpenalised fit.
 NO_PENALTY_COLUMN = "no penalty"
 #: Diverging colormap of the weight images: red positive, blue negative, white zero.
@@ -55,18 +58,16 @@ def penalty_label(penalty: str, l1_ratio: float) -> str:
 
     Parameters
     ----------
-    penalty : {"l1", "l2", "elasticnet", "none"}
+    penalty : {"l1", "l2", "elasticnet", "group", "none"}
     l1_ratio : float
-        Only shown for ``"elasticnet"``, where it distinguishes rows.
+        Only shown for the penalties whose rows differ by it (``elasticnet``, ``group``).
 
     Returns
     -------
     str
         ``"l1"``, ``"l2"``, ``"none"`` or ``"elasticnet (l1_ratio=0.5)"``.
     """
-    if penalty == "elasticnet":
-        return f"elasticnet (l1_ratio={float(l1_ratio):g})"
-    return str(penalty)
+    return solver_penalty_label(penalty, l1_ratio)
 
 
 def format_C(values: Sequence[float]) -> list[str]:
@@ -131,6 +132,13 @@ def _as_images(X: np.ndarray, image_shape: Sequence[int], what: str) -> np.ndarr
     return X.reshape(len(X), h, w)
 
 
+def _panel_size(h: int, w: int, side: float) -> tuple[float, float]:
+    """Width and height (inches) of one image panel of about ``side**2`` square inches, whatever the
+    aspect ratio ``w / h``: it is clamped to [1/4, 4], so a 1 x 785 image cannot widen the figure."""
+    aspect = min(max(w / h, 0.25), 4.0)
+    return side * math.sqrt(aspect), side / math.sqrt(aspect)
+
+
 def sample_images(X, y, image_shape, n: int = 20, seed: int = 0) -> Figure:
     """A grid of ``n`` randomly chosen images, each titled with its label.
 
@@ -148,14 +156,19 @@ def sample_images(X, y, image_shape, n: int = 20, seed: int = 0) -> Figure:
     y = np.asarray(y)
     n = min(int(n), len(images))
     chosen = np.sort(np.random.default_rng(seed).choice(len(images), size=n, replace=False))
-    ncols = min(10, max(n, 1))
-    nrows = max(1, math.ceil(n / ncols))
     h, w = images.shape[1:]
-    fig = Figure(figsize=(1.1 * ncols * max(w / h, 0.5), 1.3 * nrows * max(h / w, 0.5)),
-                 layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    panel_w, panel_h = _panel_size(h, w, 1.1)
+    ncols = max(1, min(10, n, math.floor(12 / panel_w)))  # at most about 12 inches wide
+    nrows = max(1, math.ceil(n / ncols))
+    # Fixed margins instead of a layout engine: 20 small titled axes are the costliest part of a
+    # constrained layout, and this grid needs none of its care.
+    fig = Figure(figsize=(panel_w * ncols, (panel_h + 0.3) * nrows + 0.45))
+    axes = fig.subplots(nrows, ncols, squeeze=False,
+                        gridspec_kw={"left": 0.01, "right": 0.99, "bottom": 0.02, "top": 1 - 0.45 / fig.get_figheight(),
+                                     "wspace": 0.08, "hspace": 0.3 / panel_h + 0.1}).ravel()
     for ax, i in zip(axes, chosen):
-        ax.imshow(images[i], cmap="gray_r", interpolation="nearest")
+        # aspect="auto": a very wide or tall image fills its bounded panel instead of growing it.
+        ax.imshow(images[i], cmap="gray_r", interpolation="nearest", aspect="auto")
         ax.set_title(str(y[i]), fontsize=10)
         ax.set_axis_off()
     for ax in axes[n:]:
@@ -198,6 +211,9 @@ def _auc_table(frame: pd.DataFrame, column: str) -> pd.DataFrame:
 def auc_heatmaps(results: pd.DataFrame) -> Figure:
     """Train and test ROC AUC over C (columns) x penalty (rows), annotated in percent.
 
+    Cells carry their value for grids of at most :data:`MAX_ANNOTATED_COLUMNS` columns; beyond,
+    the numbers would be too small to read at the size the report shows them.
+
     Both heatmaps share one colour scale, so equal colours mean equal AUC. They are placed side by
     side for up to 10 C values and one above the other beyond, where side by side would make the
     annotations unreadable. The unpenalised fit gets a single cell in a "no penalty" column.
@@ -215,8 +231,11 @@ def auc_heatmaps(results: pd.DataFrame) -> Figure:
     vmin, vmax = np.nanmin(values), np.nanmax(values)
     if vmin == vmax:
         vmin, vmax = vmin - 0.005, vmax + 0.005
+    # Numbers in cells only where they can be read at the size the report shows the figure; on a
+    # wider grid the colours, the results table and the explorer give the values.
+    annotate = ncols_t <= MAX_ANNOTATED_COLUMNS
     for ax, table, name in zip(axes, tables, ("train", "test")):
-        sns.heatmap(table * 100, ax=ax, annot=True, fmt=".1f", annot_kws={"fontsize": 7},
+        sns.heatmap(table * 100, ax=ax, annot=annotate, fmt=".1f", annot_kws={"fontsize": 7},
                     vmin=vmin * 100, vmax=vmax * 100, cmap="viridis", mask=table.isna(),
                     linewidths=0.5, linecolor="white", cbar_kws={"label": "ROC AUC (%)"})
         ax.set_title(f"{name} ROC AUC (%)")
@@ -241,6 +260,17 @@ def _curve_axes(fig: Figure, n: int, sharey: bool = True):
 _AUC_CLIP = 1e-4
 
 
+def _plain_log_axis(axis, subs=(1.0,), fmt: str = ".0e") -> None:
+    """Major ticks at powers of ten written as plain text (``1e-02``), no minor ticks.
+
+    Matplotlib's default log ticks are mathtext (``$10^{-2}$``) plus eight minor ticks per decade;
+    parsing the one and drawing the other is most of the time a small curve takes to render.
+    """
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: format(v, fmt)))
+    axis.set_minor_locator(NullLocator())
+
+
 def _percent_logit_ticks(ax) -> None:
     """Ticks 50%, 90%, 99%, 99.9%, ... on a logit y axis instead of ``1 - 10^-k`` labels."""
     ticks = [0.5, 0.9, 0.99, 0.999, 0.9999]
@@ -249,6 +279,7 @@ def _percent_logit_ticks(ax) -> None:
     ax.yaxis.set_major_locator(FixedLocator(inside))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.10g}%"))
     ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_locator(NullLocator())
 
 
 def auc_vs_C(results: pd.DataFrame) -> Figure:
@@ -280,6 +311,7 @@ def auc_vs_C(results: pd.DataFrame) -> Figure:
             ax.plot([best["C"]], [best["roc_auc_test"]], "*", ms=14, color="C3", zorder=5,
                     label=f"best test: C={C_labels[float(best['C'])]}")
             ax.set_xscale("log")
+            _plain_log_axis(ax.xaxis)
             ax.set_xlabel("C (inverse penalty strength)")
         else:
             ax.set_xticks([])
@@ -314,11 +346,13 @@ def _metric_vs_C(results: pd.DataFrame, column: str, ylabel: str, title: str,
         ax.axhline(row[column], ls=":", color=next(colours), label=f"{row['label']} (no C)")
     if len(finite):
         ax.set_xscale("log")
+        _plain_log_axis(ax.xaxis)
         ax.set_xlabel("C (inverse penalty strength)")
     else:
         ax.set_xticks([])
     if logy and (frame[column] > 0).all():
         ax.set_yscale("log")
+        _plain_log_axis(ax.yaxis, subs=(1.0, 2.0, 5.0), fmt="g")  # seconds: 0.1, 0.2, 0.5, 1, ...
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
@@ -361,13 +395,12 @@ def weight_images(coef, image_shape, classes) -> Figure:
     nrows, ncols = _grid_shape(len(images))
     h, w = images.shape[1:]
     # Panels of about the same area whatever the aspect ratio w/h of the images.
-    aspect = min(max(w / h, 0.25), 4.0)
-    panel_w, panel_h = 1.7 * math.sqrt(aspect), 1.7 / math.sqrt(aspect)
+    panel_w, panel_h = _panel_size(h, w, 1.7)
     fig = Figure(figsize=(panel_w * ncols + 1.2, (panel_h + 0.35) * nrows + 0.5), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     image = None
     for ax, weights, label in zip(axes, images, classes):
-        image = ax.imshow(weights, cmap=WEIGHT_CMAP, vmin=-vmax, vmax=vmax, interpolation="nearest")
+        image = ax.imshow(weights, cmap=WEIGHT_CMAP, vmin=-vmax, vmax=vmax, interpolation="nearest", aspect="auto")
         ax.set_title(str(label))
         ax.set_xticks([])
         ax.set_yticks([])
@@ -393,10 +426,22 @@ def confusion_matrix_figure(y_true, y_pred, classes) -> Figure:
     return fig
 
 
+#: No figure is rendered wider or taller than this many pixels, whatever the data's shape or the
+#: grid's size (the report shows figures at most about 1050 CSS pixels wide).
+MAX_FIGURE_PIXELS = 1200
+
+
 def figure_png(fig: Figure, dpi: int = 100) -> bytes:
-    """Render ``fig`` to PNG bytes with the Agg canvas."""
+    """Render ``fig`` to PNG bytes with the Agg canvas, at most :data:`MAX_FIGURE_PIXELS` a side.
+
+    The figure is drawn once at its own size (the layout engine has fitted titles and labels in
+    it, so no ``bbox_inches="tight"`` second pass); ``dpi`` is lowered when the figure would
+    otherwise exceed the pixel bound.
+    """
+    width, height = fig.get_size_inches()
+    dpi = min(float(dpi), MAX_FIGURE_PIXELS / max(width, height, 1e-6))
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
     return buffer.getvalue()
 
 

@@ -3,15 +3,18 @@
 A row's penalty is always expressed through ``l1_ratio`` and ``C``, the way scikit-learn >= 1.8
 parameterises :class:`~sklearn.linear_model.LogisticRegression`:
 
-======== ========= ==================
-penalty  l1_ratio  C
-======== ========= ==================
-l1       1.0       from the C grid
-l2       0.0       from the C grid
-elastic  each of --l1-ratios, from the C grid
-none     0.0       ``inf`` (one row: C has no effect without a penalty)
-======== ========= ==================
+========== ========= ==================
+penalty    l1_ratio  C
+========== ========= ==================
+l1         1.0       from the C grid
+l2         0.0       from the C grid
+elasticnet each of --l1-ratios, from the C grid
+group      each of --l1-ratios, from the C grid (l1_ratio weighs the pixels' group norm)
+none       0.0       ``inf`` (one row: C has no effect without a penalty)
+========== ========= ==================
 
+The table lives with the penalty objects (:data:`mnist_logreg.solvers.penalties.KINDS`); a row
+carries its penalty as a :class:`~mnist_logreg.solvers.penalties.PenaltySpec` (:attr:`GridPoint.spec`).
 Row order is the grid order of results.csv: penalties as given, then l1_ratio, then C ascending as
 given.
 """
@@ -23,9 +26,9 @@ from dataclasses import dataclass, asdict
 from typing import Iterable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from .errors import UsageError
+from .solvers.penalties import KINDS, PENALTIES, PenaltySpec
 
 __all__ = [
     "PENALTIES",
@@ -34,11 +37,9 @@ __all__ = [
     "parse_penalties",
     "parse_l1_ratios",
     "make_grid",
-    "grid_frame",
     "group_rows",
 ]
 
-PENALTIES = ("l1", "l2", "elasticnet", "none")
 DEFAULT_C = "1e-3:1e1:25"
 
 
@@ -48,9 +49,11 @@ class GridPoint:
 
     Attributes
     ----------
-    penalty : {"l1", "l2", "elasticnet", "none"}
+    penalty : {"l1", "l2", "elasticnet", "group", "none"}
+        As results.csv writes it.
     l1_ratio : float in [0, 1]
-        Weight of the L1 term in the penalty ``l1_ratio*|W|_1 + (1-l1_ratio)/2*|W|_2^2``.
+        Weight of the non-smooth term in the penalty ``l1_ratio*h(W) + (1-l1_ratio)/2*|W|_2^2``
+        (``h`` the L1 norm, or for ``group`` the sum of the pixels' L2 norms across classes).
     C : float > 0, possibly ``inf``
         Inverse regularisation strength; ``inf`` means no penalty.
     """
@@ -61,6 +64,11 @@ class GridPoint:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def spec(self) -> PenaltySpec:
+        """The row's penalty without its C; ``spec.at(C, n)`` is the solver's penalty object."""
+        return PenaltySpec(self.penalty, float(self.l1_ratio))
 
 
 def _number(text: str, what: str) -> float:
@@ -168,11 +176,11 @@ def make_grid(penalties="l1,l2", C=DEFAULT_C, l1_ratios=0.5) -> list[GridPoint]:
     Parameters
     ----------
     penalties : str or sequence of str
-        Any of ``l1, l2, elasticnet, none``.
+        Any of ``l1, l2, elasticnet, group, none``.
     C : str, float or sequence of float
         See :func:`parse_C`.
     l1_ratios : float, str or sequence of float
-        Mixing values used for ``elasticnet`` rows only.
+        Mixing values, used by the penalties without a fixed one (``elasticnet``, ``group``).
 
     Returns
     -------
@@ -183,17 +191,10 @@ def make_grid(penalties="l1,l2", C=DEFAULT_C, l1_ratios=0.5) -> list[GridPoint]:
     ratios = parse_l1_ratios(l1_ratios)
     rows: list[GridPoint] = []
     for name in names:
-        if name == "none":
-            rows.append(GridPoint("none", 0.0, math.inf))
-        elif name == "l1":
-            rows.extend(GridPoint("l1", 1.0, float(c)) for c in Cs)
-        elif name == "l2":
-            rows.extend(GridPoint("l2", 0.0, float(c)) for c in Cs)
+        kind = KINDS[name]
+        mixing = kind.l1_ratios if kind.l1_ratios is not None else ratios
+        if not kind.penalised:
+            rows.append(GridPoint(name, float(mixing[0]), math.inf))
         else:
-            rows.extend(GridPoint("elasticnet", float(r), float(c)) for r in ratios for c in Cs)
+            rows.extend(GridPoint(name, float(r), float(c)) for r in mixing for c in Cs)
     return rows
-
-
-def grid_frame(rows: Sequence[GridPoint]) -> pd.DataFrame:
-    """The grid as a DataFrame with columns ``penalty, l1_ratio, C``, one row per fit."""
-    return pd.DataFrame([r.as_dict() for r in rows], columns=["penalty", "l1_ratio", "C"])

@@ -10,7 +10,8 @@ from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
 from .engines.base import FitResult
 from .grid import GridPoint
-from .objective import linear_scores, objective_from_scores, softmax
+from .objective import linear_scores, objective_from_scores
+from .solvers.datafit import softmax
 
 __all__ = ["RESULT_COLUMNS", "predict_proba", "roc_auc_ovr", "score_fit"]
 
@@ -72,8 +73,9 @@ def score_fit(row: GridPoint, fit: FitResult, X_train, y_train, X_test, y_test) 
         "accuracy_train": float(accuracy_score(y_train, p_train.argmax(axis=1))),
         "accuracy_test": float(accuracy_score(y_test, p_test.argmax(axis=1))),
         "log_loss_test": float(log_loss(y_test, p_test, labels=np.arange(k))),
-        "nonzero_fraction": float(np.count_nonzero(fit.coef) / fit.coef.size),
-        "objective": objective_from_scores(Z_train, y_train, fit.coef, l1_ratio=row.l1_ratio, C=row.C),
+        "nonzero_fraction": row.spec.nonzero_fraction(fit.coef),
+        "objective": objective_from_scores(Z_train, y_train, fit.coef, l1_ratio=row.l1_ratio, C=row.C,
+                                           penalty=row.penalty),
         "n_iter": int(fit.n_iter),
         "converged": bool(fit.converged),
         "fit_seconds": float(fit.fit_seconds),

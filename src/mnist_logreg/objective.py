@@ -7,14 +7,17 @@ For training data :math:`X \in \mathbb{R}^{n\times d}`, labels :math:`y_i \in \{
 .. math::
 
     F(W, b) = \frac1n \sum_i \Big(\log\sum_j e^{Z_{ij}} - Z_{i y_i}\Big)
-              + \frac{1}{C n}\Big(\rho \lVert W\rVert_1 + \frac{1-\rho}{2}\lVert W\rVert_2^2\Big)
+              + \frac{1}{C n}\Big(\rho\, h(W) + \frac{1-\rho}{2}\lVert W\rVert_2^2\Big)
 
-where :math:`\rho` is ``l1_ratio``. The intercept is not penalised; ``C = inf`` (penalty ``none``)
-means no penalty. Dividing scikit-learn's objective ``C * sum(loss) + penalty`` by ``C n`` gives
-exactly this, so the minimisers agree and the values are comparable across engines.
+where :math:`\rho` is ``l1_ratio`` and ``h`` the penalty's norm: :math:`\lVert W\rVert_1` for
+``l1``, ``l2``, ``elasticnet``, and :math:`\sum_j \lVert W_{:,j}\rVert_2` for ``group`` (the
+penalty objects of :mod:`mnist_logreg.solvers.penalties` compute it). The intercept is not
+penalised; ``C = inf`` (penalty ``none``) means no penalty. Dividing scikit-learn's objective
+``C * sum(loss) + penalty`` by ``C n`` gives exactly this, so the minimisers agree and the values
+are comparable across engines.
 
-Every engine is scored with :func:`objective`; :class:`MultinomialLoss` gives the smooth part's value
-and gradient for independent checks of a solver's optimality conditions.
+Every engine is scored with :func:`objective`; the loss is computed here with SciPy's
+``logsumexp`` in float64, independently of the solvers' datafit.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
+from .solvers.penalties import PenaltySpec
+
 __all__ = ["penalty_strength", "penalty_value", "linear_scores", "mean_log_loss", "mean_log_loss_from_scores",
-           "objective", "objective_from_scores", "MultinomialLoss", "softmax"]
+           "objective", "objective_from_scores"]
 
 
 def penalty_strength(C: float, n_samples: int) -> float:
@@ -35,21 +40,9 @@ def penalty_strength(C: float, n_samples: int) -> float:
     return 1.0 / (C * n_samples)
 
 
-def penalty_value(coef: np.ndarray, l1_ratio: float, C: float, n_samples: int) -> float:
-    """The penalty term of :math:`F` for ``coef`` of shape (k, d)."""
-    lam = penalty_strength(C, n_samples)
-    if lam == 0.0:
-        return 0.0
-    W = np.asarray(coef, dtype=np.float64)
-    return lam * (l1_ratio * np.abs(W).sum() + 0.5 * (1.0 - l1_ratio) * np.vdot(W, W))
-
-
-def softmax(Z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of scores ``Z`` of shape (n, k), computed stably."""
-    Z = Z - Z.max(axis=1, keepdims=True)
-    np.exp(Z, out=Z)
-    Z /= Z.sum(axis=1, keepdims=True)
-    return Z
+def penalty_value(coef: np.ndarray, l1_ratio: float, C: float, n_samples: int, penalty: str = "elasticnet") -> float:
+    """The penalty term of :math:`F` for ``coef`` of shape (k, d); ``penalty`` is the row's name."""
+    return PenaltySpec(penalty, float(l1_ratio)).at(C, n_samples).value(np.asarray(coef, dtype=np.float64))
 
 
 def linear_scores(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
@@ -70,12 +63,13 @@ def mean_log_loss(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: np.
     return mean_log_loss_from_scores(linear_scores(X, coef, intercept), y)
 
 
-def objective_from_scores(Z: np.ndarray, y: np.ndarray, coef: np.ndarray, *, l1_ratio: float, C: float) -> float:
+def objective_from_scores(Z: np.ndarray, y: np.ndarray, coef: np.ndarray, *, l1_ratio: float, C: float,
+                          penalty: str = "elasticnet") -> float:
     """:math:`F` from already computed float64 scores ``Z = X W^T + b`` (saves a pass over X)."""
-    return mean_log_loss_from_scores(Z, y) + penalty_value(coef, l1_ratio, C, Z.shape[0])
+    return mean_log_loss_from_scores(Z, y) + penalty_value(coef, l1_ratio, C, Z.shape[0], penalty)
 
 
-def objective(X, y, coef, intercept, *, l1_ratio: float, C: float) -> float:
+def objective(X, y, coef, intercept, *, l1_ratio: float, C: float, penalty: str = "elasticnet") -> float:
     """Value of :math:`F(W, b)`, always evaluated in float64.
 
     Parameters
@@ -87,51 +81,13 @@ def objective(X, y, coef, intercept, *, l1_ratio: float, C: float) -> float:
     intercept : ndarray of shape (k,)
     l1_ratio : float in [0, 1]
     C : float > 0 or inf
+    penalty : str, default="elasticnet"
+        The row's penalty name (``l1``, ``l2``, ``elasticnet`` and ``none`` are all the elastic
+        net at their ``l1_ratio``; ``group`` the pixels' group norm).
 
     Returns
     -------
     float
     """
-    return objective_from_scores(linear_scores(X, coef, intercept), y, coef, l1_ratio=l1_ratio, C=C)
-
-
-class MultinomialLoss:
-    """The smooth part of :math:`F`: mean log-loss plus an optional L2 term ``alpha/2 |W|^2``.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-        Integer class codes in ``0..n_classes-1``.
-    n_classes : int
-    """
-
-    def __init__(self, X: np.ndarray, y: np.ndarray, n_classes: int):
-        self.X = X
-        self.y = np.asarray(y, dtype=np.intp)
-        self.n_samples, self.n_features = X.shape
-        self.n_classes = n_classes
-        self.Y = np.zeros((self.n_samples, n_classes), dtype=X.dtype)
-        self.Y[np.arange(self.n_samples), self.y] = 1
-
-    def scores(self, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
-        """``X @ coef.T + intercept``, shape (n_samples, k)."""
-        return self.X @ coef.T + intercept
-
-    def value_grad(self, coef, intercept, alpha: float = 0.0):
-        """Loss value and gradients ``(value, grad_coef (k, d), grad_intercept (k,))``.
-
-        The gradient of the mean log-loss is ``(P - Y)^T X / n`` with ``P`` the softmax
-        probabilities and ``Y`` the one-hot labels.
-        """
-        Z = self.scores(coef, intercept)
-        lse = logsumexp(Z, axis=1)
-        value = float(np.mean(lse - Z[np.arange(self.n_samples), self.y]))
-        P = np.exp(Z - lse[:, None])
-        R = (P - self.Y) / self.n_samples
-        grad_coef = R.T @ self.X
-        grad_intercept = R.sum(axis=0)
-        if alpha:
-            value += 0.5 * alpha * float(np.vdot(coef, coef))
-            grad_coef += alpha * coef
-        return value, grad_coef, grad_intercept
+    return objective_from_scores(linear_scores(X, coef, intercept), y, coef, l1_ratio=l1_ratio, C=C,
+                                 penalty=penalty)

@@ -16,6 +16,7 @@ from .engines.base import Engine
 from .engines.sklearn import binary_to_multinomial, multinomial_to_binary
 from .errors import UsageError
 from .grid import GridPoint
+from .predict.framing import ImageFraming
 from .preprocessing import PixelScaler
 from .split import Split
 
@@ -81,8 +82,12 @@ def selection_spread(table: pd.DataFrame, select_by: str, position: int) -> dict
 
 
 def build_pipeline(classifier: BaseEstimator, split: Split, *, standardize: bool, pixel_max: float) -> Pipeline:
-    """Pixels -> (standardise) -> classifier, so the saved model takes raw image rows."""
-    steps = [("pixels", PixelScaler(factor=split.factor, image_shape=tuple(split.image_shape),
+    """Framing -> pixels -> (standardise) -> classifier, so the saved model takes raw image rows.
+
+    The framing step passes rows through; fitted, it holds how the training images are framed, so
+    ``predict`` can frame a picture the same way."""
+    steps = [("framing", ImageFraming(image_shape=tuple(split.image_shape))),
+             ("pixels", PixelScaler(factor=split.factor, image_shape=tuple(split.image_shape),
                                     dtype=split.X_train.dtype.name, pixel_max=pixel_max))]
     if standardize:
         steps.append(("standardize", StandardScaler()))

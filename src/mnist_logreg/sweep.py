@@ -67,6 +67,12 @@ class SweepResult:
     repeats: list[int] = field(default_factory=list)
     executor: dict = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        """A compact HTML summary for notebooks."""
+        from .display import sweep_html
+
+        return sweep_html(self)
+
 
 class _Assembly:
     """Collects task results into table records; a row's record is complete once its main fit and

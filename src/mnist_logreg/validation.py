@@ -58,7 +58,7 @@ def _check_l1_ratios(config, given) -> None:
 
     if make_grid(config.penalties, "1", "0.25") == make_grid(config.penalties, "1", "0.75"):
         raise UsageError(f"--l1-ratios: received {config.l1_ratios!r} but none of --penalties {config.penalties} "
-                         "mixes L1 and L2; allowed only with a penalty that uses it (elasticnet)")
+                         "mixes a sparse part and L2; allowed only with a penalty that uses it (elasticnet, group)")
 
 
 def _check_sizes(config) -> None:

@@ -24,7 +24,7 @@ from .engines import get_engine
 from .errors import ResumeError
 from .grid import make_grid
 from .modelfile import save_model
-from .plan.executors import make_executor
+from .plan import make_executor, plan_tasks
 from .record import Choice, DatasetFacts, RefitFacts, RunRecord, SplitFacts, Timings
 from .select import refit_best, select_best, selection_spread
 from .split import split_dataset
@@ -74,6 +74,12 @@ class RunOutcome:
         if self.record is None:
             return json.loads((self.folder / "run.json").read_text(encoding="utf-8"))
         return self.record.to_json()
+
+    def _repr_html_(self) -> str:
+        """A compact HTML summary for notebooks."""
+        from .display import outcome_html
+
+        return outcome_html(self)
 
 
 def default_out_dir() -> Path:
@@ -210,16 +216,26 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     check_memory(estimate_driver_bytes(n_train, len(split.y_test), n_features, split.n_classes, len(rows), itemsize,
                                        config.repeats), where="this sweep's driver")
     # Memory is planned per task and worker: the tasks running at once, not the whole plan.
-    task_bytes = estimate_task_bytes(n_train, n_features, split.n_classes, len(rows), itemsize, fold=bool(cv))
+    task_rows = max(len(t.positions) for t in plan_tasks(rows, [config.seed], None, engine.task_unit))
+    task_bytes = estimate_task_bytes(n_train, n_features, split.n_classes, task_rows, itemsize, fold=bool(cv))
+    # Fits x samples x features x classes: the size of one pass over every fit's data, which decides
+    # whether the default --jobs is worth starting worker processes for.
+    work = len(rows) * (1 + (cv or 0)) * config.repeats * n_train * n_features * split.n_classes
+    executor = make_executor(config.jobs, config.scheduler, work=work)
+    executor.start()  # local workers import the task code while run.json is written and the splits shared
 
     record = RunRecord(command=command, config=config, engine=engine.name, engine_options=engine.options(),
                        dataset=facts, split=SplitFacts.of(split), n_rows=len(rows), versions=package_versions(),
                        timings=timings, folder=folder.path)
-    folder.start()
+    try:
+        folder.start()
+    except BaseException:
+        executor.__exit__(*sys.exc_info())  # started above: its workers must not outlive the refusal
+        raise
     record.folder = folder.path  # the default runs/<time> is only named once claimed
     try:
         record.write()
-        sweep = _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings)
+        sweep = _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings, executor)
         record.executor = sweep.executor
         _select_refit_report(config, folder, dataset, split, rows, engine, sweep, record)
         folder.commit()
@@ -236,12 +252,11 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     return RunOutcome(folder=folder.destination, table=sweep.table, record=record)
 
 
-def _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings):
+def _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings, executor):
     """Fit every row (and fold, and repeat) not already checkpointed; SIGTERM stops it like Ctrl-C."""
     total = len(rows) * (1 + (cv or 0)) * config.repeats
     advance = progress(total) if progress else None
-    with (_sigterm_as_interrupt(), timings.measure("sweep_s"),
-          make_executor(config.jobs, config.scheduler) as executor):
+    with _sigterm_as_interrupt(), timings.measure("sweep_s"), executor:
         executor.check_memory(task_bytes, split.X_train.nbytes + split.X_test.nbytes)
         say(f"sweeping {len(rows)} grid rows" + (f" x {config.repeats} splits" if config.repeats > 1 else "")
             + f" with engine {engine.name}" + (f" and {cv}-fold cross-validation" if cv else "")

@@ -37,28 +37,38 @@ class DaskExecutor:
 
     def __init__(self, address: str):
         self.address = address
-        local = re.fullmatch(r"local:(\d+)", address.strip())
+        self.client: Client | None = None
         self._cluster = None
+        self._prefix = f"mnist-logreg-{uuid.uuid4().hex[:8]}"
+        self._stream: list[dict] = []
+        self._workers: Counter = Counter()
+
+    def start(self) -> None:
+        """Connect to the scheduler (for ``local:N``, start the cluster first); idempotent."""
+        if self.client is not None:
+            return
+        local = re.fullmatch(r"local:(\d+)", self.address.strip())
         if local:
             self._cluster = LocalCluster(n_workers=int(local.group(1)), threads_per_worker=1, processes=True,
                                          host="127.0.0.1", scheduler_port=0, dashboard_address=None)
             self.client = Client(self._cluster)
         else:
-            self.client = Client(address)
-        self._prefix = f"mnist-logreg-{uuid.uuid4().hex[:8]}"
-        self._stream: list[dict] = []
-        self._workers: Counter = Counter()
+            self.client = Client(self.address)
 
     def __enter__(self) -> "DaskExecutor":
+        self.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def close(self) -> None:
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
+            self.client = None
         if self._cluster is not None:
             self._cluster.close()
+            self._cluster = None
 
     def share(self, data: SplitData):
         """Scatter the split to every worker once; tasks receive the future."""

@@ -96,14 +96,17 @@ def confusion_counts(X_test: np.ndarray, y_codes: np.ndarray, coef: np.ndarray, 
     ndarray of shape (n_rows, k, k)
         ``[r, i, j]``: test images of class ``i`` that row ``r`` labels ``j``.
     """
-    n_rows, k, _ = coef.shape
+    n_rows, k, d = coef.shape
     y_codes = np.asarray(y_codes, dtype=np.int64)
-    counts = np.zeros((n_rows, k, k), dtype=np.int64)
+    # Every row's scores in one product, (n_test, d) x (d, n_rows * k); the label is the argmax of
+    # the linear scores (softmax is monotone, so no need to take it).
+    X_test = np.asarray(X_test, dtype=np.float64)
+    scores = (X_test @ coef.reshape(n_rows * k, d).T).reshape(len(X_test), n_rows, k) + intercept[None]
+    predicted = np.argmax(scores, axis=2)  # (n_test, n_rows)
+    counts = np.zeros((n_rows, k * k), dtype=np.int64)
     for r in range(n_rows):
-        # The label is the argmax of the linear scores: softmax is monotone, so no need to take it.
-        predicted = np.argmax(X_test @ coef[r].T + intercept[r], axis=1)
-        np.add.at(counts[r], (y_codes, predicted), 1)
-    return counts
+        counts[r] = np.bincount(y_codes * k + predicted[:, r], minlength=k * k)
+    return counts.reshape(n_rows, k, k)
 
 
 def _display(row: pd.Series, label: str, pixels: bool) -> list[list[str]]:

@@ -1,18 +1,33 @@
 """Solvers for the multinomial objective of :mod:`mnist_logreg.objective`.
 
-:mod:`.datafit` holds the smooth part (mean log-loss, its gradient, scores reused across a line
-search), :mod:`.owlqn` the orthant-wise limited-memory quasi-Newton method that adds the L1 term
-and certifies convergence by the KKT violation or :mod:`.gap` the duality gap, :mod:`.scaling` the
-centred reparametrisation the iterations run on, :mod:`.workingset` the L1 iterations on the columns
-that can be non-zero, :mod:`.proxqn` the proximal quasi-Newton method on the feature metric of
-:mod:`.metric` (its model minimised by the compiled coordinate descent of :mod:`._cd`) for problems
-with many samples per feature, and :mod:`.path` the regularisation path over C.
+:mod:`.datafit` holds the mean log-loss (value, gradient, scores reused across a line search) and
+the one softmax of the package, :mod:`.penalties` the penalties as objects (value, proximal step,
+subdifferential distance, conjugate, centred form), :mod:`.problem` a datafit paired with one
+row's penalty, :mod:`.owlqn` the orthant-wise limited-memory quasi-Newton method for separable
+penalties, :mod:`.gap` the duality gap, :mod:`.centring` the centred copy the iterations run on,
+:mod:`.workingset` the L1 iterations on the columns that can be non-zero, :mod:`.proxqn` the
+proximal quasi-Newton method on the Gram preconditioner of :mod:`.preconditioner` (its model
+minimised by the compiled coordinate descent of :mod:`._cd`), :mod:`.path` the regularisation
+path over C, and :mod:`.fit` the front door the engine and the estimators share.
+
+Names are loaded on first use, so importing :mod:`.penalties` (as the grid does) loads no solver.
 """
 
-from .datafit import SoftmaxDatafit
-from .owlqn import OWLQNResult, minimize_owlqn
-from .path import PathSolution, prepare_problem, solve_path, use_metric
-from .proxqn import minimize_proxqn
+from importlib import import_module
 
-__all__ = ["SoftmaxDatafit", "OWLQNResult", "minimize_owlqn", "minimize_proxqn", "PathSolution", "prepare_problem",
-           "solve_path", "use_metric"]
+__all__ = ["SoftmaxDatafit", "Problem", "OWLQNResult", "minimize_owlqn", "minimize_proxqn", "PathSolution",
+           "PathFitter", "prepare_problem", "solve_path", "use_preconditioner"]
+
+_HOMES = {"SoftmaxDatafit": "datafit", "Problem": "problem", "OWLQNResult": "owlqn", "minimize_owlqn": "owlqn",
+          "minimize_proxqn": "proxqn", "PathSolution": "path", "prepare_problem": "path", "solve_path": "path",
+          "use_preconditioner": "path", "PathFitter": "fit"}
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

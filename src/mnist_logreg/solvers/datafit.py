@@ -1,15 +1,16 @@
-r"""The smooth part of the objective on a flat parameter vector, with scores kept between calls.
+r"""The data-fitting term on a flat parameter vector, with scores kept between calls; softmax.
 
 The solvers work on one float64 vector ``x`` of length ``k*d + k``: the weights ``W`` (k, d) in
 row-major order followed by the intercepts ``b`` (k,). The smooth part is
 
 .. math::
 
-    f(W, b) = \frac1n \sum_i \Big(\log\sum_j e^{Z_{ij}} - Z_{i y_i}\Big) + \frac{\alpha}{2}\lVert W\rVert_2^2,
+    L(W, b) = \frac1n \sum_i \Big(\log\sum_j e^{Z_{ij}} - Z_{i y_i}\Big),
     \qquad Z = X W^\top + b,
 
-which is :func:`mnist_logreg.objective.mean_log_loss` plus the L2 part of the penalty. Its
-gradient is ``((P - Y)^T X / n + alpha W, sum_i (P - Y)_i / n)`` with ``P = softmax(Z)``.
+which is :func:`mnist_logreg.objective.mean_log_loss`. Its gradient is
+``((P - Y)^T X / n, sum_i (P - Y)_i / n)`` with ``P = softmax(Z)``. It knows nothing of the
+penalty or of C: one datafit serves a whole path (:mod:`.problem` pairs it with a penalty).
 
 The two matrix products ``X W^T`` and ``R^T X`` read all of X; they are the whole cost of an
 iteration. Because ``Z`` is linear in ``x``, a line search along a direction ``D`` needs one product
@@ -20,11 +21,33 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SoftmaxDatafit"]
+__all__ = ["SoftmaxDatafit", "log_normaliser", "softmax"]
+
+
+def log_normaliser(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(lse, P)``: ``lse_i = log sum_j exp Z_ij`` (n,) and ``P = softmax(Z)`` (n, k), computed stably.
+
+    ``P_ij = exp(Z_ij - m_i) / sum_j exp(Z_ij - m_i)`` with ``m_i = max_j Z_ij``. The row maxima
+    are taken column by column and the row sums by a product with ones: NumPy's reductions
+    along a short last axis (k = 10) are several times slower than these.
+    """
+    top = Z[:, 0].copy()
+    for j in range(1, Z.shape[1]):
+        np.maximum(top, Z[:, j], out=top)
+    P = Z - top[:, None]
+    np.exp(P, out=P)
+    total = P @ np.ones(Z.shape[1])
+    P /= total[:, None]
+    return top + np.log(total), P
+
+
+def softmax(Z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of float scores ``Z`` (n, k), as a new float64 array (the one softmax of the package)."""
+    return log_normaliser(np.asarray(Z, dtype=np.float64))[1]
 
 
 class SoftmaxDatafit:
-    """Mean multinomial log-loss plus ``alpha/2 |W|^2`` as a function of the flat vector ``x``.
+    """Mean multinomial log-loss as a function of the flat vector ``x``.
 
     Parameters
     ----------
@@ -34,22 +57,15 @@ class SoftmaxDatafit:
     y : ndarray of shape (n_samples,)
         Integer class codes in ``0..n_classes-1``.
     n_classes : int
-    alpha : float, default=0.0
-        Strength of the L2 term, ``(1 - l1_ratio) / (C n)``; set per grid row.
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, n_classes: int, alpha: float = 0.0):
+    def __init__(self, X: np.ndarray, y: np.ndarray, n_classes: int):
         self.X = X
         self.y = np.asarray(y, dtype=np.intp)
         self.n_samples, self.n_features = X.shape
         self.n_classes = n_classes
         self.n_coef = n_classes * self.n_features
-        self.alpha = alpha
         self._rows = np.arange(self.n_samples)
-        #: When set, :meth:`value_grad` also stores ``curvature``, the class curvature matrix
-        #: ``mean_i (diag p_i - p_i p_i^T)`` (k, k).
-        self.track_curvature = False
-        self.curvature = None
 
     @property
     def size(self) -> int:
@@ -77,46 +93,32 @@ class SoftmaxDatafit:
         """``X[:, columns] @ dW.T`` for a few columns: the change of ``Z`` when only they move."""
         return (self.X[:, columns] @ dW.T.astype(self.X.dtype, copy=False)).astype(np.float64, copy=False)
 
-    def _log_normaliser(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(lse, P)``: ``lse_i = log sum_j exp Z_ij`` and ``P = softmax(Z)``, computed stably.
+    def value(self, Z: np.ndarray) -> float:
+        """``L`` from precomputed scores ``Z`` (no pass over X)."""
+        lse, _ = log_normaliser(Z)
+        return float(np.mean(lse - Z[self._rows, self.y]))
 
-        ``P_ij = exp(Z_ij - m_i) / sum_j exp(Z_ij - m_i)`` with ``m_i = max_j Z_ij``. The row maxima
-        are taken column by column and the row sums by a product with ones: NumPy's reductions
-        along a short last axis (k = 10) are several times slower than these.
-        """
-        top = Z[:, 0].copy()
-        for j in range(1, Z.shape[1]):
-            np.maximum(top, Z[:, j], out=top)
-        P = Z - top[:, None]
-        np.exp(P, out=P)
-        total = P @ np.ones(Z.shape[1])
-        P /= total[:, None]
-        return top + np.log(total), P
+    def value_grad(self, Z: np.ndarray, curvature: bool = False):
+        """``(L, grad L)`` from precomputed scores ``Z``; one pass over X for ``R^T X``.
 
-    def value(self, Z: np.ndarray, x: np.ndarray) -> float:
-        """``f`` from precomputed scores ``Z`` (no pass over X)."""
-        lse, _ = self._log_normaliser(Z)
-        W = x[:self.n_coef]
-        loss = float(np.mean(lse - Z[self._rows, self.y]))
-        return loss + self._ridge(W)
-
-    def _ridge(self, W: np.ndarray) -> float:
-        """``alpha/2 |W|^2``."""
-        return 0.5 * self.alpha * float(W @ W)
-
-    def value_grad(self, Z: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
-        """``(f, grad f)`` from precomputed scores ``Z``; one pass over X for ``R^T X``.
+        Parameters
+        ----------
+        Z : ndarray of shape (n_samples, k)
+        curvature : bool, default=False
+            Also return the class curvature matrix ``mean_i (diag p_i - p_i p_i^T)`` (k, k), the
+            class factor of the preconditioner in :mod:`.preconditioner`.
 
         Returns
         -------
         value : float
         grad : ndarray of shape (k*d + k,), float64
+        curvature : ndarray of shape (k, k), only when asked for
         """
-        lse, P = self._log_normaliser(Z)
+        lse, P = log_normaliser(Z)
         loss = float(np.mean(lse - Z[self._rows, self.y]))
-        if self.track_curvature:
-            # The class factor of the metric in .metric: the Hessian of the loss in the scores, averaged.
-            self.curvature = (np.diag(P.sum(axis=0)) - P.T @ P) / self.n_samples
+        if curvature:
+            # The Hessian of the loss in the scores, averaged.
+            S = (np.diag(P.sum(axis=0)) - P.T @ P) / self.n_samples
         # R = (P - Y) / n, the residuals; grad_W = R^T X, grad_b = sum_i R_i.
         P[self._rows, self.y] -= 1.0
         P /= self.n_samples
@@ -124,7 +126,6 @@ class SoftmaxDatafit:
         grad_W = (P.T.astype(self.X.dtype) @ self.X).astype(np.float64, copy=False)
         grad[:self.n_coef] = grad_W.ravel()
         grad[self.n_coef:] = P.sum(axis=0)
-        W = x[:self.n_coef]
-        if np.any(self.alpha):
-            grad[:self.n_coef] += self.alpha * W
-        return loss + self._ridge(W), grad
+        if curvature:
+            return loss, grad, S
+        return loss, grad

@@ -1,8 +1,8 @@
 r"""Duality gap of the penalised multinomial problem, the certificate of convergence.
 
 Primal: :math:`F(W, b) = \frac1n\sum_i \ell(z_i, y_i) + R(W)` with :math:`z_i = W x_i + b`,
-:math:`\ell(z, y) = \mathrm{lse}(z) - z_y` and :math:`R(W) = \lambda_1\lVert W\rVert_1 +
-\frac\alpha2\lVert W\rVert_2^2`. Writing the residuals :math:`\theta_i = (Y_i - q_i)/n` with each
+:math:`\ell(z, y) = \mathrm{lse}(z) - z_y` and :math:`R(W) = \lambda_1 h(W) +
+\frac\alpha2\lVert W\rVert_2^2` (:mod:`.penalties`). Writing the residuals :math:`\theta_i = (Y_i - q_i)/n` with each
 :math:`q_i` in the probability simplex, Fenchel duality gives, for every such :math:`\theta` with
 :math:`\sum_i \theta_i = 0` (the unpenalised intercept),
 
@@ -11,11 +11,12 @@ Primal: :math:`F(W, b) = \frac1n\sum_i \ell(z_i, y_i) + R(W)` with :math:`z_i = 
     D(\theta) = \frac1n \sum_i H(q_i) - R^*(\theta^\top X) \le F(W, b),
     \qquad H(q) = -\sum_j q_j \log q_j,
 
-since :math:`\ell^*(u) = -H(u + e_y)`. For the elastic net
-:math:`R^*(V) = \sum_{cj} (|V_{cj}| - \lambda_1)_+^2 / (2\alpha)`; for the pure L1 penalty
-(``alpha = 0``) it is 0 when :math:`\max|V| \le \lambda_1` and infinite otherwise, so
-:math:`\theta` is scaled by :math:`s = \min(1, \lambda_1/\max|V|)` (then
-:math:`q = (1-s) Y + s P` stays in the simplex and :math:`\sum_i\theta_i` stays 0).
+since :math:`\ell^*(u) = -H(u + e_y)`. The penalty object gives
+:math:`R^*(V) = \sum_{\text{blocks}} (\lVert V_B\rVert_* - \lambda_1)_+^2 / (2\alpha)` (for the
+elastic net the blocks are single weights, for ``group`` the pixel columns); without a ridge
+(``alpha = 0``) it is 0 when every :math:`\lVert V_B\rVert_* \le \lambda_1` and infinite
+otherwise, so :math:`\theta` is scaled by :math:`s = \min(1, \lambda_1/\max_B\lVert V_B\rVert_*)`
+(then :math:`q = (1-s) Y + s P` stays in the simplex and :math:`\sum_i\theta_i` stays 0).
 
 The dual point comes from the primal one: :math:`q = P = \mathrm{softmax}(X W^\top + b^*)` with
 :math:`b^*` the intercepts that are optimal for the current :math:`W` (a small Newton solve on the
@@ -29,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .datafit import SoftmaxDatafit
+from .datafit import SoftmaxDatafit, log_normaliser
+from .problem import Problem
 
 __all__ = ["DualityGap", "fit_intercept", "duality_gap"]
 
@@ -74,10 +76,7 @@ def fit_intercept(datafit: SoftmaxDatafit, Z: np.ndarray, max_steps: int = 20) -
     target = np.bincount(datafit.y, minlength=datafit.n_classes) / datafit.n_samples
     delta = np.zeros(datafit.n_classes)
     for _ in range(max_steps):
-        shifted = Z + delta
-        shifted -= shifted.max(axis=1, keepdims=True)
-        P = np.exp(shifted)
-        P /= P.sum(axis=1, keepdims=True)
+        P = log_normaliser(Z + delta)[1]
         grad = P.mean(axis=0) - target
         if np.abs(grad).max() <= 1e-13:
             break
@@ -93,47 +92,42 @@ def _entropy_sum(Q: np.ndarray) -> float:
     return float(-np.sum(Q[positive] * np.log(Q[positive])))
 
 
-def duality_gap(datafit: SoftmaxDatafit, x: np.ndarray, Z: np.ndarray, l1: float) -> DualityGap:
+def duality_gap(problem: Problem, x: np.ndarray, Z: np.ndarray) -> DualityGap:
     """Primal value at ``(W, b*)`` and the dual value of the point built from it.
 
     Parameters
     ----------
-    datafit : SoftmaxDatafit
-        With its L2 strength ``alpha``; ``alpha == l1 == 0`` (no penalty) has no finite dual.
+    problem : Problem
+        A penalty with ``lambda_1 == alpha == 0`` (no penalty) has no finite dual.
     x : ndarray of shape (k*d + k,)
     Z : ndarray of shape (n_samples, k)
         Scores of ``x``.
-    l1 : float
 
     Returns
     -------
     DualityGap
     """
-    n, n_coef, alpha = datafit.n_samples, datafit.n_coef, datafit.alpha
+    datafit, penalty = problem.datafit, problem.penalty
+    n, n_coef, alpha, l1 = datafit.n_samples, datafit.n_coef, penalty.alpha, penalty.strength
     delta = fit_intercept(datafit, Z)
     Z = Z + delta
     x = x.copy()
     x[n_coef:] += delta
     W = x[:n_coef]
-    primal = datafit.value(Z, x) + l1 * float(np.abs(W).sum())
-    top = Z.max(axis=1, keepdims=True)
-    P = np.exp(Z - top)
-    P /= P.sum(axis=1, keepdims=True)
+    primal = problem.objective(Z, x)
+    P = log_normaliser(Z)[1]
     R = P.copy()
     R[np.arange(n), datafit.y] -= 1.0  # R = P - Y = -n theta
-    V = -(R.T.astype(datafit.X.dtype) @ datafit.X).astype(np.float64, copy=False).ravel() / n
-    grad = np.concatenate([alpha * W - V, R.mean(axis=0)])
-    # Candidate scalings of theta: s = 1, and the largest s with max|s V| <= l1 (where R* = 0).
-    biggest = float(np.abs(V).max())
+    V = -(R.T.astype(datafit.X.dtype) @ datafit.X).astype(np.float64, copy=False) / n
+    grad = np.concatenate([penalty.ridge_grad(W) - V.ravel(), R.mean(axis=0)])
+    # Candidate scalings of theta: s = 1, and the largest s with every block's |s V_B| <= l1 (where R* = 0).
+    biggest = penalty.dual_norm(V)
     scales = [1.0] if alpha > 0 else []
     if l1 > 0 or alpha == 0:
         scales.append(1.0 if biggest <= l1 else l1 / biggest)
     dual = -np.inf
     for s in scales:
-        if alpha > 0:
-            conjugate = float(np.sum(np.maximum(s * np.abs(V) - l1, 0.0) ** 2)) / (2 * alpha)
-        else:
-            conjugate = 0.0
+        conjugate = penalty.conjugate(s * V) if alpha > 0 else 0.0  # alpha = 0: s puts s V in the dual ball
         # q = Y - n s theta = Y + s (P - Y)
         Q = s * P
         Q[np.arange(n), datafit.y] += 1.0 - s

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg.blas import daxpy, ddot
 
-from .datafit import SoftmaxDatafit
 from .gap import duality_gap
+from .problem import Problem
 
 __all__ = ["OWLQNResult", "pseudo_gradient", "minimize_owlqn"]
 
@@ -75,11 +75,6 @@ class OWLQNResult:
     value: float
 
 
-def _l1_norm(l1: float, w: np.ndarray) -> float:
-    """``l1 |w|_1``."""
-    return l1 * float(np.abs(w).sum())
-
-
 def pseudo_gradient(x: np.ndarray, grad: np.ndarray, l1: float, n_coef: int) -> np.ndarray:
     """Minimum-norm subgradient of ``f + l1 sum_{j < n_coef} |x_j|`` given ``grad = grad f(x)``."""
     pg = grad.copy()
@@ -115,25 +110,26 @@ def _two_loop(pg: np.ndarray, pairs, initial=None) -> np.ndarray:
     return q
 
 
-def minimize_owlqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, tol: float, kkt_tol: float,
+def minimize_owlqn(problem: Problem, x0: np.ndarray, *, tol: float, kkt_tol: float,
                    max_iter: int, memory: int = 10, criterion: str = "kkt",
                    report_gap: bool = True) -> OWLQNResult:
-    """Minimise ``F = datafit(x) + l1 |W|_1`` from ``x0`` until convergence is certified.
+    """Minimise ``F = f(x) + l1 |W|_1`` from ``x0`` until convergence is certified.
 
     With a penalty the certificate is the relative duality gap ``(F - D) / F <= tol`` of
     :mod:`.gap`, checked every ``GAP_EVERY`` iterations (one extra pass over X each); each check
     also re-optimises the intercepts, which only lowers ``F``. Without a penalty there is no finite
     dual and the certificate is the KKT violation ``max |grad| <= kkt_tol``.
 
+    The iterations need a separable penalty (the elastic net: ``l1 = penalty.strength``, the
+    ridge in the smooth part). With ``max_iter=0`` nothing is iterated and any penalty is
+    accepted: the result is the certificate (KKT violation, duality gap) of ``x0``.
+
     Parameters
     ----------
-    datafit : SoftmaxDatafit
-        The smooth part (with its L2 strength already set).
+    problem : Problem
+        Datafit and penalty of one row.
     x0 : ndarray of shape (k*d + k,)
         Starting point (a warm start from a neighbouring C, or zeros); not modified.
-    l1 : float
-        L1 strength ``l1_ratio / (C n)`` (divided by the scale on the centred copy); applies to the
-        weights, never the intercepts.
     tol : float
         Relative duality gap to reach.
     kkt_tol : float
@@ -150,75 +146,77 @@ def minimize_owlqn(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, tol: f
     -------
     OWLQNResult
     """
-    n_coef = datafit.n_coef
-    penalised = l1 > 0 or datafit.alpha > 0
+    n_coef, penalty = problem.n_coef, problem.penalty
+    if max_iter > 0 and not penalty.separable:
+        raise ValueError(f"OWL-QN needs a penalty that is a sum over single weights; received {penalty!r}")
+    l1 = penalty.strength
+    penalised = not penalty.is_zero
     use_gap = penalised and criterion == "gap"
     x = np.array(x0, dtype=np.float64)
-    Z = datafit.scores(x)
-    f, g = datafit.value_grad(Z, x)
-    F = f + _l1_norm(l1, x[:n_coef])
+    Z = problem.scores(x)
+    f, g = problem.value_grad(Z, x)
+    F = f + problem.nonsmooth(x)
     pairs: deque = deque(maxlen=memory)
     fresh = True  # Z was computed from x directly, not accumulated along line searches
     n_iter = 0
     stalled = False
     while True:
-        pg = pseudo_gradient(x, g, l1, n_coef)
-        kkt = float(np.abs(pg).max())
+        kkt = problem.kkt(x, g)
         last = stalled or n_iter >= max_iter
         if use_gap and (last or n_iter % GAP_EVERY == 0):
             if not fresh and (last or n_iter % REFRESH_SCORES == 0):
-                Z, fresh = datafit.scores(x), True
-            gap = duality_gap(datafit, x, Z, l1)
+                Z, fresh = problem.scores(x), True
+            gap = duality_gap(problem, x, Z)
             if gap.relative <= tol and not fresh:
                 # Certify on exact scores, never on ones accumulated along line searches.
-                Z, fresh = datafit.scores(x), True
-                gap = duality_gap(datafit, x, Z, l1)
+                Z, fresh = problem.scores(x), True
+                gap = duality_gap(problem, x, Z)
             # Adopt the re-optimised intercepts: a lower F, with its gradient already known.
             x, Z, g, F = gap.x, gap.Z, gap.grad, gap.primal
             if gap.relative <= tol or last:
-                kkt = float(np.abs(pseudo_gradient(x, g, l1, n_coef)).max())
+                kkt = problem.kkt(x, g)
                 return OWLQNResult(x, n_iter, gap.relative <= tol, kkt, gap.relative, F)
-            pg = pseudo_gradient(x, g, l1, n_coef)
         elif not use_gap and (kkt <= kkt_tol or last):
             if not fresh:
-                Z, fresh = datafit.scores(x), True
-                f, g = datafit.value_grad(Z, x)
-                F = f + _l1_norm(l1, x[:n_coef])
+                Z, fresh = problem.scores(x), True
+                f, g = problem.value_grad(Z, x)
+                F = f + problem.nonsmooth(x)
                 continue
             if not penalised or not report_gap:
                 return OWLQNResult(x, n_iter, kkt <= kkt_tol, kkt, np.nan, F)
-            gap = duality_gap(datafit, x, Z, l1)  # report the gap; b* only lowers F
-            kkt_star = float(np.abs(pseudo_gradient(gap.x, gap.grad, l1, n_coef)).max())
+            gap = duality_gap(problem, x, Z)  # report the gap; b* only lowers F
+            kkt_star = problem.kkt(gap.x, gap.grad)
             if kkt_star <= max(kkt, kkt_tol):
                 return OWLQNResult(gap.x, n_iter, kkt_star <= kkt_tol, kkt_star, gap.relative, gap.primal)
             return OWLQNResult(x, n_iter, kkt <= kkt_tol, kkt, gap.relative, F)
         n_iter += 1
-        step = _search(datafit, x, Z, F, pg, pairs, l1, first=not pairs)
+        pg = pseudo_gradient(x, g, l1, n_coef)
+        step = _search(problem, x, Z, F, pg, pairs, first=not pairs)
         if step is None:
             # No decrease along the quasi-Newton direction: restart from steepest descent.
             pairs.clear()
-            step = _search(datafit, x, Z, F, pg, pairs, l1, first=True)
+            step = _search(problem, x, Z, F, pg, pairs, first=True)
             if step is None:
                 stalled = True
                 continue
         x_new, Z_new = step
         fresh = False
-        f_new, g_new = datafit.value_grad(Z_new, x_new)
+        f_new, g_new = problem.value_grad(Z_new, x_new)
         s, y = x_new - x, g_new - g
         sy = s @ y
         if sy > 1e-12 * (y @ y):  # keep the model positive definite
             pairs.append((s, y, 1.0 / sy))
         x, Z, g = x_new, Z_new, g_new
-        F = f_new + _l1_norm(l1, x[:n_coef])
+        F = f_new + problem.nonsmooth(x)
 
 
-def _search(datafit: SoftmaxDatafit, x, Z, F, pg, pairs, l1, *, first: bool):
+def _search(problem: Problem, x, Z, F, pg, pairs, *, first: bool):
     """Backtracking line search along the projected quasi-Newton direction.
 
     Returns ``(x_new, Z_new)`` or ``None`` when no step of at least ``2**-MAX_BACKTRACKS`` decreases
     ``F`` enough.
     """
-    n_coef = datafit.n_coef
+    n_coef, l1 = problem.n_coef, problem.penalty.strength
     d = -_two_loop(pg, pairs) if pairs else -pg
     if l1 > 0:
         # Keep the direction in the orthant that pg points into.
@@ -230,7 +228,7 @@ def _search(datafit: SoftmaxDatafit, x, Z, F, pg, pairs, l1, *, first: bool):
     orthant = np.sign(x[:n_coef])
     zero = orthant == 0
     orthant[zero] = np.sign(-pg[:n_coef][zero])
-    XD = datafit.scores(d)  # X D_W^T + D_b: Z moves linearly along d
+    XD = problem.scores(d)  # X D_W^T + D_b: Z moves linearly along d
     t = min(1.0, 1.0 / np.linalg.norm(pg)) if first else 1.0
     for _ in range(MAX_BACKTRACKS):
         x_t = x + t * d
@@ -243,10 +241,10 @@ def _search(datafit: SoftmaxDatafit, x, Z, F, pg, pairs, l1, *, first: bool):
                 change = np.zeros(n_coef)
                 change[leaving] = -w_t[leaving]
                 w_t[leaving] = 0.0
-                change = change.reshape(datafit.n_classes, datafit.n_features)
+                change = change.reshape(problem.n_classes, problem.n_features)
                 columns = np.flatnonzero(change.any(axis=0))
-                Z_t += datafit.scores_of_columns(columns, change[:, columns])
-        F_t = datafit.value(Z_t, x_t) + _l1_norm(l1, x_t[:n_coef])
+                Z_t += problem.scores_of_columns(columns, change[:, columns])
+        F_t = problem.objective(Z_t, x_t)
         if F_t <= F + ARMIJO * (pg @ (x_t - x)):
             return x_t, Z_t
         t *= 0.5

@@ -4,30 +4,34 @@ For ``lambda = 1/(C n)`` the objective of :mod:`mnist_logreg.objective` is
 
 .. math::
 
-    F_C(W, b) = f_{\alpha}(W, b) + \lambda_1 \lVert W\rVert_1,\qquad
+    F_C(W, b) = f_{\alpha}(W, b) + \lambda_1 h(W),\qquad
     \lambda_1 = \rho\lambda,\ \alpha = (1-\rho)\lambda,
 
-with ``f_alpha`` the mean log-loss plus ``alpha/2 |W|^2`` (:class:`.SoftmaxDatafit`). Solutions move
-continuously with C, so each C starts from the previous (stronger) one's solution.
+with ``f_alpha`` the mean log-loss plus ``alpha/2 |W|^2`` and ``h`` the penalty's norm (the
+penalty object of :mod:`.penalties`, built per C from the path's :class:`.penalties.PenaltySpec`;
+the datafit is shared and never changes). Solutions move continuously with C, so each C starts
+from the previous (stronger) one's solution.
 
 Three exact reformulations are applied before solving:
 
 * *Empty features.* A column of X that is zero in every training sample has zero gradient, so its
   weights are 0 at the optimum for every penalty (and stay 0 without one); it is dropped and its
   weights are returned as zeros.
-* *Relative tolerance.* Convergence is ``max |pg| <= tol * lambda_max`` with
-  ``lambda_max = max |grad_W f_0(0, b_0)|``, the gradient at zero weights and the intercepts that
+* *Relative tolerance.* Convergence is ``kkt <= tol * lambda_max`` (``kkt`` the largest distance
+  of the gradient to the subdifferential) with ``lambda_max = max |grad_W f_0(0, b_0)|``, the gradient at zero weights and the intercepts that
   fit the class frequencies (``b_0 = log p_c``). Under L1, ``lambda_1 >= lambda_max`` makes ``W = 0``
   optimal, so ``lambda_max`` is the natural scale of the KKT violation.
 * *Centred features.* The quasi-Newton iterations run on ``(X - mu) / sigma`` with the penalty
-  rewritten for those coordinates (:mod:`.scaling`); the answer is mapped back and certified on
+  rewritten for those coordinates (:mod:`.centring`); the answer is mapped back and certified on
   the original X. Centring removes the coupling between the pixel means and the intercepts, which
   halves the iterations on MNIST-like data.
 
-With many samples per feature (:func:`use_metric`), the centred iterations are the proximal
+With many samples per feature (:func:`use_preconditioner`), the centred iterations are the proximal
 quasi-Newton steps of :mod:`.proxqn` on the Gram matrix of the centred copy (built once, with the
 copy, by :func:`prepare_problem`). Each time they meet their tolerance they ask for the certificate
-on X and, if rounding kept it short, go on with a tighter one.
+on X and, if rounding kept it short, go on with a tighter one. A penalty that is not separable
+(``group``) always takes these proximal steps, on the identity preconditioner when the Gram
+matrix was not built (OWL-QN's orthants have no meaning for a norm of several weights).
 
 Otherwise, with an L1 part, the centred iterations run on a working set of columns (:mod:`.workingset`):
 the columns with a weight that is non-zero, or whose gradient is near the penalty, at the start
@@ -37,38 +41,41 @@ columns. The working set depends on the start point alone, so a resumed path rep
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
 
+from .centring import CentredProblem
 from .datafit import SoftmaxDatafit
-from .metric import FeatureMetric
-from .owlqn import minimize_owlqn
+from .owlqn import OWLQNResult, minimize_owlqn
+from .penalties import PenaltySpec
+from .preconditioner import GramPreconditioner
+from .problem import Problem
 from .proxqn import minimize_proxqn
-from .scaling import StandardisedProblem
 from .workingset import minimize_working_set
 
-__all__ = ["PathSolution", "PreparedProblem", "nonzero_columns", "prepare_problem", "solve_path", "use_metric"]
+__all__ = ["PathSolution", "PreparedProblem", "nonzero_columns", "prepare_problem", "solve_path",
+           "use_preconditioner"]
 
 #: Drop empty columns only when that removes at least this share of X (the copy costs memory).
 MIN_DROPPED_SHARE = 0.05
-#: The metric solver (.proxqn) runs when there are at least this many samples per feature ...
-METRIC_MIN_SAMPLES_PER_FEATURE = 20
+#: The Gram-preconditioned solver (.proxqn) runs when there are at least this many samples per feature ...
+PRECONDITIONER_MIN_SAMPLES_PER_FEATURE = 20
 #: ... and at most this many features (its d x d matrix and O(k d^2) model steps).
-METRIC_MAX_FEATURES = 4096
+PRECONDITIONER_MAX_FEATURES = 4096
 
 
-def use_metric(n_samples: int, n_features: int) -> bool:
-    """Whether :mod:`.proxqn` (feature metric) or :mod:`.owlqn` (scalar metric) solves a problem of this shape.
+def use_preconditioner(n_samples: int, n_features: int) -> bool:
+    """Whether :mod:`.proxqn` (Gram preconditioner) or :mod:`.owlqn` (scalar) solves a problem of this shape.
 
     A proximal quasi-Newton step costs two passes over X plus ``O(k d^2)`` for the model; it
     takes ~20x fewer steps than OWL-QN on weakly regularised problems, so it wins when a pass
     (``n d k``) is large compared with the model, i.e. for many samples per feature.
     """
-    return n_samples >= METRIC_MIN_SAMPLES_PER_FEATURE * n_features and n_features <= METRIC_MAX_FEATURES
+    return (n_samples >= PRECONDITIONER_MIN_SAMPLES_PER_FEATURE * n_features
+            and n_features <= PRECONDITIONER_MAX_FEATURES)
 
 
 @dataclass
@@ -124,34 +131,56 @@ def _null_start(datafit: SoftmaxDatafit) -> np.ndarray:
     return x0
 
 
-def _metric_phase(datafit: SoftmaxDatafit, fast: StandardisedProblem, feature_metric: FeatureMetric, x: np.ndarray,
-                  l1: float, l1_scaled, rough_tol: float, options: dict, max_iter: int):
-    """Solve one C with :mod:`.proxqn` on the centred copy, certified on X.
-
-    Each time the centred iterations meet ``rough_tol`` they ask for the certificate on X; when
-    rounding in a float32 copy keeps it short, they go on with a tighter tolerance. OWL-QN on X
-    finishes only when that does not settle it.
-    """
+def _certifier(problem: Problem, options: dict, to_original):
+    """``(certify, certified)``: ``certify(x)`` computes the certificate on X of the point that
+    ``to_original`` maps ``x`` to, keeps it in ``certified["result"]`` and returns its violation
+    divided by its tolerance (see ``certify`` in :func:`.proxqn.minimize_proxqn`)."""
     certified = {}
 
-    def certify(x_scaled):
-        result = certified["result"] = minimize_owlqn(datafit, fast.from_scaled(x_scaled), l1, max_iter=0, **options)
+    def certify(x_iterate):
+        result = certified["result"] = minimize_owlqn(problem, to_original(x_iterate), max_iter=0, **options)
         if options["criterion"] == "gap":
             return result.gap / options["tol"]
         return result.kkt / options["kkt_tol"]
 
-    rough = minimize_proxqn(fast.datafit, fast.to_scaled(x), l1_scaled, feature_metric, kkt_tol=rough_tol,
+    return certify, certified
+
+
+def _finish(problem: Problem, x: np.ndarray, options: dict, max_iter: int) -> OWLQNResult:
+    """Iterate on X itself from ``x`` until the certificate holds: OWL-QN for a separable penalty,
+    proximal quasi-Newton on the identity preconditioner otherwise."""
+    if problem.penalty.separable:
+        return minimize_owlqn(problem, x, max_iter=max_iter, **options)
+    certify, certified = _certifier(problem, options, lambda x: x)
+    rough = minimize_proxqn(problem, x, GramPreconditioner.identity(problem.n_features), kkt_tol=options["kkt_tol"],
+                            max_iter=max_iter, memory=options["memory"], certify=certify)
+    result = certified.get("result") or minimize_owlqn(problem, rough.x, max_iter=0, **options)
+    result.n_iter = rough.n_iter
+    result.converged = result.converged and rough.converged
+    return result
+
+
+def _preconditioned_phase(problem: Problem, fast: CentredProblem, centred: Problem, preconditioner: GramPreconditioner,
+                          x: np.ndarray, rough_tol: float, options: dict, max_iter: int) -> OWLQNResult:
+    """Solve one C with :mod:`.proxqn` on the centred copy, certified on X.
+
+    Each time the centred iterations meet ``rough_tol`` they ask for the certificate on X; when
+    rounding in a float32 copy keeps it short, they go on with a tighter tolerance. The iterations
+    on X (:func:`_finish`) finish only when that does not settle it.
+    """
+    certify, certified = _certifier(problem, options, fast.from_centred)
+    rough = minimize_proxqn(centred, fast.to_centred(x), preconditioner, kkt_tol=rough_tol,
                             max_iter=max_iter, memory=options["memory"], certify=certify)
     result = certified.get("result")
     if result is None or not result.converged:
-        result = minimize_owlqn(datafit, fast.from_scaled(rough.x), l1, max_iter=max_iter - rough.n_iter, **options)
+        result = _finish(problem, fast.from_centred(rough.x), options, max_iter - rough.n_iter)
     result.n_iter += rough.n_iter
     return result
 
 
 @dataclass
 class PreparedProblem:
-    """What every path on the same data shares, built once: working matrix, centred copy, metric.
+    """What every path on the same data shares, built once: working matrix, centred copy, preconditioner.
 
     Attributes
     ----------
@@ -161,10 +190,10 @@ class PreparedProblem:
         Columns of the original X.
     datafit : SoftmaxDatafit
         On the kept columns of X, in X's dtype: the certificate is computed here.
-    fast : StandardisedProblem
+    fast : CentredProblem
         The centred copy the iterations run on.
-    metric : FeatureMetric or None
-        Set when :mod:`.proxqn` iterates.
+    preconditioner : GramPreconditioner or None
+        Set when :mod:`.proxqn` iterates on the Gram matrix.
     lambda_max : float
         Scale of the relative KKT violation.
     """
@@ -172,29 +201,29 @@ class PreparedProblem:
     columns: np.ndarray
     n_features: int
     datafit: SoftmaxDatafit
-    fast: StandardisedProblem
-    metric: FeatureMetric | None
+    fast: CentredProblem
+    preconditioner: GramPreconditioner | None
     lambda_max: float
 
 
 def prepare_problem(X: np.ndarray, y: np.ndarray, n_classes: int, *, mixed_precision: bool = False,
-                    metric: bool | None = None) -> PreparedProblem:
+                    preconditioner: bool | None = None) -> PreparedProblem:
     """Build the :class:`PreparedProblem` of ``(X, y)``; see :func:`solve_path` for the options."""
     X_work, columns = _working_matrix(X)
     datafit = SoftmaxDatafit(X_work, y, n_classes)
-    fast = StandardisedProblem(X_work, y, n_classes, dtype=np.float32 if mixed_precision else X_work.dtype)
-    if metric is None:
-        metric = use_metric(*X_work.shape)
+    fast = CentredProblem(X_work, y, n_classes, dtype=np.float32 if mixed_precision else X_work.dtype)
+    if preconditioner is None:
+        preconditioner = use_preconditioner(*X_work.shape)
     x = _null_start(datafit)
-    _, g0 = datafit.value_grad(datafit.scores(x), x)
+    _, g0 = datafit.value_grad(datafit.scores(x))
     return PreparedProblem(columns=columns, n_features=X.shape[1], datafit=datafit, fast=fast,
-                           metric=FeatureMetric(fast.datafit.X) if metric else None,
+                           preconditioner=GramPreconditioner(fast.datafit.X) if preconditioner else None,
                            lambda_max=max(float(np.abs(g0[:datafit.n_coef]).max()), 1e-12))
 
 
-def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float], l1_ratio: float, *,
+def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float], penalty: PenaltySpec, *,
                tol: float = 1e-4, max_iter: int = 5000, memory: int = 10, criterion: str = "kkt",
-               mixed_precision: bool = False, metric: bool | None = None,
+               mixed_precision: bool = False, preconditioner: bool | None = None,
                start: tuple[np.ndarray, np.ndarray] | None = None,
                prepared: PreparedProblem | None = None) -> Iterator[tuple[int, PathSolution]]:
     """Solve ``F_C`` for every C, smallest C first, each warm-started from the previous solution.
@@ -208,11 +237,12 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
     n_classes : int
     Cs : sequence of float
         Values of C (``inf`` for no penalty), in any order.
-    l1_ratio : float in [0, 1]
+    penalty : PenaltySpec
+        The path's penalty name and ``l1_ratio``.
     tol : float, default=1e-4
         Relative KKT tolerance (see the module docstring).
     max_iter : int, default=5000
-        OWL-QN iterations per C.
+        Quasi-Newton iterations per C.
     memory : int, default=10
         L-BFGS pairs.
     criterion : {"kkt", "gap"}, default="kkt"
@@ -221,14 +251,14 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         Iterate on a float32 centred copy (half the memory traffic) and certify, finishing if
         needed, in X's dtype. Faster on small problems; on large ones float32 rounding in the
         gradient can keep the float32 phase from reaching ``tol`` until ``max_iter``.
-    metric : bool or None, default=None
-        Iterate with the feature-metric proximal quasi-Newton method (:mod:`.proxqn`) instead of
-        OWL-QN; ``None`` decides by the shape of X (:func:`use_metric`).
+    preconditioner : bool or None, default=None
+        Iterate with the Gram-preconditioned proximal quasi-Newton method (:mod:`.proxqn`) instead
+        of OWL-QN; ``None`` decides by the shape of X (:func:`use_preconditioner`).
     start : (coef (k, d), intercept (k,)), optional
         Starting point for the first (smallest) C instead of zero weights.
     prepared : PreparedProblem, optional
         From :func:`prepare_problem` on the same ``(X, y)``, to share it between paths (then
-        ``mixed_precision`` and ``metric`` are those it was built with).
+        ``mixed_precision`` and ``preconditioner`` are those it was built with).
 
     Yields
     ------
@@ -236,38 +266,40 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         The position of the C in ``Cs`` and its solution, in increasing order of C.
     """
     if prepared is None:
-        prepared = prepare_problem(X, y, n_classes, mixed_precision=mixed_precision, metric=metric)
+        prepared = prepare_problem(X, y, n_classes, mixed_precision=mixed_precision, preconditioner=preconditioner)
     columns, n_features, lambda_max = prepared.columns, prepared.n_features, prepared.lambda_max
-    datafit, fast, feature_metric = prepared.datafit, prepared.fast, prepared.metric
+    datafit, fast, gram = prepared.datafit, prepared.fast, prepared.preconditioner
     n_samples = datafit.n_samples
     x = _null_start(datafit)
     if start is not None:
         x = datafit.pack(np.asarray(start[0])[:, columns], start[1])
     for i in sorted(range(len(Cs)), key=lambda i: Cs[i]):
         began = time.perf_counter()
-        lam = 0.0 if math.isinf(Cs[i]) else 1.0 / (Cs[i] * n_samples)
-        datafit.alpha = (1.0 - l1_ratio) * lam
+        # One problem per C: the shared datafits, and this C's penalty (in centred coordinates for the copy).
+        problem = Problem(datafit, penalty.at(Cs[i], n_samples))
+        centred = Problem(fast.datafit, fast.centred_penalty(problem.penalty))
         options = dict(tol=tol, kkt_tol=tol * lambda_max, memory=memory, criterion=criterion)
         # Iterate on the centred copy, then certify (and if need be finish) on X itself.
-        l1_scaled, fast.datafit.alpha = fast.penalties(l1_ratio * lam, datafit.alpha)
         # The centred phase always stops on the KKT test; the certificate on X is the chosen one.
         # It aims at 0.8 tol (a weight's KKT violation v in centred coordinates is v * sigma on X,
-        # up to the intercepts' part, which the certificate re-optimises): the margin absorbs float32 rounding, and the float64 phase finishes in a few steps
-        # where it does not (a margin of 0.5 costs ~20 % more iterations on case a).
+        # up to the intercepts' part, which the certificate re-optimises): the margin absorbs float32
+        # rounding, and the float64 phase finishes in a few steps where it does not (a margin of 0.5
+        # costs ~20 % more iterations on case a).
         rough_options = dict(options, kkt_tol=0.8 * options["kkt_tol"] / fast.kkt_factor(), criterion="kkt",
                              report_gap=False)
-        if feature_metric is not None:
-            result = _metric_phase(datafit, fast, feature_metric, x, l1_ratio * lam, l1_scaled,
-                                   rough_options["kkt_tol"], options, max_iter)
-        elif l1_ratio * lam > 0:
-            # L1: iterate on the columns that can be non-zero, check all of them (.workingset).
-            rough = minimize_working_set(fast.datafit, fast.to_scaled(x), l1_scaled, kkt_tol=rough_options["kkt_tol"],
-                                         max_iter=max_iter, memory=memory)
+        if gram is not None or not problem.penalty.separable:
+            # Proximal steps; a non-separable penalty takes them on the identity without the Gram matrix.
+            preconditioner = gram if gram is not None else GramPreconditioner.identity(fast.datafit.n_features)
+            result = _preconditioned_phase(problem, fast, centred, preconditioner, x, rough_options["kkt_tol"],
+                                           options, max_iter)
         else:
-            rough = minimize_owlqn(fast.datafit, fast.to_scaled(x), l1_scaled, max_iter=max_iter, **rough_options)
-        if feature_metric is None:
-            result = minimize_owlqn(datafit, fast.from_scaled(rough.x), l1_ratio * lam,
-                                    max_iter=max_iter - rough.n_iter, **options)
+            if problem.penalty.has_nonsmooth:
+                # L1: iterate on the columns that can be non-zero, check all of them (.workingset).
+                rough = minimize_working_set(centred, fast.to_centred(x), kkt_tol=rough_options["kkt_tol"],
+                                             max_iter=max_iter, memory=memory)
+            else:
+                rough = minimize_owlqn(centred, fast.to_centred(x), max_iter=max_iter, **rough_options)
+            result = _finish(problem, fast.from_centred(rough.x), options, max_iter - rough.n_iter)
             result.n_iter += rough.n_iter
         x = result.x
         W, b = datafit.unpack(x)

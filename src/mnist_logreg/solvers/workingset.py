@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .datafit import SoftmaxDatafit
-from .owlqn import OWLQNResult, minimize_owlqn, pseudo_gradient
+from .owlqn import OWLQNResult, minimize_owlqn
+from .problem import Problem
 
 __all__ = ["minimize_working_set"]
 
@@ -39,18 +39,17 @@ MARGIN = 0.0
 MAX_SHARE = 0.8
 
 
-def minimize_working_set(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, kkt_tol: float, max_iter: int,
+def minimize_working_set(problem: Problem, x0: np.ndarray, *, kkt_tol: float, max_iter: int,
                          memory: int = 10, tol: float = 0.0) -> OWLQNResult:
-    """Minimise ``datafit + l1 |W|_1`` by OWL-QN on working sets of columns (see the module docstring).
+    """Minimise ``f + l1 |W|_1`` by OWL-QN on working sets of columns (see the module docstring).
 
     Parameters
     ----------
-    datafit : SoftmaxDatafit
-        The full problem, with its L2 strength set.
+    problem : Problem
+        The full problem; its penalty separable with ``l1 = penalty.strength > 0`` (without it
+        there is no sparsity to exploit).
     x0 : ndarray of shape (k*d + k,)
         Start point; not modified.
-    l1 : float
-        L1 strength; must be positive (without it there is no sparsity to exploit).
     kkt_tol : float
         Absolute KKT tolerance on every weight, restricted iterations and final check alike.
     max_iter : int
@@ -64,10 +63,10 @@ def minimize_working_set(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, 
     OWLQNResult
         ``kkt`` is the largest KKT violation over all weights; ``gap`` is NaN.
     """
-    k, d = datafit.n_classes, datafit.n_features
-    n_coef = datafit.n_coef
+    k, d = problem.n_classes, problem.n_features
+    n_coef, l1 = problem.n_coef, problem.penalty.strength
     x = np.array(x0, dtype=np.float64)
-    grad = datafit.value_grad(datafit.scores(x), x)[1]
+    grad = problem.value_grad(problem.scores(x), x)[1]
     W, G = x[:n_coef].reshape(k, d), grad[:n_coef].reshape(k, d)
     inside = (W != 0).any(axis=0) | (np.abs(G) >= (1.0 - MARGIN) * l1).any(axis=0)
     n_iter = 0
@@ -75,29 +74,27 @@ def minimize_working_set(datafit: SoftmaxDatafit, x0: np.ndarray, l1: float, *, 
         columns = np.flatnonzero(inside)
         if len(columns) > MAX_SHARE * d:
             # Nearly everything is in: iterate on X itself.
-            result = minimize_owlqn(datafit, x, l1, tol=tol, kkt_tol=kkt_tol, max_iter=max_iter - n_iter,
+            result = minimize_owlqn(problem, x, tol=tol, kkt_tol=kkt_tol, max_iter=max_iter - n_iter,
                                     memory=memory, criterion="kkt", report_gap=False)
             result.n_iter += n_iter
             return result
-        sub = SoftmaxDatafit(np.ascontiguousarray(datafit.X[:, columns]), datafit.y, k,
-                             alpha=datafit.alpha)
+        sub = problem.restricted(columns)
         W = x[:n_coef].reshape(k, d)
         x_sub = sub.pack(W[:, columns], x[n_coef:])
-        result = minimize_owlqn(sub, x_sub, l1, tol=tol, kkt_tol=kkt_tol,
+        result = minimize_owlqn(sub, x_sub, tol=tol, kkt_tol=kkt_tol,
                                 max_iter=max_iter - n_iter, memory=memory, criterion="kkt", report_gap=False)
         n_iter += result.n_iter
         W_sub, b = sub.unpack(result.x)
         W = np.zeros((k, d))
         W[:, columns] = W_sub
-        x = datafit.pack(W, b)
+        x = problem.pack(W, b)
         # KKT on all columns: left-out weights are zero, so their violation is (|g| - lambda_1)_+.
-        grad = datafit.value_grad(datafit.scores(x), x)[1]
+        grad = problem.value_grad(problem.scores(x), x)[1]
         G = grad[:n_coef].reshape(k, d)
         outside_violation = np.where(inside, 0.0, np.maximum(np.abs(G) - l1, 0.0))
         violators = (outside_violation > kkt_tol).any(axis=0)
         if not violators.any() or n_iter >= max_iter or not result.converged:
-            pg = pseudo_gradient(x, grad, l1, n_coef)
-            kkt = float(np.abs(pg).max())
+            kkt = problem.kkt(x, grad)
             F = result.value
             return OWLQNResult(x, n_iter, result.converged and kkt <= kkt_tol, kkt, np.nan, F)
         # Add the violators and the columns near their threshold.

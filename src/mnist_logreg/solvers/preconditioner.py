@@ -1,4 +1,4 @@
-r"""A feature metric for the quasi-Newton model: the pixels' Gram matrix.
+r"""The preconditioner of the quasi-Newton model: the pixels' Gram matrix (or the identity).
 
 Pixels are strongly correlated (on Fashion-MNIST the eigenvalues of the centred Gram matrix span
 eight orders of magnitude), and that, not the number of samples, is what makes weakly regularised
@@ -10,7 +10,7 @@ fits take thousands of plain quasi-Newton steps. The Hessian of the mean log-los
     \approx S \otimes A, \qquad A = \frac1n X^\top X + \delta I,\quad
     S = \frac1n \sum_i (\operatorname{diag} p_i - p_i p_i^\top),
 
-so the quasi-Newton model starts from ``B0 = sigma S (x) A`` (plus the exact ridge) instead of a
+so the quasi-Newton model starts from the preconditioner ``B0 = sigma S (x) A`` (plus the exact ridge) instead of a
 multiple of the identity; the L-BFGS pairs and the scalar ``sigma`` correct the rest. ``A`` is
 ``d x d`` and is computed once per path (one product of X with itself, about the cost of a few
 passes); ``delta`` keeps it invertible where pixels are (nearly) constant. ``S`` (k x k) follows
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FeatureMetric", "class_eigen"]
+__all__ = ["GramPreconditioner", "class_eigen"]
 
 #: ``delta`` relative to the mean diagonal of the Gram matrix (1e-3 .. 1e-1 measured the same).
 DELTA = 1e-2
@@ -32,13 +32,13 @@ DELTA = 1e-2
 CLASS_DAMPING = 0.1
 
 
-class FeatureMetric:
+class GramPreconditioner:
     """``A = X^T X / n + delta I`` of the (centred) matrix the iterations run on, and its eigenbasis.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        The centred, scaled copy of :class:`.scaling.StandardisedProblem` (float32 or float64).
+        The centred, scaled copy of :class:`.centring.CentredProblem` (float32 or float64).
     """
 
     def __init__(self, X: np.ndarray):
@@ -49,6 +49,15 @@ class FeatureMetric:
         self.A = np.ascontiguousarray(gram + delta * np.eye(X.shape[1]))
         self.eigenvalues, self.eigenvectors = np.linalg.eigh(self.A)
         np.maximum(self.eigenvalues, delta, out=self.eigenvalues)
+
+    @classmethod
+    def identity(cls, n_features: int) -> "GramPreconditioner":
+        """``A = I``: the scalar preconditioner ``sigma S (x) I``, for problems where the Gram matrix
+        does not pay (few samples per feature) but the penalty needs proximal steps (``group``)."""
+        self = cls.__new__(cls)
+        self.A = np.eye(n_features)
+        self.eigenvalues, self.eigenvectors = np.ones(n_features), np.eye(n_features)
+        return self
 
     @property
     def n_features(self) -> int:

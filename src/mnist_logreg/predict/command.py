@@ -1,0 +1,88 @@
+"""``mnist-logreg predict``: label pictures, print them as text, JSON or CSV, optionally draw a sheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..display import progress_renders
+from ..errors import UsageError
+from .labelling import expand_inputs, label_images
+
+__all__ = ["PROGRESS_FROM", "check_predict_options", "predict_command"]
+
+#: A progress bar is shown (on a terminal) from this many files on.
+PROGRESS_FROM = 10
+
+
+def check_predict_options(top: int, show) -> None:
+    """UsageError for ``--top`` below 1 or a ``--show`` path that cannot take a PNG."""
+    if top < 1:
+        raise UsageError(f"--top: received {top}; allowed a whole number >= 1")
+    if show is not None:
+        path = Path(show)
+        if path.suffix.lower() != ".png":
+            raise UsageError(f"--show: received {show!r}; allowed a path ending in .png")
+        if path.is_dir() or not path.parent.is_dir():
+            raise UsageError(f"--show: received {show!r}; allowed a file in an existing folder")
+
+
+def _csv(results, top: int) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header = ["file", "label", "probability"]
+    for k in range(2, top + 1):
+        header += [f"label_{k}", f"probability_{k}"]
+    writer.writerow(header + ["error"])
+    for r in results:
+        cells = [r.file]
+        pairs = list(r.probabilities.items())
+        for k in range(top):
+            cells += [pairs[k][0], f"{pairs[k][1]:.6f}"] if k < len(pairs) else ["", ""]
+        writer.writerow(cells + [r.error or ""])
+    return buffer.getvalue()
+
+
+def predict_command(args, out: Console, err: Console, prog: str) -> int:
+    """Run ``predict`` for parsed ``args``; returns the exit code (1 if any file failed)."""
+    from ..modelfile import load_model
+
+    check_predict_options(args.top, args.show)
+    model = load_model(args.model)
+    top = min(args.top, len(model.classes_))
+    n = len(expand_inputs(args.images))
+    progress = None
+    if n >= PROGRESS_FROM and progress_renders(err) and not args.quiet:
+        progress = Progress(TextColumn("labelling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=err, transient=True)
+    if progress is not None:
+        with progress:
+            task = progress.add_task("images", total=n)
+            results = label_images(model, args.images, top, progress=lambda k: progress.advance(task, k),
+                                   keep_framed=args.show is not None)
+    else:
+        results = label_images(model, args.images, top, keep_framed=args.show is not None)
+    failed = [r for r in results if r.error]
+    for r in failed:
+        err.print(f"{prog}: error: {r.error}", highlight=False, markup=False, soft_wrap=True)
+    if args.json:
+        out.file.write(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+    elif args.csv:
+        out.file.write(_csv(results, top))
+    else:
+        for r in results:
+            if not r.error:
+                best = ", ".join(f"{label}: {p:.3f}" for label, p in r.probabilities.items())
+                out.print(f"{r.file}: {r.label}  ({best})", highlight=False, markup=False, soft_wrap=True)
+    if args.show is not None:
+        from .sheet import write_sheet
+
+        framing = model.named_steps["framing"]
+        write_sheet(results, args.show, background=framing.background_, ink=framing.ink_)
+        err.print(f"sheet: {args.show}", highlight=False, markup=False)
+    return 1 if failed else 0

@@ -1,0 +1,142 @@
+"""Labelling picture files with a saved pipeline: inputs expanded, each file framed, bad files reported."""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..atomic import plain
+from ..errors import DataError, MnistLogregError
+from .images import read_image
+
+__all__ = ["IMAGE_SUFFIXES", "Prediction", "expand_inputs", "label_images", "predict_images"]
+
+#: File names a folder is searched for (the content still decides the format).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".npy")
+_GLOB = set("*?[")
+
+
+@dataclass
+class Prediction:
+    """One input's outcome: a label and its top probabilities, or the one-line error.
+
+    Attributes
+    ----------
+    file : str
+    label : object or None
+    probabilities : dict
+        ``{label: probability}`` of the top classes, most probable first (labels as text).
+    framed : ndarray of shape image_shape, or None
+        The picture as the model saw it, after framing (raw units of the training images).
+    error : str or None
+    """
+
+    file: str
+    label: object = None
+    probabilities: dict = field(default_factory=dict)
+    framed: np.ndarray | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        """``{"file", "label", "probabilities", "error"}``, ready for JSON."""
+        return {"file": self.file, "label": self.label, "probabilities": self.probabilities, "error": self.error}
+
+
+def expand_inputs(inputs: Sequence) -> list[tuple[str, str | None]]:
+    """Files, folders and glob patterns, as ``(file, error)`` pairs in the order given.
+
+    A folder stands for its files whose names end in :data:`IMAGE_SUFFIXES` (sorted, not
+    recursive); a pattern that names no existing file is expanded with :mod:`glob`. A folder or
+    pattern with no image gives one pair carrying the error.
+    """
+    out = []
+    for item in inputs:
+        text = str(item)
+        path = Path(text)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir())
+            if not files:
+                out.append((text, f"folder {text}: holds no .png, .jpg, .jpeg or .npy files; allowed a folder of images"))
+            out.extend((str(p), None) for p in files)
+        elif not path.exists() and _GLOB & set(text):
+            files = sorted(p for p in glob.glob(text) if not Path(p).is_dir())
+            if not files:
+                out.append((text, f"pattern {text}: matches no file; allowed files, folders or patterns of images"))
+            out.extend((p, None) for p in files)
+        else:
+            out.append((text, None))
+    return out
+
+
+def _framing(model):
+    return model.named_steps["framing"]
+
+
+def label_images(model, inputs: Sequence, top: int = 3, *, progress: Callable[[int], None] | None = None,
+                 keep_framed: bool = False) -> list[Prediction]:
+    """Label every image among ``inputs``; a bad file gives a :class:`Prediction` with ``error`` set.
+
+    Parameters
+    ----------
+    model : Pipeline
+        As returned by :func:`~mnist_logreg.modelfile.load_model`.
+    inputs : sequence of str or Path
+        Files, folders or glob patterns (see :func:`expand_inputs`).
+    top : int
+        How many classes to report per image (at most the number of classes).
+    progress : callable or None
+        Called with 1 after each file.
+    keep_framed : bool
+        Keep each framed picture (for a contact sheet).
+
+    Returns
+    -------
+    list of Prediction, in input order
+    """
+    framing = _framing(model)
+    classes = model.classes_
+    top = max(1, min(int(top), len(classes)))
+    results, rows, where = [], [], []
+    for file, error in expand_inputs(inputs):
+        result = Prediction(file=file, error=error)
+        if error is None:
+            try:
+                framed = framing.frame(read_image(file), name=file)
+            except MnistLogregError as failure:
+                result.error = " ".join(str(failure).split())
+            else:
+                rows.append(framed.ravel())
+                where.append(len(results))
+                if keep_framed:
+                    result.framed = framed
+        results.append(result)
+        if progress is not None:
+            progress(1)
+    if rows:
+        proba = model.predict_proba(np.stack(rows))
+        for i, p in zip(where, proba):
+            order = np.argsort(-p, kind="stable")[:top]
+            results[i].label = plain(classes[order[0]])
+            results[i].probabilities = {str(plain(classes[j])): float(p[j]) for j in order}
+    return results
+
+
+def predict_images(model, paths, top: int = 3) -> list[dict]:
+    """Label and top-``top`` probabilities for each image file; DataError on the first bad one.
+
+    Returns
+    -------
+    list of dict
+        ``{"file", "label", "probabilities"}``, probabilities as ``{label: p}`` for the top classes,
+        most probable first.
+    """
+    out = []
+    for result in label_images(model, paths, top):
+        if result.error:
+            raise DataError(result.error)
+        out.append({"file": result.file, "label": result.label, "probabilities": result.probabilities})
+    return out

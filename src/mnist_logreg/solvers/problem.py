@@ -1,0 +1,81 @@
+r"""One grid row's problem: a datafit shared by the whole path, and this row's penalty object.
+
+.. math::
+
+    F(x) = \underbrace{L(W, b) + \tfrac{\alpha}{2}\lVert W\rVert_2^2}_{f\ \text{(smooth)}}
+           + \lambda_1 h(W),
+
+with ``L`` from :mod:`.datafit` and ``lambda_1 h``, ``alpha`` from :mod:`.penalties`. The solvers
+take a :class:`Problem` and never look at the penalty's name: :meth:`Problem.value` and
+:meth:`Problem.value_grad` are ``f`` (the ridge is smooth, so the quasi-Newton models hold it
+exactly), :meth:`Problem.objective` is ``F`` and :meth:`Problem.kkt` the certificate. A problem is
+built per C from the shared datafit, so nothing shared changes from one C to the next.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .datafit import SoftmaxDatafit
+from .penalties import Penalty
+
+__all__ = ["Problem"]
+
+
+class Problem:
+    """``datafit + penalty`` on the flat vector ``x`` (weights (k, d) row-major, then k intercepts).
+
+    Parameters
+    ----------
+    datafit : SoftmaxDatafit
+    penalty : Penalty
+    """
+
+    def __init__(self, datafit: SoftmaxDatafit, penalty: Penalty):
+        self.datafit = datafit
+        self.penalty = penalty
+        self.X, self.y = datafit.X, datafit.y
+        self.n_samples, self.n_features = datafit.n_samples, datafit.n_features
+        self.n_classes, self.n_coef = datafit.n_classes, datafit.n_coef
+        self.size = datafit.size
+        self.unpack, self.pack = datafit.unpack, datafit.pack
+        self.scores, self.scores_of_columns = datafit.scores, datafit.scores_of_columns
+
+    def weights(self, x: np.ndarray) -> np.ndarray:
+        """The view ``W`` (k, d) of ``x``."""
+        return x[:self.n_coef].reshape(self.n_classes, self.n_features)
+
+    def value(self, Z: np.ndarray, x: np.ndarray) -> float:
+        """``f`` (loss + ridge) from the scores ``Z`` of ``x``; no pass over X."""
+        return self.datafit.value(Z) + self.penalty.ridge(x[:self.n_coef])
+
+    def value_grad(self, Z: np.ndarray, x: np.ndarray, curvature: bool = False):
+        """``(f, grad f)``, plus the class curvature matrix when asked (see :meth:`.SoftmaxDatafit.value_grad`)."""
+        out = self.datafit.value_grad(Z, curvature)
+        w = x[:self.n_coef]
+        if self.penalty.alpha:
+            out[1][:self.n_coef] += self.penalty.ridge_grad(w)
+        return (out[0] + self.penalty.ridge(w),) + out[1:]
+
+    def nonsmooth(self, x: np.ndarray) -> float:
+        """``lambda_1 h(W)``."""
+        return self.penalty.nonsmooth(self.weights(x))
+
+    def objective(self, Z: np.ndarray, x: np.ndarray) -> float:
+        """``F = f + lambda_1 h`` from the scores ``Z`` of ``x``."""
+        return self.value(Z, x) + self.nonsmooth(x)
+
+    def kkt(self, x: np.ndarray, grad: np.ndarray) -> float:
+        """The largest violation of the optimality conditions given ``grad = grad f(x)``.
+
+        The distance of ``-grad`` to the penalty's subdifferential, block by block, and ``|grad|``
+        on the unpenalised intercepts; 0 exactly at the minimum.
+        """
+        G = grad[:self.n_coef].reshape(self.n_classes, self.n_features)
+        weights = float(self.penalty.subdiff_distance(self.weights(x), G).max(initial=0.0))
+        return max(weights, float(np.abs(grad[self.n_coef:]).max(initial=0.0)))
+
+    def restricted(self, columns: np.ndarray) -> "Problem":
+        """The same row on the columns ``columns`` of X only (a copy of those columns)."""
+        sub = SoftmaxDatafit(np.ascontiguousarray(self.X[:, columns]), self.y, self.n_classes)
+        return Problem(sub, self.penalty)

@@ -1,0 +1,116 @@
+"""The sweep on Dask: a LocalCluster, a cluster started with the `dask` command, a worker lost mid-sweep.
+
+Every cluster listens on loopback only, on ports the system chooses, and is torn down by the test.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="Dask's distributed is not installed (mnist-logreg[dask])")
+
+from mnist_logreg.cli import main  # noqa: E402
+from mnist_logreg.data import load_dataset  # noqa: E402
+from mnist_logreg.engines import get_engine  # noqa: E402
+from mnist_logreg.grid import make_grid  # noqa: E402
+from mnist_logreg.plan import LocalExecutor, make_executor, plan_tasks  # noqa: E402
+from mnist_logreg.split import split_dataset  # noqa: E402
+from mnist_logreg.sweep import run_sweep  # noqa: E402
+
+VARIABLE = ["fit_seconds"]
+ROWS = make_grid("l1,l2", "0.05,0.5,5")
+CV = 2
+
+
+@pytest.fixture(scope="module")
+def split():
+    return split_dataset(load_dataset("digits"), 300, 200, seed=0)
+
+
+@pytest.fixture(scope="module")
+def reference(split):
+    with LocalExecutor(1) as executor:
+        return run_sweep(split, ROWS, get_engine("numpy"), cv=CV, executor=executor)
+
+
+def assert_same(result, reference):
+    pd.testing.assert_frame_equal(result.table.drop(columns=VARIABLE), reference.table.drop(columns=VARIABLE),
+                                  rtol=1e-9)
+    assert np.allclose(result.coef, reference.coef, rtol=1e-9, atol=0)
+
+
+def test_local_cluster_gives_the_same_table_and_the_scheduler_ran_every_task(split, reference):
+    with make_executor(scheduler="local:2") as executor:
+        result = run_sweep(split, ROWS, get_engine("numpy"), cv=CV, executor=executor)
+    assert_same(result, reference)
+    n_tasks = len(plan_tasks(ROWS, [42], CV))
+    # The scheduler's task stream: every task ran once, on its two workers (loopback addresses).
+    assert result.executor["tasks_run"] == n_tasks == 6
+    assert len(result.executor["tasks_by_worker"]) == 2
+    assert all(w.startswith("tcp://127.0.0.1:") for w in result.executor["tasks_by_worker"])
+
+
+def test_worker_lost_mid_sweep_loses_no_row(split, reference):
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        pids = sorted(client.run(os.getpid).values())
+        killed = []
+
+        def kill_one_worker(n):
+            if not killed:  # after the first finished task, while the others are running or pending
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+        with make_executor(scheduler=cluster.scheduler_address) as executor:
+            result = run_sweep(split, ROWS, get_engine("numpy"), cv=CV, executor=executor, progress=kill_one_worker)
+        assert killed and pids[0] not in client.run(os.getpid).values()
+    assert_same(result, reference)
+
+
+def _start(args, log):
+    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_cluster_started_with_the_dask_command_gives_the_same_table(tmp_path):
+    dask = shutil.which("dask", path=os.path.dirname(sys.executable))
+    if dask is None:
+        pytest.skip("the dask command is not installed next to this Python")
+    scheduler_file = tmp_path / "scheduler.json"
+    log = open(tmp_path / "cluster.log", "w")
+    processes = [_start([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                         "--scheduler-file", str(scheduler_file)], log)]
+    try:
+        for _ in range(600):
+            if scheduler_file.exists() and scheduler_file.stat().st_size:
+                break
+            time.sleep(0.1)
+        address = distributed.utils.json_load_robust(str(scheduler_file))["address"]
+        assert address.startswith("tcp://127.0.0.1:")
+        processes.append(_start([dask, "worker", address, "--nworkers", "2", "--nthreads", "1", "--host", "127.0.0.1",
+                                 "--no-dashboard"], log))
+        with distributed.Client(address) as client:
+            client.wait_for_workers(2, timeout=120)
+        options = ["run", "--dataset", "digits", "--train-size", "300", "--test-size", "200", "--C", "0.05,0.5,5",
+                   "--select-by", "roc_auc_cv", "--cv", "2", "--no-report", "--quiet"]
+        assert main([*options, "--jobs", "1", "--out", str(tmp_path / "one")]) == 0
+        assert main([*options, "--scheduler", address, "--out", str(tmp_path / "cluster")]) == 0
+    finally:
+        for process in reversed(processes):
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
+        log.close()
+    one = pd.read_csv(tmp_path / "one" / "results.csv").drop(columns=VARIABLE)
+    cluster = pd.read_csv(tmp_path / "cluster" / "results.csv").drop(columns=VARIABLE)
+    pd.testing.assert_frame_equal(cluster, one, rtol=1e-9)
+    import json
+
+    run = json.loads((tmp_path / "cluster" / "run.json").read_text())
+    assert run["executor"]["executor"] == "dask" and run["executor"]["tasks_run"] == 6
+    assert len(run["executor"]["tasks_by_worker"]) == 2

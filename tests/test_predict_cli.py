@@ -1,0 +1,191 @@
+"""`mnist-logreg predict` through the installed command: inputs, outputs, and bad pictures."""
+
+import csv
+import io
+import json
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import load_digits
+
+EXE = shutil.which("mnist-logreg", path=str(Path(sys.executable).parent)) or "mnist-logreg"
+GIB = 2**30
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def run_measured(*args, timeout=300):
+    """Run the command in a child of a fresh Python and return (result, the child's peak RSS in bytes)."""
+    probe = ("import json, resource, subprocess, sys\n"
+             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+             "print(json.dumps({'rc': r.returncode, 'stdout': r.stdout, 'stderr': r.stderr,\n"
+             "                  'peak_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n")
+    done = subprocess.run([sys.executable, "-c", probe, EXE, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+    report = json.loads(done.stdout)
+    result = subprocess.CompletedProcess(args, report["rc"], report["stdout"], report["stderr"])
+    return result, report["peak_kib"] * 1024
+
+
+def error_lines(result):
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("predict-cli") / "run"
+    result = run_cli("run", "--dataset", "digits", "--penalties", "l2", "--C", "1", "--train-size", "600",
+                     "--test-size", "300", "--no-report", "--quiet", "--out", out)
+    assert result.returncode == 0, result.stderr
+    return out / "model.skops"
+
+
+@pytest.fixture(scope="module")
+def pictures(tmp_path_factory):
+    """Eight scikit-learn digits as 64x64 PNGs, dark on light, and their labels."""
+    folder = tmp_path_factory.mktemp("pictures")
+    digits = load_digits()
+    files = []
+    for k in range(8):
+        image = (255 - digits.images[1000 + k] * 255 / 16).astype(np.uint8)
+        files.append(folder / f"digit-{k}.png")
+        Image.fromarray(image).resize((64, 64), Image.Resampling.BILINEAR).save(files[-1])
+    return files, digits.target[1000:1008]
+
+
+def _png(path: Path, width: int, height: int, rows) -> Path:
+    """A greyscale PNG written row by row (``rows(y)`` gives bytes), never held whole in memory."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(9)
+    body = b"".join(packer.compress(b"\x00" + rows(y)) for y in range(height)) + packer.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+    return path
+
+
+def test_files_folders_and_patterns_with_text_json_and_csv(model, pictures):
+    files, labels = pictures
+    folder = files[0].parent
+    text = run_cli("predict", model, files[0], folder, str(folder / "digit-[67].png"))
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert len(lines) == 1 + 8 + 2 and lines[0].startswith(f"{files[0]}: ")
+    as_json = run_cli("predict", model, folder, "--json", "--top", "2")
+    assert as_json.returncode == 0, as_json.stderr
+    results = json.loads(as_json.stdout)
+    assert [r["file"] for r in results] == [str(f) for f in files]
+    assert all(r["error"] is None and len(r["probabilities"]) == 2 for r in results)
+    assert np.mean(np.array([r["label"] for r in results]) == labels) >= 0.75
+    as_csv = run_cli("predict", model, folder, "--csv", "--top", "3")
+    table = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert list(table[0]) == ["file", "label", "probability", "label_2", "probability_2", "label_3",
+                              "probability_3", "error"]
+    assert [row["label"] for row in table] == [str(r["label"]) for r in results]
+    assert all(float(row["probability"]) >= float(row["probability_2"]) for row in table)
+
+
+def test_options_are_checked_before_any_work(model, pictures, tmp_path):
+    files, _ = pictures
+    for args, needle in [(("--top", "0"), "--top"), (("--json", "--csv"), "--csv"),
+                         (("--show", tmp_path / "sheet.jpg"), "--show"),
+                         (("--show", tmp_path / "missing" / "sheet.png"), "--show")]:
+        result = run_cli("predict", model, files[0], *args)
+        assert result.returncode == 2 and needle in result.stderr and len(error_lines(result)) == 1, args
+
+
+def test_show_writes_one_sheet_of_what_the_model_saw(model, pictures, tmp_path):
+    files, _ = pictures
+    sheet = tmp_path / "sheet.png"
+    result = run_cli("predict", model, *files, "--show", sheet)
+    assert result.returncode == 0, result.stderr
+    with Image.open(sheet) as image:
+        assert image.format == "PNG" and image.width >= 8 * 100 and image.height >= 100
+
+
+def _bad_pictures(folder: Path) -> dict:
+    bad = {}
+    bad["empty.png"] = b""
+    bad["text.png"] = b"these are words, not pixels\n"
+    buffer = io.BytesIO()
+    Image.new("L", (40, 40), 200).save(buffer, "PNG")
+    bad["one-colour.png"] = buffer.getvalue()
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1), 0).save(buffer, "PNG")
+    bad["one-pixel.png"] = buffer.getvalue()
+    for fmt in ("GIF", "TIFF"):
+        buffer = io.BytesIO()
+        Image.new("L", (40, 40), 0).save(buffer, fmt)
+        bad[f"{fmt.lower()}-renamed.png"] = buffer.getvalue()
+    buffer = io.BytesIO()
+    frames = [Image.new("L", (40, 40), v) for v in (0, 255)]
+    frames[0].save(buffer, "PNG", save_all=True, append_images=frames[1:])
+    bad["animated.png"] = buffer.getvalue()
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)).save(buffer, "PNG")
+    bad["truncated.png"] = buffer.getvalue()[:200]
+    files = {}
+    for name, data in bad.items():
+        files[name] = folder / name
+        files[name].write_bytes(data)
+    np.save(folder / "strings.npy", np.array([["a", "b"], ["c", "d"]]))
+    files["strings.npy"] = folder / "strings.npy"
+    files["huge.png"] = _png(folder / "huge.png", 10_000, 10_000, lambda y: bytes(10_000))
+    (folder / "no-images").mkdir()
+    files["no-images"] = folder / "no-images"
+    files["missing.png"] = folder / "missing.png"
+    return files
+
+
+def test_each_bad_picture_is_one_line_and_the_good_ones_are_still_labelled(model, pictures, tmp_path):
+    good, _ = pictures
+    bad = _bad_pictures(tmp_path)
+    result, peak = run_measured("predict", model, good[0], *bad.values(), good[1])
+    assert result.returncode == 1
+    lines = error_lines(result)
+    assert len(lines) == len(bad), result.stderr
+    for name, line in zip(bad, lines):
+        assert line.startswith("mnist-logreg: error: ") and name in line, (name, line)
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [str(good[0]), str(good[1])]
+    assert peak < GIB, peak
+    for name, needle in [("empty.png", "empty"), ("one-colour.png", "no foreground"), ("one-pixel.png", "1 x 1"),
+                         ("gif-renamed.png", "GIF"), ("tiff-renamed.png", "TIFF"), ("animated.png", "animated"),
+                         ("huge.png", "100,000,000 pixels"), ("no-images", "holds no")]:
+        assert needle in next(line for line in lines if name in line), name
+
+
+def test_a_large_picture_is_decoded_reduced(model, tmp_path):
+    """36 Mpx PNG and 48 Mpx JPEG (decoded at 1/8 scale): labelled under 1 GiB of peak memory."""
+    side = 6000
+
+    def row(y):
+        stroke = 2400 <= y < 3600
+        return bytes(2900) + (b"\xff" * 200 if stroke else bytes(200)) + bytes(2900)
+
+    png = _png(tmp_path / "big.png", side, side, row)
+    jpeg = tmp_path / "big.jpg"
+    canvas = Image.new("L", (8000, 6000), 230)
+    canvas.paste(40, (3900, 2000, 4100, 4000))
+    canvas.save(jpeg, quality=80)
+    del canvas
+    result, peak = run_measured("predict", model, png, jpeg, "--json")
+    assert result.returncode == 0, result.stderr
+    assert [r["error"] for r in json.loads(result.stdout)] == [None, None]
+    assert peak < GIB, peak
+
+
+def test_progress_bar_stays_off_when_output_is_not_a_terminal(model, pictures):
+    files, _ = pictures
+    result = run_cli("predict", model, *(files * 2))
+    assert result.returncode == 0 and result.stderr == ""
