@@ -95,9 +95,19 @@ def accuracy(result, X, y) -> float:
     return float(np.mean(np.argmax(linear_scores(X, result.coef, result.intercept), axis=1) == y))
 
 
-def compare(name: str, X, y, X_test, y_test, k, rows, numpy_engine) -> dict:
+def numpy_only(name: str, X, y, k, rows, numpy_engine) -> None:
+    """Time the numpy engine alone (``--numpy-only``): before/after comparisons of our engine."""
+    us, us_s, _ = run_engine(numpy_engine, X, y, k, rows)
+    f_us = [objective(X, y, r.coef, r.intercept, l1_ratio=row.l1_ratio, C=row.C) for r, row in zip(us, rows)]
+    print(f"-- case {name}: numpy {us_s:.2f} s, {sum(r.n_iter for r in us)} iterations over {len(rows)} rows, "
+          f"converged {sum(r.converged for r in us)}/{len(rows)}, sum of objectives {sum(f_us):.10f}", flush=True)
+
+
+def compare(name: str, X, y, X_test, y_test, k, rows, numpy_engine, skip_sklearn: bool = False) -> dict:
     print(f"\n== case {name}: {X.shape[0]} train x {X.shape[1]} features, {X_test.shape[0]} test, "
           f"{len(rows)} rows, X {X.nbytes / 2**20:.1f} MiB {X.dtype}", flush=True)
+    if skip_sklearn:
+        return numpy_only(name, X, y, k, rows, numpy_engine)
     sk, sk_s, _ = run_engine(SklearnEngine(), X, y, k, rows)
     print(f"   sklearn done in {sk_s:.2f} s", flush=True)
     us, us_s, _ = run_engine(numpy_engine, X, y, k, rows)
@@ -136,6 +146,8 @@ def main(argv=None) -> int:
     parser.add_argument("--case", choices=["a", "b", "c", "d", "e", "all"], default="all")
     parser.add_argument("--tol", type=float, default=None, help="numpy engine tol (default: the engine's)")
     parser.add_argument("--blas-threads", type=int, default=None, help="numpy engine BLAS threads (default: auto)")
+    parser.add_argument("--numpy-only", action="store_true",
+                        help="time only the numpy engine (no saga, no traced run): for before/after checks of our engine")
     args = parser.parse_args(argv)
     options = {"blas_threads": args.blas_threads}
     if args.tol is not None:
@@ -149,10 +161,11 @@ def main(argv=None) -> int:
     if args.case in ("a", "all"):
         X, y, Xt, yt, k = package_split(f"idx:{T10K}", 1500, 1000, seed=42)
         summaries.append(compare("a (notebook grid, MNIST t10k 1500/1000)", X, y, Xt, yt, k,
-                                 make_grid("l1,l2", "1e-3:1e1:25"), engine))
+                                 make_grid("l1,l2", "1e-3:1e1:25"), engine, args.numpy_only))
     if args.case in ("b", "all"):
         X, y, Xt, yt, k = package_split(f"idx:{FASHION}", 60_000, 10_000, seed=42)
-        summaries.append(compare("b (Fashion-MNIST 60000/10000, C=1)", X, y, Xt, yt, k, make_grid("l1,l2", "1"), engine))
+        summaries.append(compare("b (Fashion-MNIST 60000/10000, C=1)", X, y, Xt, yt, k, make_grid("l1,l2", "1"), engine,
+                                 args.numpy_only))
     if args.case in ("c", "all"):
         X, y, Xt, yt, k = package_split("digits", 1000, 797, seed=0)
         summaries.append(compare("c (unseen: sklearn digits 1000/797)", X, y, Xt, yt, k,
@@ -169,7 +182,7 @@ def main(argv=None) -> int:
             X, y, Xt, yt, k = package_split(spec, n_train, n_test, seed=1)
             summaries.append(compare(f"e ({spec} {n_train}/{n_test})", X, y, Xt, yt, k, grid, engine))
     print("\n== summary")
-    for s in summaries:
+    for s in filter(None, summaries):
         ok = s["max_diff"] <= 0 and s["numpy_converged"] == s["n_rows"]
         print(f"{s['case']}: ratio {s['ratio']:.1f}x (sklearn {s['sklearn_s']:.2f} s / numpy {s['numpy_s']:.2f} s), "
               f"max objective difference {s['max_diff']:+.2e}, all rows <= sklearn and converged: {ok}")

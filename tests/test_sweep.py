@@ -150,3 +150,15 @@ def test_same_table_in_this_process_and_in_two_worker_processes(split, engine_na
     assert len(pids) == 2 and os.getpid() not in pids
     assert sum(second.executor["tasks_by_worker"].values()) == len(plan_tasks(rows, [42], 2, get_engine(engine_name).task_unit))
     assert [int(w.rsplit(":", 1)[1]) for w in first.executor["tasks_by_worker"]] == [os.getpid()]
+
+
+def test_workers_started_early_are_the_ones_that_run_the_tasks(split):
+    # A pool started again for the tasks (other joblib arguments than start()'s) would pay the
+    # workers' start-up twice and lose the head start.
+    rows = make_grid("l1,l2", "0.05,0.5")
+    with LocalExecutor(2) as executor:
+        executor.start()
+        result = run_sweep(split, rows, get_engine("numpy"), cv=2, executor=executor)
+    pids = {int(worker.rsplit(":", 1)[1]) for worker in result.executor["tasks_by_worker"]}
+    # (A warm pool may answer both warm-up calls from one worker, so overlap is what is certain.)
+    assert executor.started_pids and pids & executor.started_pids

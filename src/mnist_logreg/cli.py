@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .errors import MnistLogregError
+from .errors import MnistLogregError, UsageError, one_line_os_error
 from .options import parse_whole
 
 PROG = "mnist-logreg"
@@ -143,6 +143,10 @@ def cmd_run(args, out: Console, err: Console) -> int:
     command = shlex.join([PROG] + args.argv)
     log = None if args.quiet else (lambda m: err.print(m, highlight=False))
     outcome = run_experiment(config, command=command, progress=_progress_factory(err, args.quiet), log=log)
+    if outcome.already_complete:
+        out.print(f"{outcome.folder}: already complete (--resume); nothing was refitted", highlight=False)
+        out.print(f"results: {outcome.folder}", highlight=False)
+        return 0
     outcome.record.print_summary(outcome.table, out, err, quiet=args.quiet)
     return 0
 
@@ -156,8 +160,16 @@ def cmd_predict(args, out: Console, err: Console) -> int:
 def cmd_datasets(args, out: Console, err: Console) -> int:
     from .data import list_sources, load_dataset
 
-    if args.fetch:
-        ds = load_dataset(args.fetch, allow_fallback=False)
+    if args.fetch is not None:
+        from .data import check_dataset_spec
+        from .data.cache import data_home, home_problem
+
+        kind, _ = check_dataset_spec(args.fetch, "--fetch")
+        problem = home_problem(data_home()) if kind in ("mnist", "fashion-mnist", "openml") else None
+        if problem:
+            raise UsageError(f"MNIST_LOGREG_HOME: {data_home()} {problem}; allowed a writable folder for the "
+                             "data cache that --fetch fills")
+        ds = load_dataset(args.fetch, allow_fallback=False, option="--fetch")
         out.print(f"{args.fetch}: {ds.n_samples} images {ds.image_shape[0]}x{ds.image_shape[1]} from {ds.source}",
                   highlight=False)
         return 0
@@ -202,6 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = getattr(error, "exit_code", 1)
         if isinstance(error, MnistLogregError) or code == 130:
             message = " ".join(str(error).split())
+        elif isinstance(error, OSError):
+            message = one_line_os_error(error)
+        elif isinstance(error, MemoryError):
+            message = ("out of memory: the data or the sweep do not fit; allowed work that fits in memory — try "
+                       "--dtype float32, a smaller --train-size or fewer --C values (MNIST_LOGREG_MAX_MEMORY "
+                       "makes the estimate refuse such runs up front)")
         else:
             message = (f"internal error: {type(error).__name__}: {' '.join(str(error).split())} "
                        "(rerun with --debug for the traceback)")

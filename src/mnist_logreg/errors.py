@@ -6,7 +6,7 @@ the whole line a user sees: it names the parameter or file, what was received an
 
 from __future__ import annotations
 
-__all__ = ["MnistLogregError", "UsageError", "DataError", "ModelFileError", "ResumeError", "DataSourceWarning"]
+__all__ = ["one_line_os_error", "MnistLogregError", "UsageError", "DataError", "ModelFileError", "ResumeError", "DataSourceWarning"]
 
 
 class MnistLogregError(Exception):
@@ -45,3 +45,25 @@ class DataSourceWarning(UserWarning):
     The command line prints it as one line; the message says what was used and how to get the
     data that was asked for.
     """
+
+
+def one_line_os_error(error: OSError) -> str:
+    """An operating-system error as the one line a user sees: the file, what happened, what to do.
+
+    Used for the errors no check could foresee (a disk that fills up mid-run, a folder that turns
+    read-only): every such error still names the file it concerns.
+    """
+    import errno
+
+    where = error.filename if error.filename is not None else "a file"
+    if error.filename2 is not None:
+        where = f"{where} -> {error.filename2}"
+    advice = {
+        errno.ENOSPC: "the disk is full: free space or choose another --out",
+        errno.EDQUOT: "the disk quota is exhausted: free space or choose another --out",
+        errno.EROFS: "the file system is read-only: choose another --out",
+        errno.EACCES: "permission denied: choose a location you can write",
+        errno.EPERM: "operation not permitted: choose a location you can write",
+    }.get(error.errno, "allowed a readable input and a writable --out")
+    reason = error.strerror or type(error).__name__
+    return f"{where}: {reason}; {advice}"

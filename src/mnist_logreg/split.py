@@ -75,6 +75,15 @@ def parse_size(value, option: str) -> int | float:
     raise UsageError(f"{option}: received {text!r}; allowed a count >= 1 or a fraction in (0, 1)")
 
 
+def _check_8bit(ds: Dataset) -> None:
+    """``--scale auto`` reads integer pixels as 8-bit (0..255); other integers would be scaled wrong."""
+    parts = [ds.X] + ([ds.X_test] if ds.X_test is not None else [])
+    low, high = min(int(p.min()) for p in parts), max(int(p.max()) for p in parts)
+    if low < 0 or high > 255:
+        raise DataError(f"{ds.name}: integer pixels range from {low} to {high}; allowed 0..255 with --scale auto "
+                        "(8-bit images): pass --scale none to use them as they are, or store them as 8-bit")
+
+
 def _count(size, n: int) -> int:
     return int(np.floor(size * n)) if isinstance(size, float) else size
 
@@ -101,6 +110,8 @@ def split_dataset(ds: Dataset, train_size=1500, test_size=1000, *, seed: int = 4
     train_size = parse_size(train_size, "--train-size")
     test_size = parse_size(test_size, "--test-size")
     factor = scale_factor(ds.X, scale)
+    if str(scale) == "auto" and ds.X.dtype.kind in "iu":
+        _check_8bit(ds)
     if ds.presplit:
         X_train, y_train, X_test, y_test = ds.X, ds.y, ds.X_test, ds.y_test
     else:

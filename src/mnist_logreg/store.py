@@ -6,13 +6,21 @@ appended to ``results.csv``. An interrupted run therefore keeps
 every finished row, and ``--resume`` reads the checkpoints back. When the sweep completes,
 ``results.csv`` is rewritten in grid order and ``path.npz`` is written; the checkpoints go once the
 whole run (refit and report included) is complete.
+
+``--force`` on a folder that holds earlier results never removes anything first: the new run is
+written into ``OUT/.incoming`` and, once it is complete, each file it wrote replaces its namesake in
+``OUT`` (run.json last). A run that fails or is interrupted leaves the previous results whole; a
+later ``--resume`` finishes the forced run inside ``.incoming``. Files we did not write (in ``OUT`` or
+in ``figures/``) are never touched, and nothing is written through a symbolic link out of ``OUT``.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -20,59 +28,156 @@ import pandas as pd
 
 from .atomic import save_npz, write_text
 from .engines.base import FitResult
-from .errors import UsageError
 from .plan.tasks import Task, TaskResult
+from .errors import ResumeError, UsageError
+from .validation import DEFAULT_RUNS
 
-__all__ = ["RunFolder", "OUTPUT_NAMES"]
+__all__ = ["RunFolder", "OUTPUT_NAMES", "STAGING"]
 
-#: What a run writes; ``--force`` removes these (and only these) before starting again.
+#: What a run writes in its folder.
 OUTPUT_NAMES = ("results.csv", "path.npz", "best.json", "model.skops", "run.json", "report.html",
                 "figures", ".partial")
+#: Where a ``--force`` run writes until it is complete.
+STAGING = ".incoming"
 
 
 class RunFolder:
-    """An output folder. Use :meth:`prepare` to create one the way ``--force``/``--resume`` ask."""
+    """An output folder. Use :meth:`prepare` to check one the way ``--force``/``--resume`` ask.
+
+    Attributes
+    ----------
+    destination : Path
+        The ``--out`` folder (for the default, the claimed ``runs/<UTC time>`` once :meth:`start` ran).
+    path : Path
+        Where this run writes: ``destination``, or ``destination/.incoming`` for a ``--force`` run
+        over earlier results, until :meth:`commit` moves the files into place.
+    """
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.partial = self.path / ".partial"
-        self.force = False
+        self.destination = Path(path)
+        self.path = self.destination
+        self.default = False
+
+    @property
+    def partial(self) -> Path:
+        return self.path / ".partial"
+
+    @property
+    def staged(self) -> bool:
+        return self.path != self.destination
 
     @classmethod
     def prepare(cls, path, *, force: bool = False, resume: bool = False) -> "RunFolder":
         """Check that the folder may be used; nothing is created or removed yet.
 
-        A folder that exists and is not empty is refused unless ``force`` (our previous outputs are
-        removed by :meth:`start`, anything else is left alone) or ``resume`` (everything is kept).
-        The folder itself is created by the first file written into it, so a run that fails while
-        loading its data leaves nothing behind.
+        ``path=None`` is the default ``runs/<UTC time>``, claimed by :meth:`start`. A folder that
+        exists and is not empty is refused unless ``force`` (the new run is staged, see the module
+        docstring) or ``resume`` (finish the interrupted run found there).
         """
-        folder = cls(path)
-        folder.force = force
-        if folder.path.exists() and not folder.path.is_dir():
-            raise UsageError(f"--out: {folder.path} exists and is a file; allowed a new or empty folder")
-        occupied = folder.path.exists() and any(folder.path.iterdir())
-        if resume:
-            if not (folder.path / "run.json").exists():
-                raise UsageError(f"--resume: {folder.path} holds no run.json; allowed only a folder written by "
-                                 "an earlier `mnist-logreg run`")
-            folder.force = False
+        if path is None:
+            folder = cls(DEFAULT_RUNS / _timestamp())
+            folder.default = True
             return folder
+        folder = cls(Path(path).expanduser())
+        where = folder.destination
+        if where.exists() and not where.is_dir():
+            raise UsageError(f"--out: {where} exists and is a file; allowed a new or empty folder")
+        if resume:
+            staged = where / STAGING
+            if (staged / "run.json").is_file() and not staged.is_symlink():
+                folder.path = staged  # a --force run that did not finish
+            elif not (where / "run.json").is_file():
+                raise UsageError(f"--resume: {where} holds no run.json; allowed only a folder written by "
+                                 "an earlier `mnist-logreg run`")
+            return folder
+        occupied = where.is_dir() and any(name != STAGING for name in os.listdir(where))
         if occupied and not force:
-            raise UsageError(f"--out: {folder.path} is not empty; choose a new folder, or pass --force to "
+            raise UsageError(f"--out: {where} is not empty; choose a new folder, or pass --force to "
                              "replace its results or --resume to finish an interrupted run")
+        if occupied:
+            for name in OUTPUT_NAMES:
+                target = where / name
+                if name not in ("figures", ".partial") and target.is_dir() and not target.is_symlink():
+                    raise UsageError(f"--out: {target} is a folder where the run writes a file; allowed "
+                                     "--force only when our file names are files: move that folder away")
+            folder.path = where / STAGING
         return folder
 
+    def recorded(self) -> dict:
+        """The run.json of the run being resumed (a ResumeError when it cannot be read)."""
+        file = self.path / "run.json"
+        try:
+            recorded = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            raise ResumeError(f"--resume: {file} cannot be read as a run record ({' '.join(reason.split())}); "
+                              "allowed a run.json written by `mnist-logreg run` (start again with --force)") from None
+        if not isinstance(recorded, dict) or not isinstance(recorded.get("options", {}), dict):
+            raise ResumeError(f"--resume: {file} is not a run record (JSON of another shape); allowed a run.json "
+                              "written by `mnist-logreg run` (start again with --force)")
+        return recorded
+
     def start(self) -> None:
-        """With ``--force``, remove the previous run's outputs (only ours), just before writing anew."""
-        if not self.force:
+        """Make the folder the run writes into, just before the first file is written.
+
+        The default ``runs/<UTC time>`` is claimed with an exclusive ``mkdir``: a second run started
+        in the same second gets ``runs/<UTC time>-2`` (and so on), never the same folder.
+        """
+        if self.default:
+            DEFAULT_RUNS.mkdir(parents=True, exist_ok=True)
+            stem = self.destination.name
+            for n in range(1, 10_000):
+                candidate = DEFAULT_RUNS / (stem if n == 1 else f"{stem}-{n}")
+                try:
+                    candidate.mkdir()
+                except FileExistsError:
+                    continue
+                self.destination = self.path = candidate
+                return
+            raise UsageError(f"--out: every name {DEFAULT_RUNS}/{stem}-N is taken; allowed --out DIR")
+        if self.staged:
+            if self.path.is_dir() and not self.path.is_symlink():
+                shutil.rmtree(self.path)  # an earlier forced run that never completed: ours
+            elif self.path.is_symlink() or self.path.exists():
+                self.path.unlink()
+        elif not self.path.exists():
+            try:
+                self.path.mkdir(parents=True)
+            except FileExistsError:
+                raise UsageError(f"--out: {self.path} was created by someone else while this run was loading "
+                                 "its data; allowed a folder of its own: rerun") from None
             return
-        for name in OUTPUT_NAMES:
-            target = self.path / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        self.path.mkdir(exist_ok=True)
+
+    def commit(self) -> None:
+        """Move a staged (``--force``) run's files over the previous results; run.json last.
+
+        Only the files the new run wrote replace their namesakes; a report.html the new run did
+        not write is removed (it would describe other results); everything else stays.
+        """
+        if not self.staged:
+            return
+        staged, where = self.path, self.destination
+        figures = staged / "figures"
+        if figures.is_dir():
+            into = where / "figures"
+            if into.is_symlink():
+                raise UsageError(f"--out: {into} is a symbolic link; allowed a real folder (nothing is written "
+                                 "through a link out of the run folder); the new results stay in {staged}")
+            into.mkdir(exist_ok=True)
+            for item in sorted(figures.iterdir()):
+                os.replace(item, into / item.name)
+        for item in sorted(staged.iterdir()):
+            if item.name not in ("figures", ".partial", "run.json"):
+                os.replace(item, where / item.name)
+        if not (staged / "report.html").exists() and (where / "report.html").is_file():
+            (where / "report.html").unlink()
+        old_checkpoints = where / ".partial"
+        if old_checkpoints.is_dir() and not old_checkpoints.is_symlink():
+            shutil.rmtree(old_checkpoints)
+        os.replace(staged / "run.json", where / "run.json")
+        self.path = where
+        shutil.rmtree(staged, ignore_errors=True)
 
     # -- checkpoints -----------------------------------------------------------------------------
     # One file per finished task, written once: checkpointing costs the task's own rows, however
@@ -106,7 +211,7 @@ class RunFolder:
                         fits = [FitResult(coef=c, intercept=b, n_iter=int(n), converged=bool(ok), fit_seconds=float(s))
                                 for c, b, n, ok, s in zip(data["coef"], data["intercept"], data["n_iter"],
                                                           data["converged"], data["fit_seconds"])]
-            except (OSError, ValueError, KeyError):
+            except Exception:  # noqa: BLE001 - truncated zip, bad header, missing array: the task runs again
                 continue
             if len(records) == len(task.positions):
                 done[task.key] = TaskResult(task=task, fits=fits, records=records, worker="checkpoint")
@@ -148,3 +253,7 @@ def _csv_value(value):
     if isinstance(value, float):
         return repr(value)
     return value
+
+
+def _timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -16,7 +16,7 @@ from typing import Collection
 
 from .errors import UsageError
 
-__all__ = ["check_run_config", "check_out_path", "path_problem", "DEFAULT_RUNS"]
+__all__ = ["check_run_config", "check_out_path", "check_folds", "path_problem", "DEFAULT_RUNS"]
 
 #: Where runs go without ``--out``: ``runs/<UTC timestamp>``.
 DEFAULT_RUNS = Path("runs")
@@ -39,7 +39,11 @@ def check_run_config(config, given: Collection[str]) -> None:
     _check_l1_ratios(config, given)
     _check_sizes(config)
     memory_cap()  # a malformed MNIST_LOGREG_MAX_MEMORY is refused now, not after loading
+    # The file system last, once every option is known to be well formed.
     check_out_path(config.out, resume=config.resume)
+    from .data import check_dataset_spec
+
+    check_dataset_spec(config.dataset)
 
 
 def _check_l1_ratios(config, given) -> None:
@@ -152,3 +156,16 @@ def check_out_path(out, *, resume: bool = False) -> None:
             raise UsageError(f"--out: {inside} is a symbolic link; allowed a real folder there (our files are "
                              "never written through a link out of the run folder): remove the link or choose "
                              "another --out")
+
+
+def check_folds(split, cv: int) -> None:
+    """``--cv`` folds need at least ``cv`` training images of every class (known once the data is
+    split, still before any folder is made)."""
+    import numpy as np
+
+    counts = np.bincount(split.y_train_codes, minlength=split.n_classes)
+    if counts.min() < cv:
+        label = split.classes[int(counts.argmin())]
+        label = label.item() if hasattr(label, "item") else label
+        raise UsageError(f"--cv: received {cv} folds but the training set has only {int(counts.min())} image(s) of "
+                         f"class {label!r}; allowed at most {int(counts.min())} folds here (or a larger --train-size)")

@@ -29,6 +29,7 @@ from .record import Choice, DatasetFacts, RefitFacts, RunRecord, SplitFacts, Tim
 from .select import refit_best, select_best, selection_spread
 from .split import split_dataset
 from .store import RunFolder
+from .validation import check_folds
 from .sweep import check_memory, estimate_driver_bytes, estimate_task_bytes, run_sweep
 
 __all__ = ["RunConfig", "RunOutcome", "Interrupted", "run_experiment", "default_out_dir", "package_versions"]
@@ -49,10 +50,15 @@ class RunOutcome:
 
     folder: Path
     table: pd.DataFrame
-    record: RunRecord
+    record: RunRecord | None
+    #: ``--resume`` found the run complete: nothing was fitted, the files are as they were
+    #: (``record`` is then ``None``: run.json in ``folder`` is the record).
+    already_complete: bool = False
 
     @property
     def best(self) -> dict:
+        if self.record is None:
+            return json.loads((self.folder / "best.json").read_text(encoding="utf-8"))
         return self.record.best.to_json()
 
     @property
@@ -65,6 +71,8 @@ class RunOutcome:
 
     @property
     def run(self) -> dict:
+        if self.record is None:
+            return json.loads((self.folder / "run.json").read_text(encoding="utf-8"))
         return self.record.to_json()
 
     def _repr_html_(self) -> str:
@@ -108,13 +116,51 @@ def _sigterm_as_interrupt():
 
 
 def _check_resume(folder: RunFolder, config: RunConfig) -> dict:
-    recorded = json.loads((folder.path / "run.json").read_text(encoding="utf-8"))
+    recorded = folder.recorded()
     before = recorded.get("options", {})
     for key, value in config.table_options().items():
         if before.get(key) != value:
             raise ResumeError(f"--resume: option {key} is {value!r} but the interrupted run used {before.get(key)!r}; "
                               "allowed only the same options (or start a new --out)")
     return recorded
+
+
+def _complete_outcome(folder: RunFolder) -> RunOutcome:
+    """``--resume`` on a run that already finished: nothing is refitted; its files are the outcome."""
+    folder.commit()  # a --force run stopped while moving its files into place finishes that move
+    where = folder.destination
+    try:
+        table = pd.read_csv(where / "results.csv")
+        json.loads((where / "best.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ResumeError(f"--resume: {where} is complete according to run.json but its results cannot be read "
+                          f"({type(error).__name__}: {' '.join(str(error).split())}); allowed a complete run's folder "
+                          "as written (start again with --force)") from None
+    return RunOutcome(folder=where, table=table, record=None, already_complete=True)
+
+
+def _record_end(folder: RunFolder, record: RunRecord, status: str, error: BaseException | None = None, **facts) -> None:
+    """Say in run.json how the run ended, even on a full disk.
+
+    The atomic write needs room for a second copy; when that fails, the record is written over
+    the old file in place (compact JSON is shorter than the indented one, so no new blocks are
+    needed on a full disk). A run never leaves run.json saying "running".
+    """
+    record.mark(status, error=error, **facts)
+    try:
+        record.write()
+        return
+    except OSError:
+        pass
+    document = record.to_json()
+    try:
+        text = json.dumps({k: document[k] for k in ("status", "error", "command", "started", "options") if k in document},
+                          default=str, separators=(",", ":")).encode()
+        with open(folder.path / "run.json", "r+b") as handle:
+            handle.write(text)
+            handle.truncate()
+    except OSError:
+        pass
 
 
 def run_experiment(config: RunConfig, *, command: str = "", progress: Callable | None = None,
@@ -142,9 +188,11 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     rows = make_grid(config.penalties, config.C, config.l1_ratios)
     engine = get_engine(config.engine, **config.engine_options())
     engine.check(rows, config.dtype)
-    out = Path(config.out) if config.out else default_out_dir()
-    folder = RunFolder.prepare(out, force=config.force, resume=config.resume)
+    folder = RunFolder.prepare(config.out, force=config.force, resume=config.resume)
     recorded = _check_resume(folder, config) if config.resume else None
+    if recorded is not None and recorded.get("status") == "complete":
+        say(f"{folder.destination} holds a complete run: nothing to resume, nothing refitted")
+        return _complete_outcome(folder)
 
     timings = Timings()
     with timings.measure("load_s"):
@@ -160,6 +208,9 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
                           f"the interrupted run's ({recorded.get('dataset', {}).get('sha256', '?')[:12]}…); "
                           "allowed only the same data")
     cv = config.cv if config.select_by == "roc_auc_cv" else None
+    if cv:
+        for one in splits.values():
+            check_folds(one, cv)  # still before any folder is made
     n_train, n_features = split.X_train.shape
     itemsize = split.X_train.dtype.itemsize
     check_memory(estimate_driver_bytes(n_train, len(split.y_test), n_features, split.n_classes, len(rows), itemsize,
@@ -176,35 +227,42 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     record = RunRecord(command=command, config=config, engine=engine.name, engine_options=engine.options(),
                        dataset=facts, split=SplitFacts.of(split), n_rows=len(rows), versions=package_versions(),
                        timings=timings, folder=folder.path)
-    folder.start()
-    record.write()
-
-    total = len(rows) * (1 + (cv or 0)) * config.repeats
-    n_table = len(rows) * config.repeats
-    advance = progress(total) if progress else None
     try:
-        with _sigterm_as_interrupt(), timings.measure("sweep_s"), executor:
-            executor.check_memory(task_bytes, split.X_train.nbytes + split.X_test.nbytes)
-            say(f"sweeping {len(rows)} grid rows" + (f" x {config.repeats} splits" if config.repeats > 1 else "")
-                + f" with engine {engine.name}" + (f" and {cv}-fold cross-validation" if cv else "")
-                + f" on {n_train} training images; {executor.describe()}")
-            sweep = run_sweep(splits, rows, engine, standardize=config.standardize, cv=cv, folder=folder,
-                              progress=advance, executor=executor)
+        folder.start()
+    except BaseException:
+        executor.__exit__(*sys.exc_info())  # started above: its workers must not outlive the refusal
+        raise
+    record.folder = folder.path  # the default runs/<time> is only named once claimed
+    try:
+        record.write()
+        sweep = _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings, executor)
+        record.executor = sweep.executor
+        _select_refit_report(config, folder, dataset, split, rows, engine, sweep, record)
+        folder.commit()
     except KeyboardInterrupt:
         finished = _finished_rows(folder)
-        record.mark("interrupted", finished_rows=finished)
-        record.write()
-        raise Interrupted(f"interrupted: {finished} of {n_table} rows finished and kept in {folder.path}; "
-                          f"finish with: mnist-logreg run --resume --out {folder.path} (and the same options)") from None
-    record.executor = sweep.executor
-    try:
-        _select_refit_report(config, folder, dataset, split, rows, engine, sweep, record)
+        _record_end(folder, record, "interrupted", finished_rows=finished)
+        raise Interrupted(f"interrupted: {finished} of {len(rows) * config.repeats} rows finished and kept in "
+                          f"{folder.path}; finish with: mnist-logreg run --resume --out {folder.destination} "
+                          "(and the same options)") from None
     except BaseException as error:
-        # The table is complete and on disk; say in run.json what stopped the rest.
-        record.mark("interrupted" if isinstance(error, KeyboardInterrupt) else "failed", error=error)
-        record.write()
+        _record_end(folder, record, "failed", error)
         raise
-    return RunOutcome(folder=folder.path, table=sweep.table, record=record)
+    record.folder = folder.destination
+    return RunOutcome(folder=folder.destination, table=sweep.table, record=record)
+
+
+def _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings, executor):
+    """Fit every row (and fold, and repeat) not already checkpointed; SIGTERM stops it like Ctrl-C."""
+    total = len(rows) * (1 + (cv or 0)) * config.repeats
+    advance = progress(total) if progress else None
+    with _sigterm_as_interrupt(), timings.measure("sweep_s"), executor:
+        executor.check_memory(task_bytes, split.X_train.nbytes + split.X_test.nbytes)
+        say(f"sweeping {len(rows)} grid rows" + (f" x {config.repeats} splits" if config.repeats > 1 else "")
+            + f" with engine {engine.name}" + (f" and {cv}-fold cross-validation" if cv else "")
+            + f" on {len(split.y_train)} training images; {executor.describe()}")
+        return run_sweep(splits, rows, engine, standardize=config.standardize, cv=cv, folder=folder,
+                         progress=advance, executor=executor)
 
 
 def _finished_rows(folder: RunFolder) -> int:

@@ -8,6 +8,6 @@ from __future__ import annotations
 from .cache import data_home
 from .dataset import Dataset
 from .idx import read_idx, write_idx
-from .sources import DATASET_FORMS, list_sources, load_dataset, parse_dataset_spec
+from .sources import DATASET_FORMS, check_dataset_spec, list_sources, load_dataset, parse_dataset_spec
 
-__all__ = ["Dataset", "DATASET_FORMS", "data_home", "list_sources", "load_dataset", "parse_dataset_spec", "read_idx", "write_idx"]
+__all__ = ["Dataset", "DATASET_FORMS", "data_home", "list_sources", "load_dataset", "parse_dataset_spec", "check_dataset_spec", "read_idx", "write_idx"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..atomic import write_bytes, write_text
 
-__all__ = ["data_home", "resolve_home", "NpzCache", "CacheStatus"]
+__all__ = ["data_home", "home_problem", "resolve_home", "NpzCache", "CacheStatus"]
 
 CACHE_SUBDIR = "datasets"
 
@@ -34,6 +34,13 @@ def data_home() -> Path:
     if configured:
         return Path(configured).expanduser()
     return Path("~/.cache/mnist-logreg").expanduser()
+
+
+def home_problem(home: Path) -> str | None:
+    """Why ``home`` cannot hold the cache (a file, under a file, a dangling link, read-only), or ``None``."""
+    from ..validation import path_problem
+
+    return path_problem(Path(home))
 
 
 def resolve_home(home=None) -> Path:

@@ -2,7 +2,11 @@
 
 An IDX file is a 4-byte magic number ``0, 0, type, ndim``, then ``ndim`` big-endian uint32 sizes,
 then the values in C order, big-endian. The reader trusts nothing: the magic, the dimensions and the
-file size must agree exactly, and a gzip stream must be complete.
+file size must agree exactly, and a gzip stream must be complete. Nothing is allocated before the
+header is checked against what the file can hold (a gzip file inflates to at most 1032 times its
+size) and against the memory cap (``MNIST_LOGREG_MAX_MEMORY``, see :mod:`mnist_logreg.limits`); the
+data is then streamed into an array of the declared size, so a small file that claims a billion
+images is refused at once and never decompressed.
 
 Paths named directly on the command line (``--dataset idx:DIR``) that do not exist are usage
 errors (exit 2); files that exist but cannot be read or parsed are data errors (exit 1).
@@ -11,7 +15,9 @@ errors (exit 2); files that exist but cannot be read or parsed are data errors (
 from __future__ import annotations
 
 import gzip
+import io
 import os
+import stat
 import zlib
 from pathlib import Path
 
@@ -19,8 +25,9 @@ import numpy as np
 
 from ..atomic import write_bytes
 from ..errors import DataError, UsageError
+from ..limits import check_declared_bytes
 
-__all__ = ["IDX_TYPES", "read_idx", "write_idx", "find_idx_pairs", "read_idx_dir"]
+__all__ = ["IDX_TYPES", "read_idx", "parse_idx", "check_idx_folder", "write_idx", "find_idx_pairs", "read_idx_dir"]
 
 #: IDX type code -> numpy dtype (big-endian as stored).
 IDX_TYPES = {
@@ -35,65 +42,64 @@ _CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_TYPES.items()}
 _ALLOWED = "uint8, int8, int16, int32, float32, float64"
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's content, decompressed when the name ends in ``.gz``."""
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as stream:
-                return stream.read()
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found; allowed an existing IDX file") from None
-    except EOFError:
-        raise DataError(f"{path}: the gzip stream ends early (truncated or partial download); "
-                        "allowed a complete .gz file") from None
-    except (gzip.BadGzipFile, zlib.error) as error:
-        raise DataError(f"{path}: not a valid gzip file ({error}); allowed a gzip-compressed IDX "
-                        "file, or drop the .gz suffix for an uncompressed one") from None
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error}); allowed a readable "
-                        "IDX file") from None
+#: Bytes read per step while filling the array the header promised.
+_CHUNK = 1 << 20
 
 
-def parse_idx(data: bytes, where: str) -> np.ndarray:
-    """Parse the bytes of an IDX file.
-
-    Parameters
-    ----------
-    data : bytes
-        Whole (decompressed) file content.
-    where : str
-        Names the file in messages.
-
-    Returns
-    -------
-    ndarray of shape given by the header, in native byte order.
-    """
-    if len(data) < 4:
-        raise DataError(f"{where}: {len(data)} bytes is too short for an IDX header; allowed a file "
+def _header(stream, where: str) -> tuple[int, tuple[int, ...], int]:
+    """Magic and dimensions from the start of ``stream``: ``(type code, dims, header bytes)``."""
+    magic = stream.read(4)
+    if len(magic) < 4:
+        raise DataError(f"{where}: {len(magic)} bytes is too short for an IDX header; allowed a file "
                         "starting with the 4-byte magic number 0, 0, type, ndim")
-    zero1, zero2, code, ndim = data[:4]
+    zero1, zero2, code, ndim = magic
     if zero1 or zero2 or code not in IDX_TYPES or ndim == 0:
         types = ", ".join(f"0x{c:02X}" for c in IDX_TYPES)
-        raise DataError(f"{where}: wrong IDX magic number {data[:4].hex(' ')}; allowed 00 00 TYPE NDIM "
+        raise DataError(f"{where}: wrong IDX magic number {magic.hex(' ')}; allowed 00 00 TYPE NDIM "
                         f"with TYPE one of {types} and NDIM >= 1")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{where}: header declares {ndim} dimensions, needing {header} bytes, but the "
-                        f"file has {len(data)}; allowed a complete header")
-    dims = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    sizes = stream.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise DataError(f"{where}: header declares {ndim} dimensions, needing {4 + 4 * ndim} bytes, but the "
+                        f"file has {4 + len(sizes)}; allowed a complete header")
+    dims = tuple(int.from_bytes(sizes[4 * i:4 + 4 * i], "big") for i in range(ndim))
+    return code, dims, 4 + 4 * ndim
+
+
+def _read_stream(stream, where: str, size: int, compressed: bool) -> np.ndarray:
+    """Check the header against what the file can hold, then read exactly what it declares.
+
+    Nothing is allocated before the header passes: a gzip file cannot inflate to more than
+    ``DEFLATE_MAX_RATIO`` times its size, a plain file holds its size, and both must fit in memory
+    (:func:`~mnist_logreg.limits.check_declared_bytes`). The data is then read into an array of the
+    declared size, step by step, so a stream that ends early or runs on is found as it is read.
+    """
+    code, dims, header = _header(stream, where)
     dtype = IDX_TYPES[code]
-    expected = header + dtype.itemsize * int(np.prod(dims, dtype=object))
-    if expected != len(data):
-        raise DataError(f"{where}: header says shape {dims} of {dtype.newbyteorder('=').name} "
-                        f"({expected} bytes with the header) but the file has {len(data)} bytes; "
-                        "allowed a file whose size matches its header (truncated or wrong file?)")
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
-    return array.astype(dtype.newbyteorder("="))
+    declared = dtype.itemsize * int(np.prod(dims, dtype=object))
+    shape = f"shape {dims} of {dtype.newbyteorder('=').name}"
+    if compressed:
+        check_declared_bytes(declared, f"{where}: {shape}:", compressed=size)
+    elif header + declared != size:
+        raise DataError(f"{where}: header says {shape} ({header + declared} bytes with the header) but the file "
+                        f"has {size} bytes; allowed a file whose size matches its header (truncated or wrong file?)")
+    else:
+        check_declared_bytes(declared, f"{where}: {shape}:")
+    data = np.empty(declared, dtype=np.uint8)
+    view, filled = memoryview(data), 0
+    while filled < declared:
+        got = stream.readinto(view[filled:filled + _CHUNK])
+        if not got:
+            raise DataError(f"{where}: header says {shape} ({declared} data bytes) but the data ends after "
+                            f"{filled}; allowed a file whose size matches its header (truncated or wrong file?)")
+        filled += got
+    if stream.read(1):
+        raise DataError(f"{where}: header says {shape} ({declared} data bytes) but more data follows; allowed a "
+                        "file whose size matches its header (wrong file?)")
+    return data.view(dtype).reshape(dims).astype(dtype.newbyteorder("="), copy=False)
 
 
 def read_idx(path) -> np.ndarray:
-    """Read an IDX file (gzipped when the name ends in ``.gz``).
+    """Read an IDX file (gzipped when the name ends in ``.gz``), bounded by what the file can hold.
 
     Parameters
     ----------
@@ -108,11 +114,43 @@ def read_idx(path) -> np.ndarray:
     Raises
     ------
     DataError
-        Missing or unreadable file, truncated gzip, wrong magic number, or a header that disagrees
-        with the file size.
+        Missing, unreadable or non-regular file, truncated gzip, wrong magic number, a header that
+        disagrees with the content, or one that declares more than the file or memory can hold.
     """
     path = Path(path)
-    return parse_idx(_read_bytes(path), str(path))
+    where = str(path)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise DataError(f"{path}: is not a regular file; allowed an IDX file")
+        with open(path, "rb") as raw:
+            if path.suffix == ".gz":
+                with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                    return _read_stream(stream, where, info.st_size, compressed=True)
+            return _read_stream(raw, where, info.st_size, compressed=False)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found; allowed an existing IDX file") from None
+    except EOFError:
+        raise DataError(f"{path}: the gzip stream ends early (truncated or partial download); "
+                        "allowed a complete .gz file") from None
+    except (gzip.BadGzipFile, zlib.error) as error:
+        raise DataError(f"{path}: not a valid gzip file ({error}); allowed a gzip-compressed IDX "
+                        "file, or drop the .gz suffix for an uncompressed one") from None
+    except MemoryError:
+        raise DataError(f"{path}: its data do not fit in memory; allowed data that fits in memory") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error}); allowed a readable "
+                        "IDX file") from None
+
+
+def parse_idx(data: bytes, where: str) -> np.ndarray:
+    """Parse the bytes of a whole (decompressed) IDX file; see :func:`read_idx`.
+
+    Returns
+    -------
+    ndarray of shape given by the header, in native byte order.
+    """
+    return _read_stream(io.BytesIO(data), where, len(data), compressed=False)
 
 
 def write_idx(path, array) -> Path:
@@ -185,6 +223,19 @@ def find_idx_pairs(folder: Path) -> list[tuple[str, Path, Path]]:
     return pairs
 
 
+def check_idx_folder(folder: Path, option: str = "--dataset") -> None:
+    """``idx:DIR`` must name an existing, readable folder (UsageError naming ``option`` otherwise)."""
+    if not folder.exists():
+        raise UsageError(f"{option}: folder {folder} does not exist; allowed idx:DIR with an existing "
+                         "folder of IDX files")
+    if not folder.is_dir():
+        raise UsageError(f"{option}: {folder} is a file, not a folder; allowed idx:DIR with a folder of "
+                         "IDX files")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise UsageError(f"{option}: folder {folder} cannot be read (permission denied); allowed a readable "
+                         "folder of IDX files")
+
+
 def read_idx_dir(folder, option: str = "--dataset") -> tuple[np.ndarray, np.ndarray, tuple[int, int], list[str]]:
     """Read every images/labels pair in a folder and join them, train then t10k.
 
@@ -203,21 +254,13 @@ def read_idx_dir(folder, option: str = "--dataset") -> tuple[np.ndarray, np.ndar
         The file names used, for the data set's ``source``.
     """
     folder = Path(folder).expanduser()
-    if not folder.exists():
-        raise UsageError(f"{option}: folder {folder} does not exist; allowed idx:DIR with an existing "
-                         "folder of IDX files")
-    if not folder.is_dir():
-        raise UsageError(f"{option}: {folder} is a file, not a folder; allowed idx:DIR with a folder of "
-                         "IDX files")
-    if not os.access(folder, os.R_OK | os.X_OK):
-        raise DataError(f"{option}: folder {folder} cannot be read (permission denied); allowed a readable "
-                        "folder of IDX files")
+    check_idx_folder(folder, option)
     images_parts, labels_parts, shape, files = [], [], None, []
     for _, images_path, labels_path in find_idx_pairs(folder):
         images, labels = read_idx(images_path), read_idx(labels_path)
-        if images.ndim != 3:
+        if images.ndim != 3 or images.size == 0:
             raise DataError(f"{images_path}: holds an array of shape {images.shape}; allowed 3-D images "
-                            "(count, height, width)")
+                            "(count, height, width), at least one image of at least one pixel")
         if labels.ndim != 1:
             raise DataError(f"{labels_path}: holds an array of shape {labels.shape}; allowed 1-D labels")
         if len(images) != len(labels):

@@ -20,8 +20,8 @@ import numpy as np
 import scipy.sparse
 from sklearn.datasets import fetch_openml
 
-from ..errors import DataError
-from .cache import NpzCache, CacheStatus
+from ..errors import DataError, DataSourceWarning
+from .cache import CacheStatus, NpzCache, home_problem
 from .validate import integer_labels
 
 __all__ = ["OpenMLUnavailable", "OpenMLEntry", "cache_key", "download_openml", "load_openml"]
@@ -150,6 +150,14 @@ def load_openml(entry: OpenMLEntry, home: Path) -> tuple[dict[str, np.ndarray], 
         The cache cannot be written, or a corrupt cache file was removed and OpenML cannot be reached to fetch it again (the message
         names the command that fixes it), or OpenML does not know the data set.
     """
+    problem = home_problem(home)
+    if problem is not None:
+        # An unusable data home must not stop a download (or the offline fallback): say so, skip the cache.
+        warnings.warn(f"MNIST_LOGREG_HOME: the data cache {home} {problem}; it is not used (allowed a writable "
+                      "folder): downloading without caching", DataSourceWarning, stacklevel=4)
+        with tempfile.TemporaryDirectory(prefix="mnist-logreg-") as temp:
+            arrays = download_openml(entry, Path(temp))
+        return arrays, CacheStatus("missing", problem), f"{home} (not cached: {problem})"
     cache = NpzCache(home)
     arrays, status = cache.load(entry.key)
     path = cache.path(entry.key)

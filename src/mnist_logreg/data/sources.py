@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import warnings
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +27,13 @@ import numpy as np
 from ..errors import DataError, DataSourceWarning, UsageError
 from .cache import NpzCache, resolve_home
 from .dataset import Dataset
-from .idx import read_idx_dir
+from .idx import check_idx_folder, read_idx_dir
+from .npz import check_regular_file, read_npz
 from .openml import OpenMLEntry, OpenMLUnavailable, load_openml
 from .validate import make_dataset
 
-__all__ = ["DATASET_FORMS", "FASHION_MNIST_DIR", "load_dataset", "list_sources", "parse_dataset_spec"]
+__all__ = ["DATASET_FORMS", "FASHION_MNIST_DIR", "load_dataset", "list_sources", "parse_dataset_spec",
+           "check_dataset_spec"]
 
 DATASET_FORMS = "mnist, mnist-5k, digits, fashion-mnist, idx:DIR, npz:FILE, openml:NAME_OR_ID"
 #: Where Debian's ``dataset-fashion-mnist`` package installs its IDX files.
@@ -40,10 +41,9 @@ FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 MNIST = OpenMLEntry(554, "mnist")               # mnist_784, version 1
 FASHION_MNIST = OpenMLEntry(40996, "fashion-mnist")  # Fashion-MNIST, version 1
-_NPZ_LAYOUTS = (("X", "y"), ("X_train", "y_train", "X_test", "y_test"))
 
 
-def load_dataset(spec: str = "mnist", *, home=None, allow_fallback: bool = True) -> Dataset:
+def load_dataset(spec: str = "mnist", *, home=None, allow_fallback: bool = True, option: str = "--dataset") -> Dataset:
     """Load the images and labels that a ``--dataset`` value names.
 
     Parameters
@@ -56,6 +56,8 @@ def load_dataset(spec: str = "mnist", *, home=None, allow_fallback: bool = True)
     allow_fallback : bool, default=True
         Whether ``mnist`` may fall back to the 5,000-image subset when OpenML cannot be reached and
         nothing is cached. ``datasets --fetch`` passes ``False``: it must fetch or fail.
+    option : str, default="--dataset"
+        The option that named ``spec``, for messages (``datasets`` passes ``"--fetch"``).
 
     Returns
     -------
@@ -76,19 +78,19 @@ def load_dataset(spec: str = "mnist", *, home=None, allow_fallback: bool = True)
         ``mnist`` fell back to the 5,000-image subset because OpenML could not be reached.
     """
     text = str(spec).strip()
-    kind, rest = parse_dataset_spec(text)
+    kind, rest = check_dataset_spec(text, option)
     if kind == "mnist":
         return _load_mnist(resolve_home(home), allow_fallback=allow_fallback)
     if kind == "idx":
-        return _load_idx(rest, text)
+        return _load_idx(rest, text, option)
     if kind == "npz":
-        return _load_npz(rest, text)
+        return _load_npz(rest, text, option)
     if kind == "openml":
         return _load_openml_spec(rest, text, resolve_home(home))
     return _NAMED[kind](resolve_home(home))
 
 
-def parse_dataset_spec(spec: str) -> tuple[str, str]:
+def parse_dataset_spec(spec: str, option: str = "--dataset") -> tuple[str, str]:
     """Split a ``--dataset`` value into its form and argument, without loading anything.
 
     Returns ``(name, "")`` for the named sets and ``(kind, argument)`` for ``idx:``, ``npz:`` and
@@ -101,7 +103,21 @@ def parse_dataset_spec(spec: str) -> tuple[str, str]:
     kind, _, rest = text.partition(":")
     if kind in ("idx", "npz", "openml") and rest.strip():
         return kind, rest.strip()
-    raise UsageError(f"--dataset: received {text!r}; allowed {DATASET_FORMS}")
+    raise UsageError(f"{option}: received {text!r}; allowed {DATASET_FORMS}")
+
+
+def check_dataset_spec(spec: str, option: str = "--dataset") -> tuple[str, str]:
+    """:func:`parse_dataset_spec`, and the path it names must be there and of the right kind.
+
+    Run before anything is loaded: ``idx:DIR`` must be a folder, ``npz:FILE`` a regular file (a
+    named pipe would hang the reader). Raises :class:`UsageError` naming ``option``.
+    """
+    kind, rest = parse_dataset_spec(spec, option)
+    if kind == "idx":
+        check_idx_folder(Path(rest).expanduser(), option)
+    elif kind == "npz":
+        check_regular_file(Path(rest).expanduser(), option, "npz:FILE with an existing .npz file")
+    return kind, rest
 
 
 @functools.lru_cache(maxsize=1)
@@ -186,52 +202,16 @@ def _load_fashion_mnist(home: Path) -> Dataset:
                         "`mnist-logreg datasets --fetch fashion-mnist`") from None
 
 
-def _load_idx(folder: str, spec: str) -> Dataset:
-    X, y, shape, files = read_idx_dir(folder)
+def _load_idx(folder: str, spec: str, option: str = "--dataset") -> Dataset:
+    X, y, shape, files = read_idx_dir(folder, option)
     return make_dataset(X, y, name=spec, what=f"--dataset {spec}",
                         source=f"IDX files in {Path(folder).expanduser()} ({', '.join(files)})",
                         image_shape=shape)
 
 
-def _load_npz(file: str, spec: str) -> Dataset:
+def _load_npz(file: str, spec: str, option: str = "--dataset") -> Dataset:
     path = Path(file).expanduser()
-    if not path.exists():
-        raise UsageError(f"--dataset: file {path} does not exist; allowed npz:FILE with an existing .npz file")
-    if path.is_dir():
-        raise UsageError(f"--dataset: {path} is a folder; allowed npz:FILE with a .npz file "
-                         "(for a folder of IDX files use idx:DIR)")
-    allowed = "X, y (+ image_shape) or X_train, y_train, X_test, y_test (+ image_shape)"
-    try:
-        with open(path, "rb") as stream:
-            magic = stream.read(6)
-    except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error}); allowed a readable .npz file") from None
-    if magic == b"\x93NUMPY":
-        raise DataError(f"{path}: is a single .npy array, not an .npz archive; allowed an .npz with arrays {allowed}")
-    if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        raise DataError(f"{path}: is not an .npz (zip) archive (starts with {magic!r}); allowed an .npz written "
-                        "by numpy.savez or numpy.savez_compressed")
-    try:
-        archive = np.load(path, allow_pickle=False)  # a zip archive: always an NpzFile
-        with archive:
-            keys = set(archive.files)
-            layout = next((names for names in _NPZ_LAYOUTS if set(names) <= keys), None)
-            if layout is None or all(set(names) <= keys for names in _NPZ_LAYOUTS):
-                problem = "arrays of both layouts" if layout else "not the expected arrays"
-                raise DataError(f"{path}: has {problem} (it holds {sorted(keys)}); allowed {allowed}")
-            arrays = {name: archive[name] for name in layout}
-            shape = archive["image_shape"] if "image_shape" in keys else None
-    except DataError:
-        raise
-    except ValueError as error:
-        if "pickle" in str(error):
-            raise DataError(f"{path}: holds object arrays that need pickle; allowed numeric arrays only "
-                            "(pickle is never loaded)") from None
-        raise DataError(f"{path}: not a readable .npz archive ({_one_line(error)}); allowed an .npz written "
-                        "by numpy.savez or numpy.savez_compressed") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise DataError(f"{path}: cannot be read as .npz ({type(error).__name__}: {_one_line(error)}); allowed "
-                        "an .npz written by numpy.savez or numpy.savez_compressed") from None
+    arrays, layout, shape = read_npz(path, option)
     what = f"npz:{path}"
     source = f"arrays {', '.join(layout)} from {path}"
     if len(layout) == 2:

@@ -134,10 +134,18 @@ def check_labels(y, n_samples: int, what: str) -> np.ndarray:
 
 
 def _checked_shape(image_shape, n_features: int, what: str) -> tuple[int, int]:
-    values = np.asarray(image_shape).ravel().tolist()
-    if (len(values) != 2 or not all(float(v).is_integer() and v > 0 for v in values)
-            or int(values[0]) * int(values[1]) != n_features):
-        raise DataError(f"{what}: received image_shape {values}; allowed two positive integers "
+    """``image_shape`` stored with the data: two positive whole numbers whose product is the width.
+
+    Only numbers are read: text (``"28"``), booleans or objects are refused, never parsed.
+    """
+    array = np.asarray(image_shape)
+    values = array.ravel().tolist()
+    numeric = array.dtype.kind in "iuf" and array.size == 2
+    if numeric and array.dtype.kind == "f":
+        numeric = bool(np.isfinite(array).all() and (array == np.round(array)).all())
+    if not numeric or not all(v > 0 for v in values) or int(values[0]) * int(values[1]) != n_features:
+        received = f"{values} (dtype {array.dtype})" if array.dtype.kind not in "iuf" else f"{values}"
+        raise DataError(f"{what}: received image_shape {received}; allowed two positive whole numbers "
                         f"(height, width) whose product is the width of X, {n_features}")
     return int(values[0]), int(values[1])
 

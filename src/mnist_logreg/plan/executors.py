@@ -87,6 +87,8 @@ class LocalExecutor:
         self._folder: str | None = None
         self._workers: Counter = Counter()
         self._warming: threading.Thread | None = None
+        #: Process ids of the workers start() warmed up (for checking that the tasks ran on them).
+        self.started_pids: set[int] = set()
 
     def start(self) -> None:
         """Start the worker processes in the background; they import the task code meanwhile.
@@ -102,8 +104,9 @@ class LocalExecutor:
 
     def _warm_up(self) -> None:
         try:
-            joblib.Parallel(n_jobs=self.jobs, backend="loky")(joblib.delayed(_import_task_code)()
-                                                               for _ in range(self.jobs))
+            pids = joblib.Parallel(n_jobs=self.jobs, backend="loky")(joblib.delayed(_import_task_code)()
+                                                                      for _ in range(self.jobs))
+            self.started_pids = set(pids)
         except Exception:  # noqa: BLE001 - only a head start; run() starts the pool itself if this failed
             pass
 
@@ -143,9 +146,10 @@ class LocalExecutor:
             return
         if self._warming is not None:
             self._warming.join()
-        # Always ``self.jobs`` workers, as in start(): another count would make loky start a new pool.
-        parallel = joblib.Parallel(n_jobs=self.jobs, backend="loky",
-                                   return_as="generator_unordered", max_nbytes=None)
+        # Always ``self.jobs`` workers and joblib's default memmapping options, as in start(): any other
+        # argument would make loky start a new pool. Those defaults also pass share()'s memory-mapped
+        # arrays by reference (file name and offset), never by value.
+        parallel = joblib.Parallel(n_jobs=self.jobs, backend="loky", return_as="generator_unordered")
         calls = (joblib.delayed(run_task)(t, shared[t.repeat], engine, self.blas_threads) for t in tasks)
         # Closing this generator (an exception in the caller, Ctrl-C) makes joblib cancel what is pending.
         for result in parallel(calls):

@@ -59,8 +59,9 @@ class PathFitter:
     solver : {"auto", "owlqn", "proxqn"}, default="auto"
         ``"proxqn"``: proximal quasi-Newton on the pixels' Gram matrix (:mod:`.proxqn`), ~20x fewer
         iterations, each with an ``O(k d^2)`` model step; ``"owlqn"``: orthant-wise L-BFGS with
-        working sets (a penalty on pixel columns, ``group``, takes proximal quasi-Newton steps on
-        the identity instead); ``"auto"`` takes ``proxqn`` when there are at least 20 samples per feature.
+        working sets; ``"auto"`` takes ``proxqn`` when there are at least 20 samples per feature.
+        A penalty on pixel columns (``group``) always takes proximal quasi-Newton steps: on the
+        Gram matrix under ``"auto"`` and ``"proxqn"``, on the identity under ``"owlqn"``.
     """
 
     tol: float = 1e-3
@@ -128,7 +129,7 @@ class PathFitter:
                                        preconditioner=self.preconditioned(X))
         for p, (spec, Cs) in enumerate(paths):
             path = solve_path(X, y, n_classes, Cs, spec, tol=self.tol, max_iter=self.max_iter, memory=self.memory,
-                              start=(starts or {}).get(p), prepared=prepared)
+                              start=(starts or {}).get(p), group_gram=self.solver != "owlqn", prepared=prepared)
             while True:
                 # Limit BLAS threads only while the solver computes, not while the caller runs.
                 with controller.limit(limits=threads, user_api="blas"):

@@ -30,8 +30,9 @@ With many samples per feature (:func:`use_preconditioner`), the centred iteratio
 quasi-Newton steps of :mod:`.proxqn` on the Gram matrix of the centred copy (built once, with the
 copy, by :func:`prepare_problem`). Each time they meet their tolerance they ask for the certificate
 on X and, if rounding kept it short, go on with a tighter one. A penalty that is not separable
-(``group``) always takes these proximal steps, on the identity preconditioner when the Gram
-matrix was not built (OWL-QN's orthants have no meaning for a norm of several weights).
+(``group``) always takes these proximal steps (OWL-QN's orthants have no meaning for a norm of
+several weights): on the Gram preconditioner, built on first use for such a path, or on the
+identity with ``group_gram=False`` (several times more steps: BENCHMARKS.md).
 
 Otherwise, with an L1 part, the centred iterations run on a working set of columns (:mod:`.workingset`):
 the columns with a weight that is non-zero, or whose gradient is near the penalty, at the start
@@ -42,7 +43,7 @@ columns. The working set depends on the start point alone, so a resumed path rep
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -204,6 +205,20 @@ class PreparedProblem:
     fast: CentredProblem
     preconditioner: GramPreconditioner | None
     lambda_max: float
+    _group_gram: GramPreconditioner | None = field(default=None, repr=False)
+
+    def group_preconditioner(self, gram: bool = True) -> GramPreconditioner:
+        """The preconditioner of a penalty on pixel columns: the Gram matrix of the centred copy
+        (the one the iterations use, or built once on first use) or, without ``gram`` or past
+        ``PRECONDITIONER_MAX_FEATURES`` columns, the identity."""
+        if self.preconditioner is not None:
+            return self.preconditioner
+        d = self.fast.datafit.n_features
+        if not gram or d > PRECONDITIONER_MAX_FEATURES:
+            return GramPreconditioner.identity(d)
+        if self._group_gram is None:
+            self._group_gram = GramPreconditioner(self.fast.datafit.X)
+        return self._group_gram
 
 
 def prepare_problem(X: np.ndarray, y: np.ndarray, n_classes: int, *, mixed_precision: bool = False,
@@ -224,7 +239,7 @@ def prepare_problem(X: np.ndarray, y: np.ndarray, n_classes: int, *, mixed_preci
 def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float], penalty: PenaltySpec, *,
                tol: float = 1e-4, max_iter: int = 5000, memory: int = 10, criterion: str = "kkt",
                mixed_precision: bool = False, preconditioner: bool | None = None,
-               start: tuple[np.ndarray, np.ndarray] | None = None,
+               start: tuple[np.ndarray, np.ndarray] | None = None, group_gram: bool = True,
                prepared: PreparedProblem | None = None) -> Iterator[tuple[int, PathSolution]]:
     """Solve ``F_C`` for every C, smallest C first, each warm-started from the previous solution.
 
@@ -256,6 +271,9 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         of OWL-QN; ``None`` decides by the shape of X (:func:`use_preconditioner`).
     start : (coef (k, d), intercept (k,)), optional
         Starting point for the first (smallest) C instead of zero weights.
+    group_gram : bool, default=True
+        A non-separable penalty takes its proximal steps on the Gram preconditioner even where
+        ``preconditioner`` is off (``False``: on the identity).
     prepared : PreparedProblem, optional
         From :func:`prepare_problem` on the same ``(X, y)``, to share it between paths (then
         ``mixed_precision`` and ``preconditioner`` are those it was built with).
@@ -288,8 +306,8 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         rough_options = dict(options, kkt_tol=0.8 * options["kkt_tol"] / fast.kkt_factor(), criterion="kkt",
                              report_gap=False)
         if gram is not None or not problem.penalty.separable:
-            # Proximal steps; a non-separable penalty takes them on the identity without the Gram matrix.
-            preconditioner = gram if gram is not None else GramPreconditioner.identity(fast.datafit.n_features)
+            # Proximal steps; a non-separable penalty takes them whatever the shape of X.
+            preconditioner = gram if gram is not None else prepared.group_preconditioner(group_gram)
             result = _preconditioned_phase(problem, fast, centred, preconditioner, x, rough_options["kkt_tol"],
                                            options, max_iter)
         else:
