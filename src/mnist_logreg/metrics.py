@@ -1,4 +1,5 @@
-"""Scores of one fitted row: ROC AUC (one-vs-rest, macro), accuracy, log-loss, sparsity, objective.
+"""Scores of one fitted row: ROC AUC (one-vs-rest, macro), accuracy, log-loss, sparsity, objective
+and its certificate (the relative duality gap, a proven bound of the distance to the optimum).
 
 Everything is computed from the coefficients in float64, the same way for every engine.
 """
@@ -12,6 +13,7 @@ from .engines.base import FitResult
 from .grid import GridPoint
 from .objective import linear_scores, objective_from_scores
 from .solvers.datafit import softmax
+from .solvers.gap import certified_gap
 
 __all__ = ["RESULT_COLUMNS", "predict_proba", "roc_auc_ovr", "score_fit"]
 
@@ -19,7 +21,7 @@ __all__ = ["RESULT_COLUMNS", "predict_proba", "roc_auc_ovr", "score_fit"]
 RESULT_COLUMNS = [
     "penalty", "l1_ratio", "C",
     "roc_auc_train", "roc_auc_test", "accuracy_train", "accuracy_test", "log_loss_test",
-    "nonzero_fraction", "objective", "n_iter", "converged", "fit_seconds",
+    "nonzero_fraction", "objective", "gap", "n_iter", "converged", "fit_seconds",
 ]
 
 
@@ -60,8 +62,10 @@ def score_fit(row: GridPoint, fit: FitResult, X_train, y_train, X_test, y_test) 
     dict with the keys of :data:`RESULT_COLUMNS`
     """
     k = fit.coef.shape[0]
-    # One pass over the training set serves the probabilities and the objective.
+    X_train = np.asarray(X_train, dtype=np.float64)
+    # One pass over the training set serves the probabilities, the objective and its certificate.
     Z_train = linear_scores(X_train, fit.coef, fit.intercept)
+    value = objective_from_scores(Z_train, y_train, fit.coef, l1_ratio=row.l1_ratio, C=row.C, penalty=row.penalty)
     p_train = softmax(Z_train)
     p_test = predict_proba(X_test, fit.coef, fit.intercept)
     return {
@@ -74,8 +78,9 @@ def score_fit(row: GridPoint, fit: FitResult, X_train, y_train, X_test, y_test) 
         "accuracy_test": float(accuracy_score(y_test, p_test.argmax(axis=1))),
         "log_loss_test": float(log_loss(y_test, p_test, labels=np.arange(k))),
         "nonzero_fraction": row.spec.nonzero_fraction(fit.coef),
-        "objective": objective_from_scores(Z_train, y_train, fit.coef, l1_ratio=row.l1_ratio, C=row.C,
-                                           penalty=row.penalty),
+        "objective": value,
+        "gap": certified_gap(X_train, y_train, fit.coef, fit.intercept, Z_train, value, l1_ratio=row.l1_ratio,
+                             C=row.C, penalty=row.penalty),
         "n_iter": int(fit.n_iter),
         "converged": bool(fit.converged),
         "fit_seconds": float(fit.fit_seconds),
