@@ -190,9 +190,6 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     engine.check(rows, config.dtype)
     folder = RunFolder.prepare(config.out, force=config.force, resume=config.resume)
     recorded = _check_resume(folder, config) if config.resume else None
-    if recorded is not None and recorded.get("status") == "complete":
-        say(f"{folder.destination} holds a complete run: nothing to resume, nothing refitted")
-        return _complete_outcome(folder)
 
     timings = Timings()
     with timings.measure("load_s"):
@@ -207,6 +204,10 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
         raise ResumeError(f"--resume: the data of {config.dataset} (sha256 {facts.sha256[:12]}…) differs from "
                           f"the interrupted run's ({recorded.get('dataset', {}).get('sha256', '?')[:12]}…); "
                           "allowed only the same data")
+    # A finished run is only "complete" for the same options and the same data (both checked above).
+    if recorded is not None and recorded.get("status") == "complete":
+        say(f"{folder.destination} holds a complete run: nothing to resume, nothing refitted")
+        return _complete_outcome(folder)
     cv = config.cv if config.select_by == "roc_auc_cv" else None
     if cv:
         for one in splits.values():
