@@ -10,7 +10,6 @@ import gzip
 import io
 import json
 import os
-import stat
 import subprocess
 import sys
 import zipfile

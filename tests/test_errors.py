@@ -4,12 +4,9 @@ Every case runs the installed ``mnist-logreg`` command in a subprocess, the way 
 """
 
 import json
-import os
 import pickle
-import shutil
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -21,33 +18,7 @@ import skops.io as sio
 
 from mnist_logreg.data import write_idx
 
-EXE = shutil.which("mnist-logreg", path=str(Path(sys.executable).parent)) or "mnist-logreg"
-QUICK = ["--engine", "sklearn", "--penalties", "l2", "--C", "1", "--no-report", "--quiet"]
-
-
-def run_cli(*args, env=None, timeout=300):
-    return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
-
-
-def assert_one_line_error(result, code=None, *needles):
-    assert result.returncode != 0
-    if code is not None:
-        assert result.returncode == code, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    assert lines[0].startswith("mnist-logreg")
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
-
-
-def toy_images(n=60, k=3, d=16, seed=0):
-    rng = np.random.default_rng(seed)
-    y = np.repeat(np.arange(k), n // k)
-    X = rng.integers(0, 256, size=(n, d)).astype(np.uint8)
-    return X, y
+from cli_helpers import EXE, QUICK, assert_one_line_error, run_cli, toy_images
 
 
 @pytest.fixture

@@ -6,14 +6,12 @@ what was received and what is allowed, and leaves no output folder behind.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from cli_helpers import QUICK, assert_one_line_error, run_cli, toy_images
+from cli_helpers import QUICK, assert_one_line_error, run_cli
 
 # A data set that would fail to load: a refusal that names an option proves the option was checked first.
 NOWHERE = ["--dataset", "npz:/nonexistent/never-loaded.npz"]

@@ -7,7 +7,6 @@ specks, Lanczos scaling, Gaussian blur, JPEG).
 """
 
 import io
-import json
 import shutil
 import subprocess
 import sys

@@ -2,7 +2,6 @@
 and --scheduler without Dask is refused in one line."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from .engines.base import Engine
-from .errors import DataError
 from .grid import GridPoint
 from .metrics import RESULT_COLUMNS
 from .limits import available_bytes, check_memory  # noqa: F401  (sweeps are checked with these)

@@ -17,7 +17,7 @@ import base64
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
