@@ -33,6 +33,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from mnist_logreg.engines import get_engine
+from mnist_logreg.engines.sklearn import timed_fit
 from mnist_logreg.grid import GridPoint, group_rows
 from mnist_logreg.objective import objective, penalty_strength
 
@@ -140,12 +141,7 @@ class Lbfgs(Solver):
             model = LogisticRegression(solver="lbfgs", l1_ratio=0.0, tol=self.tol, max_iter=self.max_iter, warm_start=True)
             for i in positions:
                 model.set_params(C=rows[i].C)
-                start = time.perf_counter()
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", ConvergenceWarning)
-                    model.fit(X, y)
-                seconds = time.perf_counter() - start
-                converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+                seconds, converged = timed_fit(model, X, y)
                 yield i, Solution(coef=model.coef_.astype(np.float64), intercept=model.intercept_.astype(np.float64),
                                   seconds=seconds, n_iter=int(np.max(model.n_iter_)), converged=converged)
 

@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from ..grid import GridPoint
 from .base import Engine, FitResult
 
-__all__ = ["SklearnEngine", "sklearn_estimator", "binary_to_multinomial", "multinomial_to_binary"]
+__all__ = ["SklearnEngine", "sklearn_estimator", "timed_fit", "binary_to_multinomial", "multinomial_to_binary"]
 
 
 def sklearn_estimator(row: GridPoint, *, tol=5e-3, max_iter=10_000, random_state=0,
@@ -40,15 +40,20 @@ def multinomial_to_binary(coef: np.ndarray, intercept: np.ndarray) -> tuple[np.n
     return (coef[1] - coef[0])[None, :], np.array([intercept[1] - intercept[0]])
 
 
-def _fit_one(X, y, n_classes, row, tol, max_iter, random_state) -> FitResult:
-    """Fit one row and convert it to a :class:`FitResult` of shape (n_classes, n_features)."""
-    model = sklearn_estimator(row, tol=tol, max_iter=max_iter, random_state=random_state)
+def timed_fit(model, X, y) -> tuple[float, bool]:
+    """Fit a scikit-learn estimator in place; ``(wall seconds, converged)``, converged meaning no ConvergenceWarning."""
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         model.fit(X, y)
     seconds = time.perf_counter() - start
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return seconds, not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+
+
+def _fit_one(X, y, n_classes, row, tol, max_iter, random_state) -> FitResult:
+    """Fit one row and convert it to a :class:`FitResult` of shape (n_classes, n_features)."""
+    model = sklearn_estimator(row, tol=tol, max_iter=max_iter, random_state=random_state)
+    seconds, converged = timed_fit(model, X, y)
     coef = np.asarray(model.coef_, dtype=np.float64)
     intercept = np.asarray(model.intercept_, dtype=np.float64)
     if coef.shape[0] == 1 and n_classes == 2:
