@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from ..data.npz import npy_declared_bytes
 from ..errors import DataError
 
 __all__ = ["FORMATS", "MAX_PIXELS", "MIN_SIDE", "WORK_SIDE", "read_image", "sniff_format"]
@@ -178,12 +179,7 @@ def _read_npy(path: Path):
     """A (h, w) or (h, w, channels) numeric array; channels 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA."""
     with open(path, "rb") as handle:
         try:
-            version = np.lib.format.read_magic(handle)
-            header = {(1, 0): np.lib.format.read_array_header_1_0,
-                      (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-            if header is None:
-                raise ValueError(f"format version {version[0]}.{version[1]}")
-            shape, fortran, dtype = header(handle)
+            expected, dtype, shape = npy_declared_bytes(handle)
         except (ValueError, SyntaxError) as error:
             raise DataError(f"image {path}: not a readable .npy array ({' '.join(str(error).split())[:100]})") from None
         if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None:
@@ -194,7 +190,6 @@ def _read_npy(path: Path):
                             "(height, width, channels) with 1-4 channels")
         height, width = shape[:2]
         _check_size(path, width, height, "NPY")
-        expected = math.prod(shape) * dtype.itemsize
         available = path.stat().st_size - handle.tell()
         if available < expected:
             raise DataError(f"image {path}: .npy header promises {expected:,} bytes but the file holds {available:,}; "
