@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,6 +13,8 @@ import numpy as np
 
 EXE = shutil.which("mnist-logreg", path=str(Path(sys.executable).parent)) or "mnist-logreg"
 #: A fit that takes a second: one l2 row on scikit-learn's engine, no report.
+#: One gibibyte: the peak memory the bomb cases must stay under.
+GIB = 2**30
 QUICK = ["--engine", "sklearn", "--penalties", "l2", "--C", "1", "--no-report", "--quiet"]
 
 
@@ -26,6 +29,18 @@ def run_cli(*args, env=None, timeout=300, cwd=None):
     return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, timeout=timeout,
                           env=environment, cwd=cwd)
 
+
+
+def run_measured(*args, timeout=400):
+    """``mnist-logreg ARGS`` in a child of a fresh Python; returns (CompletedProcess, the child's peak RSS in bytes)."""
+    probe = ("import json, resource, subprocess, sys\n"
+             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+             "print(json.dumps({'rc': r.returncode, 'stdout': r.stdout, 'stderr': r.stderr,\n"
+             "                  'peak_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n")
+    done = subprocess.run([sys.executable, "-c", probe, EXE, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout)
+    report = json.loads(done.stdout)
+    return subprocess.CompletedProcess(args, report["rc"], report["stdout"], report["stderr"]), report["peak_kib"] * 1024
 
 def assert_one_line_error(result, code=None, *needles):
     """A failed run: exit code ``code``, stderr one line naming each needle, no traceback, no internal error."""

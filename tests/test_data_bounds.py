@@ -8,35 +8,16 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cli_helpers import EXE, QUICK, assert_one_line_error, run_cli, toy_images
+from cli_helpers import GIB, QUICK, assert_one_line_error, run_cli, run_measured, toy_images
 
 from mnist_logreg.data import write_idx
-
-GB = 1 << 30
-_PEAK = """
-import resource, subprocess, sys, json
-result = subprocess.run(sys.argv[1:], capture_output=True, text=True, timeout=300)
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": result.returncode, "stderr": result.stderr, "peak": peak_kib * 1024}))
-"""
-
-
-def run_measured(*args):
-    """``mnist-logreg ARGS`` in a fresh helper; returns (CompletedProcess-like, peak bytes of the child)."""
-    helper = subprocess.run([sys.executable, "-c", _PEAK, EXE, *map(str, args)], capture_output=True, text=True,
-                            timeout=400)
-    report = json.loads(helper.stdout)
-    return subprocess.CompletedProcess(args, report["rc"], "", report["stderr"]), report["peak"]
 
 
 def _idx_header(code: int, dims) -> bytes:
@@ -68,7 +49,7 @@ def test_gzip_idx_claiming_a_billion_images_is_refused_from_its_header(tmp_path)
     _labels(folder, 10)
     result, peak = run_measured("run", "--dataset", f"idx:{folder}", *QUICK, "--out", tmp_path / "run")
     assert_one_line_error(result, 1, "train-images-idx3-ubyte.gz", "header declares")
-    assert peak < GB, peak
+    assert peak < GIB, peak
     assert not (tmp_path / "run").exists()
 
 
@@ -80,7 +61,7 @@ def test_gzip_idx_that_inflates_past_its_header_is_refused_while_reading(tmp_pat
     _labels(folder, 10)
     result, peak = run_measured("run", "--dataset", f"idx:{folder}", *QUICK)
     assert_one_line_error(result, 1, "train-images-idx3-ubyte.gz", "more data follows")
-    assert peak < GB, peak
+    assert peak < GIB, peak
 
 
 def test_plain_idx_header_bigger_than_the_file(tmp_path):
@@ -90,7 +71,7 @@ def test_plain_idx_header_bigger_than_the_file(tmp_path):
     _labels(folder, 10)
     result, peak = run_measured("run", "--dataset", f"idx:{folder}", *QUICK)
     assert_one_line_error(result, 1, "train-images-idx3-ubyte", "header says")
-    assert peak < GB, peak
+    assert peak < GIB, peak
 
 
 def test_idx_with_zero_images(tmp_path):
@@ -127,7 +108,7 @@ def test_npz_whose_header_claims_terabytes(tmp_path, compress):
     _npz_with_header(path, (10**6, 10**6), data=bytes(4096), compress=compress)
     result, peak = run_measured("run", "--dataset", f"npz:{path}", *QUICK)
     assert_one_line_error(result, 1, "huge.npz", "'X'", "header declares")
-    assert peak < GB, peak
+    assert peak < GIB, peak
 
 
 def test_npz_whose_header_fits_memory_but_not_the_member(tmp_path):
@@ -136,7 +117,7 @@ def test_npz_whose_header_fits_memory_but_not_the_member(tmp_path):
     _npz_with_header(path, (50_000, 1000), data=bytes(4096), compress=zipfile.ZIP_STORED)
     result, peak = run_measured("run", "--dataset", f"npz:{path}", *QUICK)
     assert_one_line_error(result, 1, "liar.npz", "'X'")
-    assert peak < GB, peak
+    assert peak < GIB, peak
 
 
 def test_npz_header_above_the_memory_cap_names_the_variable(tmp_path):
@@ -154,7 +135,7 @@ def test_a_single_npy_claiming_terabytes_given_as_npz(tmp_path):
     path.write_bytes(buffer.getvalue())
     result, peak = run_measured("run", "--dataset", f"npz:{path}", *QUICK)
     assert_one_line_error(result, 1, "huge.npy", ".npy")
-    assert peak < GB, peak
+    assert peak < GIB, peak
 
 
 @pytest.mark.parametrize("shape", [np.array(["28", "28"]), np.array([b"4", b"4"]), np.array([True, True]),

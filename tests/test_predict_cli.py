@@ -3,10 +3,7 @@
 import csv
 import io
 import json
-import shutil
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -15,25 +12,7 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
-EXE = shutil.which("mnist-logreg", path=str(Path(sys.executable).parent)) or "mnist-logreg"
-GIB = 2**30
-
-
-def run_cli(*args, timeout=300):
-    return subprocess.run([EXE, *map(str, args)], capture_output=True, text=True, timeout=timeout)
-
-
-def run_measured(*args, timeout=300):
-    """Run the command in a child of a fresh Python and return (result, the child's peak RSS in bytes)."""
-    probe = ("import json, resource, subprocess, sys\n"
-             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-             "print(json.dumps({'rc': r.returncode, 'stdout': r.stdout, 'stderr': r.stderr,\n"
-             "                  'peak_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n")
-    done = subprocess.run([sys.executable, "-c", probe, EXE, *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
-    report = json.loads(done.stdout)
-    result = subprocess.CompletedProcess(args, report["rc"], report["stdout"], report["stderr"])
-    return result, report["peak_kib"] * 1024
+from cli_helpers import GIB, run_cli, run_measured
 
 
 def error_lines(result):

@@ -13,7 +13,8 @@ from sklearn.svm import SVC
 from mnist_logreg.modelfile import load_model
 from mnist_logreg.preprocessing import PixelScaler
 
-from test_predict_cli import GIB, error_lines, run_cli, run_measured
+from cli_helpers import GIB, run_cli, run_measured
+from test_predict_cli import error_lines
 
 
 @pytest.fixture(scope="module")
