@@ -65,6 +65,16 @@ def test_force_replaces_only_our_files_and_only_once_written(finished, tmp_path)
     assert not (out / ".incoming").exists() and not (out / ".partial").exists()
 
 
+def test_force_with_the_report_leaves_the_new_report(finished, tmp_path):
+    out = _copy(finished, tmp_path)
+    old_report = (out / "report.html").read_bytes()
+    result = run_cli("run", *DIGITS, "--engine", "sklearn", "--penalties", "l1", "--C", "1", "--quiet",
+                     "--out", out, "--force")
+    assert result.returncode == 0, result.stderr
+    report = (out / "report.html").read_bytes()
+    assert report != old_report and b'value="l1"' in report and b'value="l2"' not in report
+
+
 def test_force_interrupted_keeps_the_previous_results_and_resumes(finished, tmp_path):
     """A --force run stopped mid-sweep: the old results stay whole; --resume finishes the new run."""
     import signal

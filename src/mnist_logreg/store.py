@@ -158,19 +158,20 @@ class RunFolder:
         if not self.staged:
             return
         staged, where = self.path, self.destination
+        wrote_report = (staged / "report.html").exists()  # asked before the moves below empty staged
         figures = staged / "figures"
         if figures.is_dir():
             into = where / "figures"
             if into.is_symlink():
                 raise UsageError(f"--out: {into} is a symbolic link; allowed a real folder (nothing is written "
-                                 "through a link out of the run folder); the new results stay in {staged}")
+                                 f"through a link out of the run folder); the new results stay in {staged}")
             into.mkdir(exist_ok=True)
             for item in sorted(figures.iterdir()):
                 os.replace(item, into / item.name)
         for item in sorted(staged.iterdir()):
             if item.name not in ("figures", ".partial", "run.json"):
                 os.replace(item, where / item.name)
-        if not (staged / "report.html").exists() and (where / "report.html").is_file():
+        if not wrote_report and (where / "report.html").is_file():
             (where / "report.html").unlink()
         old_checkpoints = where / ".partial"
         if old_checkpoints.is_dir() and not old_checkpoints.is_symlink():
