@@ -105,7 +105,7 @@ def rescored(run: Run, dataset: str, train_size: int, test_size: int, seed: int)
     """Each row's objective recomputed in float64 from path.npz on the same split the command made."""
     from mnist_logreg.data import load_dataset
     from mnist_logreg.objective import objective
-    from mnist_logreg.split import split_dataset
+    from mnist_logreg.data.split import split_dataset
 
     sp = split_dataset(load_dataset(dataset), train_size, test_size, seed=seed)
     X, y = sp.X_train, sp.y_train_codes

@@ -42,9 +42,9 @@ from threadpoolctl import threadpool_info
 from mnist_logreg.engines.numpy import NumpyEngine
 from mnist_logreg.engines.sklearn import SklearnEngine
 from mnist_logreg.data import load_dataset
-from mnist_logreg.grid import make_grid
+from mnist_logreg.plan.grid import make_grid
 from mnist_logreg.objective import linear_scores, objective
-from mnist_logreg.split import split_dataset
+from mnist_logreg.data.split import split_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 T10K = Path(os.environ.get("MNIST_LOGREG_T10K", REPO.parent / "shared" / "data" / "mnist-t10k"))

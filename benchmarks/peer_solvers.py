@@ -34,7 +34,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from mnist_logreg.engines import get_engine
 from mnist_logreg.engines.sklearn import timed_fit
-from mnist_logreg.grid import GridPoint, group_rows
+from mnist_logreg.plan.grid import GridPoint, group_rows
 from mnist_logreg.objective import objective, penalty_strength
 
 __all__ = ["Solution", "Solver", "Command", "SOLVERS", "make_solver", "check_cyanure_mapping", "cyanure_penalty"]

@@ -53,9 +53,9 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from mnist_logreg.data import load_dataset
-from mnist_logreg.grid import make_grid
+from mnist_logreg.plan.grid import make_grid
 from mnist_logreg.objective import linear_scores, objective_from_scores
-from mnist_logreg.split import split_dataset
+from mnist_logreg.data.split import split_dataset
 
 from machine import commit, cpu_line, load_line
 from peer_solvers import SOLVERS, check_cyanure_mapping, make_solver

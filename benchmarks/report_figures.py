@@ -2,7 +2,7 @@
 
 Reads a finished run folder of the notebook grid (``--run DIR``: results.csv, path.npz) and the same
 1500/1000 split of the real MNIST test digits; draws the eight figures of the report with the
-``mnist_logreg.figures`` of the tree on ``PYTHONPATH`` and renders each with its ``figure_png``.
+``mnist_logreg.report.figures`` of the tree on ``PYTHONPATH`` and renders each with its ``figure_png``.
 CPU time is less sensitive than wall time to other processes on a shared machine.
 
 Usage::
@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-
-from mnist_logreg import figures as fg
+from mnist_logreg.report import figures as fg
 from mnist_logreg.data import load_dataset
-from mnist_logreg.split import split_dataset
+from mnist_logreg.data.split import split_dataset
 
 T10K = Path(os.environ.get("MNIST_LOGREG_T10K", Path(__file__).resolve().parents[2] / "shared" / "data"
                            / "mnist-t10k"))

@@ -39,7 +39,7 @@ def child(run: Path, out: Path) -> None:
     import pandas as pd
 
     from mnist_logreg import workflow
-    from mnist_logreg.sweep import SweepResult
+    from mnist_logreg.plan.sweep import SweepResult
 
     table = pd.read_csv(run / "results.csv")
     with np.load(run / "path.npz") as path:

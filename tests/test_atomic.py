@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from mnist_logreg.atomic import write_bytes, write_text
+from mnist_logreg.io.atomic import write_bytes, write_text
 
 
 def test_replaces_the_file_whole_and_leaves_no_temporary(tmp_path):

@@ -19,10 +19,11 @@ distributed = pytest.importorskip("distributed", reason="Dask's distributed is n
 from mnist_logreg.cli import main  # noqa: E402
 from mnist_logreg.data import load_dataset  # noqa: E402
 from mnist_logreg.engines import get_engine  # noqa: E402
-from mnist_logreg.grid import make_grid  # noqa: E402
-from mnist_logreg.plan import LocalExecutor, make_executor, plan_tasks  # noqa: E402
-from mnist_logreg.split import split_dataset  # noqa: E402
-from mnist_logreg.sweep import run_sweep  # noqa: E402
+from mnist_logreg.plan.grid import make_grid  # noqa: E402
+from mnist_logreg.plan.executors import LocalExecutor, make_executor  # noqa: E402
+from mnist_logreg.plan.tasks import plan_tasks  # noqa: E402
+from mnist_logreg.data.split import split_dataset  # noqa: E402
+from mnist_logreg.plan.sweep import run_sweep  # noqa: E402
 
 VARIABLE = ["fit_seconds"]
 ROWS = make_grid("l1,l2", "0.05,0.5,5")

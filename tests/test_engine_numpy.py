@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from mnist_logreg.engines import get_engine
 from mnist_logreg.engines.numpy import NumpyEngine
-from mnist_logreg.grid import GridPoint, make_grid
+from mnist_logreg.plan.grid import GridPoint, make_grid
 from mnist_logreg.objective import objective
 from mnist_logreg.solvers.penalties import PenaltySpec
 from reference import MultinomialLoss

@@ -181,7 +181,7 @@ def test_two_runs_in_the_same_second_never_share_a_folder(tmp_path):
 # -- disk full ---------------------------------------------------------------------------------
 _FILL_AFTER = """
 import errno, os, sys
-import mnist_logreg.atomic as atomic
+import mnist_logreg.io.atomic as atomic
 real = atomic.atomic_open
 count = {"n": 0}
 def full(path, mode="w"):

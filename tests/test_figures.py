@@ -14,8 +14,7 @@ import pytest
 from matplotlib.collections import QuadMesh
 from matplotlib.figure import Figure
 from PIL import Image
-
-from mnist_logreg import figures as F
+from mnist_logreg.report import figures as F
 
 C_GRID = (0.01, 0.1, 1.0)
 

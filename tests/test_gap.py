@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from mnist_logreg.engines.base import FitResult
-from mnist_logreg.grid import GridPoint
+from mnist_logreg.plan.grid import GridPoint
 from mnist_logreg.metrics import score_fit
 from mnist_logreg.objective import objective
 

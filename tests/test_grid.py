@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from mnist_logreg.errors import UsageError
-from mnist_logreg.grid import make_grid, parse_C, parse_l1_ratios, parse_penalties
+from mnist_logreg.plan.grid import make_grid, parse_C, parse_l1_ratios, parse_penalties
 from reference import grid_frame
 
 

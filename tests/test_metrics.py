@@ -4,10 +4,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 
 from mnist_logreg.engines.base import FitResult
-from mnist_logreg.grid import GridPoint
+from mnist_logreg.plan.grid import GridPoint
 from mnist_logreg.metrics import RESULT_COLUMNS, predict_proba, roc_auc_ovr, score_fit
 from mnist_logreg.data import load_dataset
-from mnist_logreg.split import split_dataset
+from mnist_logreg.data.split import split_dataset
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from mnist_logreg.cli import main
 from mnist_logreg.data import load_dataset
 from mnist_logreg.objective import objective
-from mnist_logreg.split import split_dataset
+from mnist_logreg.data.split import split_dataset
 
 
 @pytest.fixture(scope="module")

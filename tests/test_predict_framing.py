@@ -18,7 +18,7 @@ from PIL import Image
 from scipy import ndimage
 
 from mnist_logreg.data import read_idx
-from mnist_logreg.modelfile import load_model
+from mnist_logreg.io.modelfile import load_model
 from mnist_logreg.predict import ImageFraming, label_images, read_image
 
 EXE = shutil.which("mnist-logreg", path=str(Path(sys.executable).parent)) or "mnist-logreg"

@@ -10,7 +10,7 @@ import pytest
 import skops.io as sio
 from sklearn.svm import SVC
 
-from mnist_logreg.modelfile import load_model
+from mnist_logreg.io.modelfile import load_model
 from mnist_logreg.preprocessing import PixelScaler
 
 from cli_helpers import GIB, run_cli, run_measured

@@ -10,7 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
 from mnist_logreg.engines.numpy import NumpyEngine
-from mnist_logreg.grid import GridPoint
+from mnist_logreg.plan.grid import GridPoint
 from mnist_logreg.objective import objective
 from mnist_logreg.solvers import Problem, SoftmaxDatafit, minimize_proxqn, use_preconditioner
 from mnist_logreg.solvers._cd import model_cd

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from mnist_logreg.record import Choice, RunRecord, Timings, top_rows
+from mnist_logreg.io.record import Choice, RunRecord, Timings, top_rows
 
 from test_report import CV, RESULTS, make_record
 

@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from mnist_logreg.config import RunConfig
-from mnist_logreg.figures import figure_png
-from mnist_logreg.record import Choice, DatasetFacts, RefitFacts, RunRecord, SplitFacts, Timings
+from mnist_logreg.report.figures import figure_png
+from mnist_logreg.io.record import Choice, DatasetFacts, RefitFacts, RunRecord, SplitFacts, Timings
 from mnist_logreg.report import render_report, write_report
 from mnist_logreg.report.explorer import confusion_counts, explorer_data, path_names, quantise_weights
 

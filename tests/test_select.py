@@ -7,10 +7,10 @@ from mnist_logreg.data import load_dataset
 from mnist_logreg.engines import get_engine
 from mnist_logreg.engines.numpy import NumpyEngine
 from mnist_logreg.errors import UsageError
-from mnist_logreg.grid import GridPoint, make_grid
+from mnist_logreg.plan.grid import GridPoint, make_grid
 from mnist_logreg.select import pixel_space_weights, refit_best, select_best, selection_spread
-from mnist_logreg.split import split_dataset
-from mnist_logreg.sweep import run_sweep
+from mnist_logreg.data.split import split_dataset
+from mnist_logreg.plan.sweep import run_sweep
 
 
 @pytest.fixture(scope="module")

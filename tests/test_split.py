@@ -4,7 +4,7 @@ import pytest
 from mnist_logreg.data import load_dataset
 from mnist_logreg.data.dataset import Dataset
 from mnist_logreg.errors import DataError, UsageError
-from mnist_logreg.split import split_dataset
+from mnist_logreg.data.split import split_dataset
 
 
 def _toy(n_per_class=20, k=3, dtype=np.uint8):

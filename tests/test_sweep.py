@@ -12,12 +12,13 @@ from mnist_logreg.data import load_dataset
 from mnist_logreg.engines import get_engine
 from mnist_logreg.engines.numpy import NumpyEngine
 from mnist_logreg.errors import DataError
-from mnist_logreg.grid import make_grid
+from mnist_logreg.plan.grid import make_grid
 from mnist_logreg.objective import objective
-from mnist_logreg.plan import LocalExecutor, plan_tasks
-from mnist_logreg.split import split_dataset
-from mnist_logreg.store import RunFolder
-from mnist_logreg.sweep import check_memory, run_sweep
+from mnist_logreg.plan.executors import LocalExecutor
+from mnist_logreg.plan.tasks import plan_tasks
+from mnist_logreg.data.split import split_dataset
+from mnist_logreg.io.store import RunFolder
+from mnist_logreg.plan.sweep import check_memory, run_sweep
 
 VARIABLE = ["fit_seconds"]  # wall times differ between runs; everything else must not
 

@@ -4,8 +4,7 @@ import json
 
 import pandas as pd
 import pytest
-
-from mnist_logreg import reporting
+from mnist_logreg.report import build as reporting
 from mnist_logreg.solvers.fit import PathFitter
 from mnist_logreg.workflow import RunConfig, run_experiment
 

@@ -26,14 +26,14 @@ except metadata.PackageNotFoundError:  # running from a source tree that is not 
 
 _EXPORTS = {
     "load_dataset": "data", "list_sources": "data", "read_idx": "data", "Dataset": "data.dataset",
-    "split_dataset": "split", "Split": "split",
-    "make_grid": "grid", "GridPoint": "grid", "parse_C": "grid",
+    "split_dataset": "data.split", "Split": "data.split",
+    "make_grid": "plan.grid", "GridPoint": "plan.grid", "parse_C": "plan.grid",
     "get_engine": "engines", "ENGINES": "engines", "Engine": "engines", "FitResult": "engines",
-    "run_sweep": "sweep", "SweepResult": "sweep", "make_executor": "plan",
+    "run_sweep": "plan.sweep", "SweepResult": "plan.sweep", "make_executor": "plan.executors",
     "score_fit": "metrics", "roc_auc_ovr": "metrics",
     "select_best": "select", "refit_best": "select", "pixel_space_weights": "select",
     "run_experiment": "workflow", "RunConfig": "config", "RunOutcome": "workflow",
-    "load_model": "modelfile", "save_model": "modelfile",
+    "load_model": "io.modelfile", "save_model": "io.modelfile",
     "predict_images": "predict", "label_images": "predict", "read_image": "predict", "ImageFraming": "predict",
     "write_report": "report", "render_report": "report",
     "MultinomialLogisticRegression": "estimators", "MultinomialLogisticPath": "estimators",
@@ -44,7 +44,7 @@ __all__ = sorted(_EXPORTS) + ["figures", "__version__"]
 
 def __getattr__(name: str):
     if name == "figures":
-        return import_module(".figures", __name__)
+        return import_module(".report.figures", __name__)
     if name in _EXPORTS:
         value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
         globals()[name] = value

@@ -34,7 +34,7 @@ def _calls(module: str, name: str, *args):
 
 
 def _size_check(value, flag):
-    from .split import parse_size
+    from .data.split import parse_size
 
     parse_size(value, flag)
 
@@ -72,12 +72,12 @@ class RunConfig:
                         help="float64 or float32")
     standardize: bool = option(False, "--standardize", group=DATA, action="store_true", check=check_flag,
                                help="put a StandardScaler before the classifier")
-    penalties: str = option("l1,l2", "--penalties", group=GRID, check=_calls("grid", "parse_penalties"),
+    penalties: str = option("l1,l2", "--penalties", group=GRID, check=_calls("plan.grid", "parse_penalties"),
                             help="comma list of l1, l2, elasticnet, group, none")
-    l1_ratios: str = option("0.5", "--l1-ratios", group=GRID, check=_calls("grid", "parse_l1_ratios"),
+    l1_ratios: str = option("0.5", "--l1-ratios", group=GRID, check=_calls("plan.grid", "parse_l1_ratios"),
                             help="mixing values in [0, 1] of the penalties that mix a sparse part and L2 (elasticnet, group); "
                             "refused when no chosen penalty uses them")
-    C: str = option("1e-3:1e1:25", "--C", group=GRID, check=_calls("grid", "parse_C"),
+    C: str = option("1e-3:1e1:25", "--C", group=GRID, check=_calls("plan.grid", "parse_C"),
                     help="START:STOP:NUM log-spaced, or a comma list")
     engine: str = option(DEFAULT_ENGINE, "--engine", group=FIT, check=one_of(tuple(ENGINES)),
                          help="numpy or sklearn (saga, the notebook's configuration)")

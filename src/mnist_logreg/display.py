@@ -1,6 +1,6 @@
 """How results show in a notebook: compact HTML summaries, and progress bars only where they render.
 
-:class:`~mnist_logreg.sweep.SweepResult` and :class:`~mnist_logreg.workflow.RunOutcome` call these
+:class:`~mnist_logreg.plan.sweep.SweepResult` and :class:`~mnist_logreg.workflow.RunOutcome` call these
 from their ``_repr_html_``, so displaying one in Jupyter gives a short table, not a wall of text.
 """
 

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
 from .engines.base import FitResult
-from .grid import GridPoint
+from .plan.grid import GridPoint
 from .objective import linear_scores, objective_from_scores
 from .solvers.datafit import softmax
 from .solvers.gap import certified_gap

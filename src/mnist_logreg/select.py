@@ -15,10 +15,10 @@ from .data.dataset import Dataset
 from .engines.base import Engine
 from .engines.sklearn import binary_to_multinomial, multinomial_to_binary
 from .errors import UsageError
-from .grid import GridPoint
+from .plan.grid import GridPoint
 from .predict.framing import ImageFraming
 from .preprocessing import PixelScaler
-from .split import Split
+from .data.split import Split
 
 __all__ = ["SELECT_BY", "REFIT_ON", "check_select_by", "check_refit", "select_best", "selection_spread",
            "build_pipeline", "refit_best", "pixel_space_weights"]

@@ -54,7 +54,7 @@ def _check_l1_ratios(config, given) -> None:
     """
     if "l1_ratios" not in given:
         return
-    from .grid import make_grid
+    from .plan.grid import make_grid
 
     if make_grid(config.penalties, "1", "0.25") == make_grid(config.penalties, "1", "0.75"):
         raise UsageError(f"--l1-ratios: received {config.l1_ratios!r} but none of --penalties {config.penalties} "
@@ -63,7 +63,7 @@ def _check_l1_ratios(config, given) -> None:
 
 def _check_sizes(config) -> None:
     """What can be said about the sizes before the data is seen."""
-    from .split import parse_size
+    from .data.split import parse_size
 
     train, test = parse_size(config.train_size, "--train-size"), parse_size(config.test_size, "--test-size")
     if isinstance(train, float) and isinstance(test, float) and train + test > 1:

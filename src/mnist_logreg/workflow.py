@@ -17,20 +17,21 @@ from typing import Callable
 
 import pandas as pd
 
-from .atomic import write_json
+from .io.atomic import write_json
 from .config import RunConfig
 from .data import load_dataset
 from .engines import get_engine
 from .errors import ResumeError
-from .grid import make_grid
-from .modelfile import save_model
-from .plan import make_executor, plan_tasks
-from .record import Choice, DatasetFacts, RefitFacts, RunRecord, SplitFacts, Timings
+from .plan.grid import make_grid
+from .io.modelfile import save_model
+from .plan.executors import make_executor
+from .plan.tasks import plan_tasks
+from .io.record import Choice, DatasetFacts, RefitFacts, RunRecord, SplitFacts, Timings
 from .select import refit_best, select_best, selection_spread
-from .split import split_dataset
-from .store import RunFolder
+from .data.split import split_dataset
+from .io.store import RunFolder
 from .validation import check_folds
-from .sweep import check_memory, estimate_driver_bytes, estimate_task_bytes, run_sweep
+from .plan.sweep import check_memory, estimate_driver_bytes, estimate_task_bytes, run_sweep
 
 __all__ = ["RunConfig", "RunOutcome", "Interrupted", "run_experiment", "default_out_dir", "package_versions"]
 
@@ -294,7 +295,7 @@ def _select_refit_report(config, folder, dataset, split, rows, engine, sweep, re
 
     if config.report:
         with record.timings.measure("report_s"):
-            from .reporting import build_report
+            from .report.build import build_report
 
             build_report(folder, record=record, split=split, sweep=sweep, pipeline=pipeline)
 

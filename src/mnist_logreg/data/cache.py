@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_bytes, write_text
+from ..io.atomic import write_bytes, write_text
 
 __all__ = ["data_home", "home_problem", "resolve_home", "NpzCache", "CacheStatus"]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_bytes
+from ..io.atomic import write_bytes
 from ..errors import DataError, UsageError
 from ..limits import check_declared_bytes
 

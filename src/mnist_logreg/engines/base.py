@@ -14,7 +14,7 @@ from typing import ClassVar, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..errors import UsageError
-from ..grid import GridPoint
+from ..plan.grid import GridPoint
 
 __all__ = ["FitResult", "Engine"]
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Iterator, Sequence
 
 from ..estimators import MultinomialLogisticRegression
-from ..grid import GridPoint, group_rows
+from ..plan.grid import GridPoint, group_rows
 from ..solvers.fit import PathFitter
 from ..solvers.penalties import PENALTIES
 from .base import Engine, FitResult

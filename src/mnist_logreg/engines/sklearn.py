@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from ..grid import GridPoint
+from ..plan.grid import GridPoint
 from .base import Engine, FitResult
 
 __all__ = ["SklearnEngine", "sklearn_estimator", "timed_fit", "binary_to_multinomial", "multinomial_to_binary"]

@@ -96,7 +96,7 @@ class DaskExecutor:
     def check_memory(self, task_bytes: int, split_bytes: int) -> None:
         """Refuse when one worker's share does not fit its memory limit: a task per worker
         thread plus the split scattered to it. The driver's own memory is checked apart."""
-        from ..sweep import check_memory
+        from .sweep import check_memory
 
         for address, worker in self.client.scheduler_info().get("workers", {}).items():
             limit = worker.get("memory_limit")

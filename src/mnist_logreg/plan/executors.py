@@ -164,7 +164,7 @@ class LocalExecutor:
     def check_memory(self, task_bytes: int, split_bytes: int) -> None:
         """Refuse when the tasks running at once do not fit: ``jobs`` tasks, plus one shared
         (memory-mapped) copy of a split for the workers."""
-        from ..sweep import check_memory
+        from .sweep import check_memory
 
         shared = split_bytes if self.jobs > 1 else 0
         check_memory(self.jobs * task_bytes + shared, where=f"--jobs {self.jobs} (tasks running at once)")

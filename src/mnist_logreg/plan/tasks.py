@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from ..engines.base import Engine, FitResult
 from ..errors import DataError
-from ..grid import GridPoint, group_rows
+from .grid import GridPoint, group_rows
 from ..metrics import predict_proba, roc_auc_ovr, score_fit
 
 __all__ = ["SplitData", "Task", "TaskResult", "TASK_UNITS", "make_split_data", "plan_tasks", "run_task"]
@@ -72,7 +72,7 @@ class SplitData:
 
 
 def make_split_data(split, *, repeat: int, cv: int | None, standardize: bool) -> SplitData:
-    """The :class:`SplitData` of a :class:`~mnist_logreg.split.Split`; folds are stratified and
+    """The :class:`SplitData` of a :class:`~mnist_logreg.data.split.Split`; folds are stratified and
     shuffled with ``random_state=repeat`` (the split's seed)."""
     y = split.y_train_codes
     folds = []

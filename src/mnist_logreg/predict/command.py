@@ -50,7 +50,7 @@ def _csv(results, top: int) -> str:
 
 def predict_command(args, out: Console, err: Console, prog: str) -> int:
     """Run ``predict`` for parsed ``args``; returns the exit code (1 if any file failed)."""
-    from ..modelfile import load_model
+    from ..io.modelfile import load_model
 
     check_predict_options(args.top, args.show)
     model = load_model(args.model)

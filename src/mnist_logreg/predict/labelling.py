@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..atomic import plain
+from ..io.atomic import plain
 from ..errors import DataError, MnistLogregError
 from .images import read_image
 
@@ -83,7 +83,7 @@ def label_images(model, inputs: Sequence, top: int = 3, *, progress: Callable[[i
     Parameters
     ----------
     model : Pipeline
-        As returned by :func:`~mnist_logreg.modelfile.load_model`.
+        As returned by :func:`~mnist_logreg.io.modelfile.load_model`.
     inputs : sequence of str or Path
         Files, folders or glob patterns (see :func:`expand_inputs`).
     top : int

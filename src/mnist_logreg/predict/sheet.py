@@ -8,7 +8,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from ..atomic import write_bytes
+from ..io.atomic import write_bytes
 
 __all__ = ["MAX_SHEET_IMAGES", "sheet_figure", "write_sheet"]
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from ..figures import grid_C_labels
+from .figures import grid_C_labels
 from .formats import number, percent
 
 __all__ = ["path_names", "quantise_weights", "confusion_counts", "explorer_data", "render_explorer"]

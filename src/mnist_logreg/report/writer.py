@@ -6,7 +6,7 @@ that comes from the run (dataset names, notes, the command line) is escaped, so 
 explorer's data and script are inline (:mod:`.explorer`), and the page refers to no network
 resource, so the file can be mailed, archived or opened offline and shows the same thing.
 
-The writer turns the run's record (:class:`~mnist_logreg.record.RunRecord`) and its results
+The writer turns the run's record (:class:`~mnist_logreg.io.record.RunRecord`) and its results
 table into plain display values (percentages, formatted C, the top-10 table by the selection
 score) and the template only lays them out.
 """
@@ -23,10 +23,10 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 
-from ..atomic import write_text
-from ..figures import figure_png, format_C, grid_C_labels, penalty_label
-from ..grid import parse_penalties
-from ..record import Choice, RunRecord, top_rows
+from ..io.atomic import write_text
+from .figures import figure_png, format_C, grid_C_labels, penalty_label
+from ..plan.grid import parse_penalties
+from ..io.record import Choice, RunRecord, top_rows
 from .explorer import render_explorer
 from .formats import number, percent
 
@@ -212,7 +212,7 @@ def write_report(path, record: RunRecord, results: pd.DataFrame, figures: Mappin
                  explorer: dict | None = None) -> Path:
     """Render the report and write it to ``path`` atomically; return the path.
 
-    The page is rendered first, then written through :func:`mnist_logreg.atomic.write_text`
+    The page is rendered first, then written through :func:`mnist_logreg.io.atomic.write_text`
     (temporary file, then rename): a reader never sees a half-written report, and a failed render
     leaves an earlier report untouched.
     """

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sklearn.preprocessing import StandardScaler
 
 from . import figures as fg
-from .record import RunRecord
-from .report import write_report
-from .report.explorer import explorer_data
-from .select import pixel_space_weights
+from ..io.record import RunRecord
+from . import write_report
+from .explorer import explorer_data
+from ..select import pixel_space_weights
 
 __all__ = ["make_run_figures", "make_explorer_data", "build_report"]
 

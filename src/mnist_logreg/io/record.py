@@ -30,7 +30,7 @@ from .atomic import plain, write_json
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-    from .config import RunConfig
+    from ..config import RunConfig
 
 __all__ = ["DatasetFacts", "SplitFacts", "Timings", "Choice", "RefitFacts", "RunRecord", "grid_means", "top_rows",
            "now_iso"]

@@ -4,7 +4,7 @@ A model file is a zip archive. Before skops reads anything, the archive's direct
 many members, their declared sizes, their compression ratio) and each member is inflated in bounded
 chunks into a fresh, uncompressed archive: skops then reads only bytes we have counted, so a member
 that inflates far beyond what it declares (a zip bomb) costs at most :data:`MAX_INFLATED_BYTES`.
-Once loaded, the whole pipeline is checked (:func:`~mnist_logreg.modelcheck.check_pipeline`)
+Once loaded, the whole pipeline is checked (:func:`~mnist_logreg.io.modelcheck.check_pipeline`)
 before it is used.
 """
 
@@ -18,7 +18,7 @@ import skops.io as sio
 from sklearn.pipeline import Pipeline
 
 from .atomic import write_bytes
-from .errors import ModelFileError
+from ..errors import ModelFileError
 
 __all__ = ["TRUSTED_TYPES", "MAX_MODEL_BYTES", "MAX_INFLATED_BYTES", "MAX_RATIO", "save_model", "load_model"]
 

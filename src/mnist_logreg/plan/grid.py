@@ -27,8 +27,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .errors import UsageError
-from .solvers.penalties import KINDS, PENALTIES, PenaltySpec
+from ..errors import UsageError
+from ..solvers.penalties import KINDS, PENALTIES, PenaltySpec
 
 __all__ = [
     "PENALTIES",

@@ -25,9 +25,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 from sklearn.metrics import ConfusionMatrixDisplay
 
-from .atomic import write_bytes
-from .select import select_best
-from .solvers.penalties import penalty_label as solver_penalty_label
+from ..io.atomic import write_bytes
+from ..select import select_best
+from ..solvers.penalties import penalty_label as solver_penalty_label
 
 __all__ = [
     "penalty_label",

@@ -19,14 +19,14 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .engines.base import Engine
+from ..engines.base import Engine
 from .grid import GridPoint
-from .metrics import RESULT_COLUMNS
-from .limits import available_bytes, check_memory  # noqa: F401  (sweeps are checked with these)
-from .plan.executors import LocalExecutor
-from .plan.tasks import TaskResult, make_split_data, plan_tasks
-from .split import Split
-from .store import RunFolder
+from ..metrics import RESULT_COLUMNS
+from ..limits import available_bytes, check_memory  # noqa: F401  (sweeps are checked with these)
+from .executors import LocalExecutor
+from .tasks import TaskResult, make_split_data, plan_tasks
+from ..data.split import Split
+from ..io.store import RunFolder
 
 __all__ = ["SweepResult", "run_sweep", "table_columns", "estimate_task_bytes", "estimate_driver_bytes",
            "check_memory", "available_bytes"]
@@ -68,7 +68,7 @@ class SweepResult:
 
     def _repr_html_(self) -> str:
         """A compact HTML summary for notebooks."""
-        from .display import sweep_html
+        from ..display import sweep_html
 
         return sweep_html(self)
 

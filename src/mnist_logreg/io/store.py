@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from .atomic import save_npz, write_text
-from .engines.base import FitResult
-from .plan.tasks import Task, TaskResult
-from .errors import ResumeError, UsageError
-from .validation import DEFAULT_RUNS
+from ..engines.base import FitResult
+from ..plan.tasks import Task, TaskResult
+from ..errors import ResumeError, UsageError
+from ..validation import DEFAULT_RUNS
 
 __all__ = ["RunFolder", "OUTPUT_NAMES", "STAGING"]
 

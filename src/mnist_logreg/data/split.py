@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from .data.dataset import Dataset
-from .errors import DataError, UsageError
-from .preprocessing import check_dtype, scale_factor, scale_pixels
+from .dataset import Dataset
+from ..errors import DataError, UsageError
+from ..preprocessing import check_dtype, scale_factor, scale_pixels
 
 __all__ = ["Split", "parse_size", "split_dataset"]
 

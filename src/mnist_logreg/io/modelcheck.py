@@ -17,10 +17,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .errors import ModelFileError
-from .estimators import MultinomialLogisticRegression
-from .predict.framing import ANCHORS, BOX_RULES, ImageFraming
-from .preprocessing import DTYPES, PixelScaler
+from ..errors import ModelFileError
+from ..estimators import MultinomialLogisticRegression
+from ..predict.framing import ANCHORS, BOX_RULES, ImageFraming
+from ..preprocessing import DTYPES, PixelScaler
 
 __all__ = ["MAX_IMAGE_SIDE", "MAX_FEATURES", "MAX_CLASSES", "check_pipeline"]
 
