@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 WITHIN = 1e-5
+#: Rounding allowance of the "gap < distance" count (as in peers.py): gaps and distances agreeing to ~2e-16 are not below.
+ROUNDING = 4 * np.finfo(float).eps
 
 
 def merge(paths: list[Path]) -> dict:
@@ -54,7 +56,7 @@ def report(name: str, case: dict) -> None:
         fitted = ~np.isnan(F[s])
         dist = (F[s] - best) / best
         has_gap = ~np.isnan(gap[s])
-        below = int(np.sum(gap[s][has_gap] < ((F[s] - best) / F[s])[has_gap]))
+        below = int(np.sum(gap[s][has_gap] + ROUNDING < ((F[s] - best) / F[s])[has_gap]))
         ratios = ", ".join(f"{walls[s] / walls[b]:.1f}x {b}" for b in ("ours", "command") if b in walls and b != s)
         print(f"   {s:<10} {walls[s]:9.2f} s{' (' + ratios + ')' if ratios else ''}; rows {int(fitted.sum())}/{n}, "
               f"within {WITHIN:g} of best {int(np.sum(dist[fitted] <= WITHIN))}, max distance "

@@ -76,8 +76,8 @@ class MultinomialLogisticRegression(ClassifierMixin, BaseEstimator):
     l1_ratio : float in [0, 1], default=0.0
         Weight of ``h``: with ``elasticnet`` 0 is the L2 penalty, 1 the L1 penalty (lasso).
     penalty : {"elasticnet", "group"}, default="elasticnet"
-    tol : float, default=1e-3
-        Relative KKT violation certifying convergence.
+    tol : float, default=1e-5
+        Relative duality gap certifying convergence: a proven bound of ``(F - min F) / F``.
     max_iter : int, default=5000
         Quasi-Newton iterations per C.
     memory : int, default=10
@@ -100,7 +100,7 @@ class MultinomialLogisticRegression(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(self, C=1.0, l1_ratio=0.0, penalty="elasticnet", tol=1e-3, max_iter=5000, memory=10,
+    def __init__(self, C=1.0, l1_ratio=0.0, penalty="elasticnet", tol=1e-5, max_iter=5000, memory=10,
                  mixed_precision=None, blas_threads=None, solver="auto"):
         self.C = C
         self.l1_ratio = l1_ratio
@@ -154,8 +154,8 @@ class MultinomialLogisticPath(BaseEstimator):
         Values of C, any order; results keep this order.
     l1_ratio : float in [0, 1], default=0.0
     penalty : {"elasticnet", "group"}, default="elasticnet"
-    tol : float, default=1e-3
-        Relative KKT violation certifying convergence.
+    tol : float, default=1e-5
+        Relative duality gap certifying convergence: a proven bound of ``(F - min F) / F``.
     max_iter : int, default=5000
         Quasi-Newton iterations per C.
     memory : int, default=10
@@ -178,7 +178,7 @@ class MultinomialLogisticPath(BaseEstimator):
     n_features_in_ : int
     """
 
-    def __init__(self, Cs=(0.001, 0.01, 0.1, 1.0, 10.0), l1_ratio=0.0, penalty="elasticnet", tol=1e-3,
+    def __init__(self, Cs=(0.001, 0.01, 0.1, 1.0, 10.0), l1_ratio=0.0, penalty="elasticnet", tol=1e-5,
                  max_iter=5000, memory=10, mixed_precision=None, blas_threads=None, solver="auto"):
         self.Cs = Cs
         self.l1_ratio = l1_ratio

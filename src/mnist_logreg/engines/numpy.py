@@ -15,9 +15,12 @@ Two methods of :mod:`mnist_logreg.solvers` iterate:
 
 Features that are zero in every training image are dropped (their weights are 0). The centred
 copy, the Gram matrix and the gradient scale are built once per fit and shared by every path. A
-row is certified converged when its KKT violation on the original X, relative to the gradient
-scale at zero weights, is at most ``tol``; otherwise it is returned with ``converged=False`` and
-a :class:`~sklearn.exceptions.ConvergenceWarning`.
+penalised row is certified converged when its relative duality gap ``(F - D) / F`` on the
+original X (:mod:`~mnist_logreg.solvers.gap`), a proven bound of its relative distance to the
+optimum, is at most ``tol`` (a row without a penalty, which has no finite dual, when its KKT
+violation relative to the gradient scale at zero weights is); otherwise it is returned with
+``converged=False`` and a :class:`~sklearn.exceptions.ConvergenceWarning`. Separable rows reach a
+tight gap through the orthant-wise Newton-CG tail of :mod:`~mnist_logreg.solvers.newton`.
 
 Memory: besides X, a centred copy of the non-empty columns (float32 with ``mixed_precision``), a
 copy of those columns when dropping empty ones saves at least 5 % of X, under L1 with OWL-QN a
@@ -47,8 +50,8 @@ class NumpyEngine(Engine):
     Parameters
     ----------
     tol, max_iter, memory, mixed_precision, blas_threads, solver
-        See :class:`~mnist_logreg.solvers.fit.PathFitter`: ``tol`` (default 1e-3) the relative KKT
-        violation that certifies a row, ``max_iter`` (5000) quasi-Newton iterations per row,
+        See :class:`~mnist_logreg.solvers.fit.PathFitter`: ``tol`` (default 1e-5) the relative duality
+        gap that certifies a row, ``max_iter`` (5000) quasi-Newton iterations per row,
         ``memory`` (10) L-BFGS pairs, ``mixed_precision`` (None: automatic) float32 iterations,
         ``blas_threads`` (None: automatic), ``solver`` ({"auto", "owlqn", "proxqn"}).
     """
@@ -56,7 +59,7 @@ class NumpyEngine(Engine):
     name = "numpy"
     penalties = frozenset(PENALTIES)
 
-    def __init__(self, tol: float = 1e-3, max_iter: int = 5000, memory: int = 10,
+    def __init__(self, tol: float = 1e-5, max_iter: int = 5000, memory: int = 10,
                  mixed_precision: bool | None = None, blas_threads: int | None = None, solver: str = "auto"):
         self.tol = tol
         self.max_iter = max_iter

@@ -28,8 +28,6 @@ __all__ = ["PathFitter", "SOLVERS"]
 ONE_THREAD_PASS = 2e6
 #: Below this many multiply-adds per pass, float32 iterations are on by default.
 SMALL_PASS = 5e7
-#: Automatic float32 iterations only for tolerances float32 gradients reliably reach (relative KKT).
-MIXED_MIN_TOL = 1e-5
 #: Iteration methods (see ``solver``).
 SOLVERS = ("auto", "owlqn", "proxqn")
 
@@ -40,19 +38,20 @@ class PathFitter:
 
     Parameters
     ----------
-    tol : float, default=1e-3
-        Certificate: the largest violation of the optimality (KKT) conditions, divided by the
-        largest weight gradient at zero weights, must be at most ``tol``.
+    tol : float, default=1e-5
+        Certificate: the relative duality gap ``(F - D) / F`` of :mod:`.gap`, a proven bound of
+        ``(F - min F) / F``, must be at most ``tol``. A row without a penalty (``C = inf``, no
+        finite dual) is certified instead by its largest optimality (KKT) violation divided by the
+        largest weight gradient at zero weights.
     max_iter : int, default=5000
-        Quasi-Newton iterations per C (each reads X twice).
+        Quasi-Newton plus Newton iterations per C.
     memory : int, default=10
         L-BFGS curvature pairs.
     mixed_precision : bool or None, default=None
         For float64 X, iterate on a float32 copy of X (half the memory traffic, products ~2x faster;
-        memory 1.5x X) and certify, finishing in float64 if needed. float32 X is always solved in
-        float32. ``None`` turns it on for small problems (``n*d*k < SMALL_PASS``) at ``tol >=
-        MIXED_MIN_TOL``, where it is ~1.2x faster, and off otherwise: float32 rounding in the
-        gradient can keep the float32 phase from reaching a tighter ``tol``, or any on large X.
+        memory 1.5x X); the Newton tail and the certificate run on X itself. float32 X is always
+        solved in float32. ``None`` turns it on for small problems (``n*d*k < SMALL_PASS``) and
+        where the Gram preconditioner iterates, off otherwise.
     blas_threads : int or None, default=None
         BLAS threads during a fit; ``None`` picks 1 below ``ONE_THREAD_PASS`` (where thread start-up costs
         more than it saves) and leaves the BLAS default otherwise.
@@ -64,7 +63,7 @@ class PathFitter:
         Gram matrix under ``"auto"`` and ``"proxqn"``, on the identity under ``"owlqn"``.
     """
 
-    tol: float = 1e-3
+    tol: float = 1e-5
     max_iter: int = 5000
     memory: int = 10
     mixed_precision: bool | None = None
@@ -90,7 +89,7 @@ class PathFitter:
         # The preconditioned solver asks for the float64 certificate each time its float32 phase converges and
         # tightens its own tolerance when rounding kept it short, so float32 is safe there at any size.
         small = X.shape[0] * X.shape[1] * n_classes < SMALL_PASS
-        return (small or self.preconditioned(X)) and self.tol >= MIXED_MIN_TOL
+        return small or self.preconditioned(X)
 
     def preconditioned(self, X: np.ndarray) -> bool:
         """Whether the proximal quasi-Newton method on the Gram preconditioner iterates (``solver``)."""
@@ -129,7 +128,8 @@ class PathFitter:
                                        preconditioner=self.preconditioned(X))
         for p, (spec, Cs) in enumerate(paths):
             path = solve_path(X, y, n_classes, Cs, spec, tol=self.tol, max_iter=self.max_iter, memory=self.memory,
-                              start=(starts or {}).get(p), group_gram=self.solver != "owlqn", prepared=prepared)
+                              criterion="gap", start=(starts or {}).get(p), group_gram=self.solver != "owlqn",
+                              prepared=prepared)
             while True:
                 # Limit BLAS threads only while the solver computes, not while the caller runs.
                 with controller.limit(limits=threads, user_api="blas"):
@@ -138,8 +138,10 @@ class PathFitter:
                     break
                 j, solution = item
                 if not solution.converged:
+                    certificate = (f"relative duality gap {solution.gap:.2e}" if np.isfinite(solution.gap)
+                                   else f"relative KKT violation {solution.kkt:.2e}")
                     warnings.warn(f"numpy engine: penalty={spec.name} l1_ratio={spec.l1_ratio:g} C={Cs[j]:g} did not "
-                                  f"converge in {solution.n_iter} iterations (relative KKT violation "
-                                  f"{solution.kkt:.2e} > tol={self.tol:g}); raise max_iter",
+                                  f"converge in {solution.n_iter} iterations ({certificate} > tol={self.tol:g}); "
+                                  "raise max_iter",
                                   ConvergenceWarning, stacklevel=2)
                 yield p, j, solution

@@ -53,6 +53,7 @@ from .datafit import SoftmaxDatafit
 from .owlqn import OWLQNResult, minimize_owlqn
 from .penalties import PenaltySpec
 from .preconditioner import GramPreconditioner
+from .newton import AugmentedGram, minimize_newton
 from .problem import Problem
 from .proxqn import minimize_proxqn
 from .workingset import minimize_working_set
@@ -66,6 +67,18 @@ MIN_DROPPED_SHARE = 0.05
 PRECONDITIONER_MIN_SAMPLES_PER_FEATURE = 20
 #: ... and at most this many features (its d x d matrix and O(k d^2) model steps).
 PRECONDITIONER_MAX_FEATURES = 4096
+#: Under the gap criterion, the quasi-Newton phase of a separable row stops at this KKT violation
+#: relative to ``lambda_max`` and the Newton tail (:mod:`.newton`) takes over: with an L1 part, whose
+#: gap is first order in the violation, early; without one (ridge: the gap is second order), late,
+#: where L-BFGS steps are cheaper than Newton's (BENCHMARKS.md, case a).
+ROUGH_KKT = 1e-3
+ROUGH_KKT_SMOOTH = 1e-5
+#: The Newton tail's conjugate gradients are preconditioned by the Gram matrix of X (``True``),
+#: by the Hessian's diagonal (``False``), or by the Gram matrix where the quasi-Newton phase has
+#: one (``None``: tall data).
+NEWTON_GRAM = None
+#: Tightenings of the proximal iterations' KKT tolerance allowed before a gap certificate is given up.
+GAP_ROUNDS = 12
 
 
 def use_preconditioner(n_samples: int, n_features: int) -> bool:
@@ -147,6 +160,13 @@ def _certifier(problem: Problem, options: dict, to_original):
     return certify, certified
 
 
+def _rounds(options: dict) -> int:
+    """How many times proximal iterations may tighten their KKT tolerance when the certificate on X
+    fails: a few against float32 rounding (KKT), more for a duality gap, which a KKT tolerance
+    predicts only roughly (under a non-smooth part the gap is first order in the violation)."""
+    return GAP_ROUNDS if options["criterion"] == "gap" else 3
+
+
 def _finish(problem: Problem, x: np.ndarray, options: dict, max_iter: int) -> OWLQNResult:
     """Iterate on X itself from ``x`` until the certificate holds: OWL-QN for a separable penalty,
     proximal quasi-Newton on the identity preconditioner otherwise."""
@@ -154,7 +174,7 @@ def _finish(problem: Problem, x: np.ndarray, options: dict, max_iter: int) -> OW
         return minimize_owlqn(problem, x, max_iter=max_iter, **options)
     certify, certified = _certifier(problem, options, lambda x: x)
     rough = minimize_proxqn(problem, x, GramPreconditioner.identity(problem.n_features), kkt_tol=options["kkt_tol"],
-                            max_iter=max_iter, memory=options["memory"], certify=certify)
+                            max_iter=max_iter, memory=options["memory"], certify=certify, rounds=_rounds(options))
     result = certified.get("result") or minimize_owlqn(problem, rough.x, max_iter=0, **options)
     result.n_iter = rough.n_iter
     result.converged = result.converged and rough.converged
@@ -171,11 +191,76 @@ def _preconditioned_phase(problem: Problem, fast: CentredProblem, centred: Probl
     """
     certify, certified = _certifier(problem, options, fast.from_centred)
     rough = minimize_proxqn(centred, fast.to_centred(x), preconditioner, kkt_tol=rough_tol,
-                            max_iter=max_iter, memory=options["memory"], certify=certify)
+                            max_iter=max_iter, memory=options["memory"], certify=certify, rounds=_rounds(options))
     result = certified.get("result")
     if result is None or not result.converged:
         result = _finish(problem, fast.from_centred(rough.x), options, max_iter - rough.n_iter)
     result.n_iter += rough.n_iter
+    return result
+
+
+def _rough_phase(problem: Problem, prepared: "PreparedProblem", centred: Problem, x: np.ndarray, kkt_tol: float,
+                 memory: int, max_iter: int) -> OWLQNResult:
+    """Quasi-Newton iterations of a separable row on the centred copy until its KKT violation on the
+    centred copy is at most ``kkt_tol`` (original coordinates): proximal on the Gram preconditioner
+    for tall data, OWL-QN on working sets of columns under L1, L-BFGS otherwise. ``x`` and the
+    result are in original coordinates."""
+    fast = prepared.fast
+    start = fast.to_centred(x)
+    centred_tol = kkt_tol / fast.kkt_factor()
+    if prepared.preconditioner is not None:
+        rough = minimize_proxqn(centred, start, prepared.preconditioner, kkt_tol=centred_tol, max_iter=max_iter,
+                                memory=memory)
+    elif problem.penalty.has_nonsmooth:
+        rough = minimize_working_set(centred, start, kkt_tol=centred_tol, max_iter=max_iter, memory=memory)
+    else:
+        rough = minimize_owlqn(centred, start, tol=0.0, kkt_tol=centred_tol, max_iter=max_iter, memory=memory,
+                               criterion="kkt", report_gap=False)
+    rough.x = fast.from_centred(rough.x)
+    return rough
+
+
+def _gap_row(problem: Problem, prepared: "PreparedProblem", centred: Problem, x: np.ndarray, tol: float, memory: int,
+             max_iter: int) -> OWLQNResult:
+    """One penalised C of a separable penalty under the gap criterion: quasi-Newton on the centred
+    copy to the relative KKT violation ``ROUGH_KKT`` (``ROUGH_KKT_SMOOTH`` without an L1 part), then the Newton tail of :mod:`.newton` on X
+    itself (X's dtype) until the relative duality gap is at most ``tol``, which is the certificate."""
+    rough_kkt = ROUGH_KKT if problem.penalty.has_nonsmooth else ROUGH_KKT_SMOOTH
+    rough = _rough_phase(problem, prepared, centred, x, rough_kkt * prepared.lambda_max, memory, max_iter)
+    result = minimize_newton(problem, rough.x, tol=tol, max_iter=max(max_iter - rough.n_iter, 0),
+                             gram=prepared.newton_gram())
+    result.n_iter += rough.n_iter
+    return result
+
+
+def _kkt_row(problem: Problem, prepared: "PreparedProblem", centred: Problem, x: np.ndarray, options: dict,
+             max_iter: int, group_gram: bool) -> OWLQNResult:
+    """One C certified by the quasi-Newton iterations themselves: rows under the KKT criterion, rows
+    without a penalty (no finite dual: KKT), and rows of a penalty on pixel columns (``group``),
+    whose proximal iterations ask for the chosen certificate each time they meet their tolerance."""
+    fast, gram = prepared.fast, prepared.preconditioner
+    # Iterate on the centred copy, then certify (and if need be finish) on X itself.
+    # The centred phase always stops on the KKT test; the certificate on X is the chosen one.
+    # It aims at 0.8 tol (a weight's KKT violation v in centred coordinates is v * sigma on X,
+    # up to the intercepts' part, which the certificate re-optimises): the margin absorbs float32
+    # rounding, and the float64 phase finishes in a few steps where it does not (a margin of 0.5
+    # costs ~20 % more iterations on case a).
+    rough_options = dict(options, kkt_tol=0.8 * options["kkt_tol"] / fast.kkt_factor(), criterion="kkt",
+                         report_gap=False)
+    if gram is not None or not problem.penalty.separable:
+        # Proximal steps; a non-separable penalty takes them whatever the shape of X.
+        preconditioner = gram if gram is not None else prepared.group_preconditioner(group_gram)
+        result = _preconditioned_phase(problem, fast, centred, preconditioner, x, rough_options["kkt_tol"],
+                                       options, max_iter)
+    else:
+        if problem.penalty.has_nonsmooth:
+            # L1: iterate on the columns that can be non-zero, check all of them (.workingset).
+            rough = minimize_working_set(centred, fast.to_centred(x), kkt_tol=rough_options["kkt_tol"],
+                                         max_iter=max_iter, memory=options["memory"])
+        else:
+            rough = minimize_owlqn(centred, fast.to_centred(x), max_iter=max_iter, **rough_options)
+        result = _finish(problem, fast.from_centred(rough.x), options, max_iter - rough.n_iter)
+        result.n_iter += rough.n_iter
     return result
 
 
@@ -206,6 +291,17 @@ class PreparedProblem:
     preconditioner: GramPreconditioner | None
     lambda_max: float
     _group_gram: GramPreconditioner | None = field(default=None, repr=False)
+    _newton_gram: AugmentedGram | None = field(default=None, repr=False)
+
+    def newton_gram(self) -> AugmentedGram | None:
+        """The Gram matrix (with the intercepts' column of ones) of the working X that preconditions the
+        Newton tail's conjugate gradients, built on first use; ``None`` where the diagonal does (``NEWTON_GRAM``)."""
+        use = self.preconditioner is not None if NEWTON_GRAM is None else NEWTON_GRAM
+        if not use or self.datafit.n_features > PRECONDITIONER_MAX_FEATURES:
+            return None
+        if self._newton_gram is None:
+            self._newton_gram = AugmentedGram(self.datafit.X)
+        return self._newton_gram
 
     def group_preconditioner(self, gram: bool = True) -> GramPreconditioner:
         """The preconditioner of a penalty on pixel columns: the Gram matrix of the centred copy
@@ -296,29 +392,15 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         # One problem per C: the shared datafits, and this C's penalty (in centred coordinates for the copy).
         problem = Problem(datafit, penalty.at(Cs[i], n_samples))
         centred = Problem(fast.datafit, fast.centred_penalty(problem.penalty))
-        options = dict(tol=tol, kkt_tol=tol * lambda_max, memory=memory, criterion=criterion)
-        # Iterate on the centred copy, then certify (and if need be finish) on X itself.
-        # The centred phase always stops on the KKT test; the certificate on X is the chosen one.
-        # It aims at 0.8 tol (a weight's KKT violation v in centred coordinates is v * sigma on X,
-        # up to the intercepts' part, which the certificate re-optimises): the margin absorbs float32
-        # rounding, and the float64 phase finishes in a few steps where it does not (a margin of 0.5
-        # costs ~20 % more iterations on case a).
-        rough_options = dict(options, kkt_tol=0.8 * options["kkt_tol"] / fast.kkt_factor(), criterion="kkt",
-                             report_gap=False)
-        if gram is not None or not problem.penalty.separable:
-            # Proximal steps; a non-separable penalty takes them whatever the shape of X.
-            preconditioner = gram if gram is not None else prepared.group_preconditioner(group_gram)
-            result = _preconditioned_phase(problem, fast, centred, preconditioner, x, rough_options["kkt_tol"],
-                                           options, max_iter)
+        by_gap = criterion == "gap" and not problem.penalty.is_zero  # no penalty: no finite dual, KKT
+        if by_gap and problem.penalty.separable:
+            result = _gap_row(problem, prepared, centred, x, tol, memory, max_iter)
         else:
-            if problem.penalty.has_nonsmooth:
-                # L1: iterate on the columns that can be non-zero, check all of them (.workingset).
-                rough = minimize_working_set(centred, fast.to_centred(x), kkt_tol=rough_options["kkt_tol"],
-                                             max_iter=max_iter, memory=memory)
-            else:
-                rough = minimize_owlqn(centred, fast.to_centred(x), max_iter=max_iter, **rough_options)
-            result = _finish(problem, fast.from_centred(rough.x), options, max_iter - rough.n_iter)
-            result.n_iter += rough.n_iter
+            # A gap certificate is asked for each time the proximal iterations meet their KKT
+            # tolerance, which starts at ROUGH_KKT and tightens with the gap's shortfall.
+            kkt_tol = (ROUGH_KKT if by_gap else tol) * lambda_max
+            options = dict(tol=tol, kkt_tol=kkt_tol, memory=memory, criterion=criterion)
+            result = _kkt_row(problem, prepared, centred, x, options, max_iter, group_gram)
         x = result.x
         W, b = datafit.unpack(x)
         coef = np.zeros((n_classes, n_features))

@@ -1,0 +1,156 @@
+"""The Newton tail and the gap criterion of the numpy engine.
+
+References are independent of the code under test: OWL-QN run to a tight KKT violation (a different
+method), scikit-learn at a tight tolerance, both scored in float64 by
+:func:`mnist_logreg.objective.objective`; the gap is compared with the distance measured against them.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+
+from mnist_logreg.engines.numpy import NumpyEngine
+from mnist_logreg.metrics import score_fit
+from mnist_logreg.objective import objective
+from mnist_logreg.plan.grid import GridPoint
+from mnist_logreg.solvers import Problem, SoftmaxDatafit, minimize_owlqn
+from mnist_logreg.solvers.newton import AugmentedGram, minimize_newton
+from mnist_logreg.solvers.penalties import PenaltySpec
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X = X[:300] / 16.0
+    return X[:, X.any(axis=0)], y[:300]
+
+
+@pytest.mark.parametrize("l1_ratio, C, preconditioned", [(1.0, 0.5, False), (0.0, 3.0, True), (0.5, 1.0, False),
+                                                         (1.0, 0.2, True)])
+def test_newton_reaches_the_quasi_newton_minimum(digits, l1_ratio, C, preconditioned):
+    X, y = digits
+    X, y = X[:150], y[:150]
+    problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("elasticnet", l1_ratio).at(C, len(y)))
+    reference = minimize_owlqn(problem, np.zeros(problem.size), tol=0.0, kkt_tol=1e-9, max_iter=50_000,
+                               report_gap=False)
+    # The tail starts where the path's quasi-Newton phase hands over: a rough point.
+    x0 = minimize_owlqn(problem, np.zeros(problem.size), tol=0.0, kkt_tol=1e-3, max_iter=50_000, report_gap=False).x
+    newton = minimize_newton(problem, x0, tol=1e-10, max_iter=200, gram=AugmentedGram(X) if preconditioned else None)
+    assert reference.converged
+    assert newton.converged and newton.gap <= 1e-10
+    f_newton = objective(X, y, *problem.unpack(newton.x), l1_ratio=l1_ratio, C=C)
+    f_reference = objective(X, y, *problem.unpack(reference.x), l1_ratio=l1_ratio, C=C)
+    assert f_newton <= f_reference + 1e-12  # the certified tail is at least as low ...
+    assert f_newton == pytest.approx(f_reference, rel=1e-8)  # ... and the same minimum
+    if l1_ratio > 0:  # the same weights are clearly non-zero
+        W_newton, W_reference = problem.unpack(newton.x)[0], problem.unpack(reference.x)[0]
+        assert np.all(W_newton[np.abs(W_reference) > 1e-5] != 0)
+
+
+def test_newton_refuses_a_penalty_on_columns(digits):
+    X, y = digits
+    problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("group", 1.0).at(1.0, len(y)))
+    with pytest.raises(ValueError, match="separable"):
+        minimize_newton(problem, np.zeros(problem.size), tol=1e-5, max_iter=5)
+
+
+ROWS = [GridPoint("l1", 1.0, 0.1), GridPoint("l1", 1.0, 1.0), GridPoint("l2", 0.0, 0.01), GridPoint("l2", 0.0, 20.0),
+        GridPoint("elasticnet", 0.5, 2.0)]
+
+
+@pytest.fixture(scope="module")
+def sklearn_objectives(digits):
+    """Each row of ROWS solved by scikit-learn at tolerance 1e-10, scored in float64."""
+    X, y = digits
+    out = []
+    for row in ROWS:
+        solver = "lbfgs" if row.l1_ratio == 0 else "saga"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            theirs = LogisticRegression(C=row.C, l1_ratio=row.l1_ratio, solver=solver, tol=1e-10, max_iter=200_000,
+                                        random_state=0).fit(X, y)
+        out.append(objective(X, y, theirs.coef_, theirs.intercept_, l1_ratio=row.l1_ratio, C=row.C))
+    return out
+
+
+@pytest.mark.parametrize("solver", ["owlqn", "proxqn"])
+def test_default_rows_are_within_their_gap_of_a_tight_reference(digits, sklearn_objectives, solver):
+    """At default settings each row is converged, its gap is at most 1e-5 and bounds its distance to
+    scikit-learn's tight optimum, which is itself at most 1e-5."""
+    X, y = digits
+    fits = dict(NumpyEngine(solver=solver).fit_path(X, y, 10, ROWS))
+    for i, row in enumerate(ROWS):
+        record = score_fit(row, fits[i], X, y, X[:20], y[:20])
+        distance = (record["objective"] - sklearn_objectives[i]) / record["objective"]
+        assert record["converged"] and record["gap"] <= 1e-5
+        assert distance <= record["gap"] + 4 * np.finfo(float).eps
+        assert distance <= 1e-5
+
+
+def test_converged_means_gap_at_most_tol(digits):
+    """With too few iterations some rows stop early: exactly those have ``gap > tol``."""
+    X, y = digits
+    tol = 1e-8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fits = dict(NumpyEngine(tol=tol, max_iter=12).fit_path(X, y, 10, ROWS))
+    flags = []
+    for i, row in enumerate(ROWS):
+        record = score_fit(row, fits[i], X, y, X[:20], y[:20])
+        assert record["converged"] == (record["gap"] <= tol)
+        flags.append(record["converged"])
+    assert any(flags) and not all(flags)  # both cases occur
+
+
+def test_unconverged_row_warns_with_its_gap(digits):
+    X, y = digits
+    with pytest.warns(ConvergenceWarning, match="relative duality gap"):
+        list(NumpyEngine(tol=1e-12, max_iter=2).fit_path(X, y, 10, [GridPoint("l1", 1.0, 5.0)]))
+
+
+@pytest.mark.parametrize("solver", ["owlqn", "proxqn"])
+def test_group_rows_are_certified_by_their_gap(digits, solver):
+    """The group penalty (proximal iterations, both preconditioners) meets the gap criterion, and the
+    gap bounds the distance to a much tighter solve of the same row."""
+    X, y = digits
+    rows = [GridPoint("group", 1.0, 0.3), GridPoint("group", 0.5, 3.0)]
+    fits = dict(NumpyEngine(solver=solver).fit_path(X, y, 10, rows))
+    tight = dict(NumpyEngine(solver=solver, tol=1e-6, max_iter=20_000).fit_path(X, y, 10, rows))
+    for i, row in enumerate(rows):
+        record = score_fit(row, fits[i], X, y, X[:20], y[:20])
+        f_tight = objective(X, y, tight[i].coef, tight[i].intercept, l1_ratio=row.l1_ratio, C=row.C, penalty="group")
+        assert record["objective"] == pytest.approx(
+            objective(X, y, fits[i].coef, fits[i].intercept, l1_ratio=row.l1_ratio, C=row.C, penalty="group"),
+            rel=1e-12)
+        assert record["converged"] and record["gap"] <= 1e-5
+        assert tight[i].converged
+        distance = (record["objective"] - f_tight) / record["objective"]
+        assert distance <= record["gap"] + 4 * np.finfo(float).eps
+
+
+def test_real_digits_rows_gap_bounds_the_distance(t10k_dir):
+    """Real MNIST digits (600 of t10k): default rows are within 1e-5 of a tight OWL-QN solve (KKT 1e-10
+    on X in float64, a different method) and their gap is never below that distance."""
+    from mnist_logreg.data import load_dataset
+    from mnist_logreg.data.split import split_dataset
+
+    split = split_dataset(load_dataset(f"idx:{t10k_dir}"), 600, 100, seed=0)
+    X, y = split.X_train, split.y_train_codes
+    rows = [GridPoint("l1", 1.0, 0.05), GridPoint("l1", 1.0, 1.0), GridPoint("l2", 0.0, 1.0)]
+    fits = dict(NumpyEngine().fit_path(X, y, 10, rows))
+    for i, row in enumerate(rows):
+        problem = Problem(SoftmaxDatafit(np.asarray(X, np.float64), y, 10), row.spec.at(row.C, len(y)))
+        start = problem.pack(fits[i].coef, fits[i].intercept)  # warm, but it must go far below 1e-5 to pass
+        reference = minimize_owlqn(problem, start, tol=0.0, kkt_tol=1e-10, max_iter=100_000, report_gap=False)
+        f_reference = objective(X, y, *problem.unpack(reference.x), l1_ratio=row.l1_ratio, C=row.C)
+        record = score_fit(row, fits[i], X, y, split.X_test, split.y_test_codes)
+        distance = (record["objective"] - f_reference) / record["objective"]
+        assert record["converged"] and record["gap"] <= 1e-5
+        assert distance <= 1e-5
+        assert record["gap"] + 4 * np.finfo(float).eps >= distance
