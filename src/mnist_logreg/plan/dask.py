@@ -77,7 +77,7 @@ class DaskExecutor:
     def run(self, tasks: list[Task], shared: dict, engine: Engine) -> Iterator[TaskResult]:
         engine_future = self.client.scatter(engine, broadcast=True, hash=False)
         with get_task_stream(self.client) as stream:
-            futures = [self.client.submit(run_task, t, shared[t.repeat], engine_future, None,
+            futures = [self.client.submit(run_task, t, shared[t.repeat], engine_future,
                                           key=f"{self._prefix}-{t.key}", pure=False) for t in tasks]
             try:
                 for future in as_completed(futures):
