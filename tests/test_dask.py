@@ -19,6 +19,7 @@ distributed = pytest.importorskip("distributed", reason="Dask's distributed is n
 from mnist_logreg.cli import main  # noqa: E402
 from mnist_logreg.data import load_dataset  # noqa: E402
 from mnist_logreg.engines import get_engine  # noqa: E402
+from mnist_logreg.errors import DataError  # noqa: E402
 from mnist_logreg.plan.grid import make_grid  # noqa: E402
 from mnist_logreg.plan.executors import LocalExecutor, make_executor  # noqa: E402
 from mnist_logreg.plan.tasks import plan_tasks  # noqa: E402
@@ -132,3 +133,14 @@ def test_cluster_started_with_the_dask_command_gives_the_same_table(tmp_path, t1
     run = json.loads((tmp_path / "cluster" / "run.json").read_text())
     assert run["executor"]["executor"] == "dask" and run["executor"]["tasks_run"] == 6
     assert len(run["executor"]["tasks_by_worker"]) == 2
+
+
+def test_memory_cap_holds_for_the_workers_of_a_local_cluster_together(monkeypatch):
+    # local:2 puts both workers on this machine: two tasks of 40 MiB plus a 10 MiB copy of the
+    # split each (100 MiB) fit a 100 MiB cap; three workers (150 MiB) do not.
+    monkeypatch.setenv("MNIST_LOGREG_MAX_MEMORY", str(100 * 2**20))
+    with make_executor(scheduler="local:2") as executor:
+        executor.check_memory(40 * 2**20, 10 * 2**20)
+    with make_executor(scheduler="local:3") as executor:
+        with pytest.raises(DataError, match="--scheduler local:3.*MNIST_LOGREG_MAX_MEMORY"):
+            executor.check_memory(40 * 2**20, 10 * 2**20)
