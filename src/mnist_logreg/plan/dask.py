@@ -7,8 +7,9 @@ Kubernetes, an HPC job queue); its workers need this package installed.
 
 Each split's arrays are scattered to every worker once (``broadcast=True``): tasks refer to
 them, so no task carries arrays, and a worker that dies takes no only copy with it. The
-scheduler reruns the tasks a lost worker held on the others. Dask workers start with one BLAS
-thread per worker thread (their nanny sets ``OMP_NUM_THREADS`` and friends), so tasks keep it.
+scheduler reruns the tasks a lost worker held on the others. Whatever BLAS threads a worker's
+nanny set up (``OMP_NUM_THREADS``: its threads), each task computes with the plan's count, so a
+cluster's rows equal those of ``--jobs 1``.
 """
 
 from __future__ import annotations
