@@ -17,13 +17,14 @@ __all__ = ["make_run_figures", "make_explorer_data", "build_report"]
 def make_run_figures(split, sweep, pipeline, select_by: str = "roc_auc_test") -> dict:
     """The report's figures, in display order (name -> matplotlib Figure, or PNG bytes).
 
-    The grid-like figures (sample digits, AUC heatmaps, weight images, confusion matrix) are drawn
-    straight from their arrays by :mod:`.raster`; the curves and bars by matplotlib (:mod:`.figures`).
+    The grid-like figures (sample digits, class counts, AUC heatmaps, weight images, confusion
+    matrix) are drawn straight from their arrays by :mod:`.raster`; the curves over C by matplotlib
+    (:mod:`.figures`).
     """
     y_pred = pipeline.predict(split.X_test_raw)
     return {
         "samples": raster.sample_images(split.X_train_raw, split.y_train, split.image_shape),
-        "labels": fg.label_histograms(split.y_train, split.y_test),
+        "labels": raster.label_histograms(split.y_train, split.y_test),
         "auc_heatmaps": raster.auc_heatmaps(fg.auc_tables(sweep.table)),
         "auc_vs_C": fg.auc_vs_C(sweep.table, select_by),
         "fit_time": fg.fit_time_vs_C(sweep.table),

@@ -22,7 +22,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["RAMPS", "ramp", "sample_images", "weight_images", "auc_heatmaps", "confusion_matrix", "MAX_PIXELS"]
+__all__ = ["RAMPS", "ramp", "sample_images", "label_histograms", "weight_images", "auc_heatmaps",
+           "confusion_matrix", "MAX_PIXELS"]
 
 #: No PNG drawn here is wider or taller than this (the report shows figures at about 1050 px).
 MAX_PIXELS = 1200
@@ -167,6 +168,41 @@ def sample_images(X, y, image_shape, n: int = 20, seed: int = 0) -> bytes:
     return _png(canvas.crop((0, 0, width, canvas.height)))
 
 
+def label_histograms(y_train, y_test) -> bytes:
+    """PNG of the images per class in the training and test sets: two bar charts side by side over
+    the same classes, each bar with its count written above it.
+
+    Parameters
+    ----------
+    y_train, y_test : array-like of shape (n,)
+    """
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    classes = np.unique(np.concatenate([y_train, y_test]))
+    k = max(len(classes), 1)
+    plot_w = int(min(520, max(200, 36 * k)))
+    plot_h, left, top, bottom = 220, 52, 44, 46
+    canvas = Image.new("RGB", (2 * (left + plot_w + 16), top + plot_h + bottom), "white")
+    draw = ImageDraw.Draw(canvas)
+    bar_w = plot_w / k
+    for part, (y, name, colour) in enumerate(((y_train, "train", (49, 119, 180)), (y_test, "test", (240, 130, 40)))):
+        x0 = part * (left + plot_w + 16) + left
+        counts = np.array([np.sum(y == c) for c in classes])
+        scale = plot_h / (1.15 * counts.max()) if counts.size and counts.max() > 0 else 0.0
+        _write(draw, (x0 + plot_w // 2, 16), f"{name}: {len(y)} images", 14)
+        draw.line([x0, top, x0, top + plot_h, x0 + plot_w, top + plot_h], fill=(60, 60, 60))
+        for j, (c, n) in enumerate(zip(classes, counts)):
+            bx = x0 + j * bar_w
+            h = int(round(n * scale))
+            draw.rectangle([bx + 0.15 * bar_w, top + plot_h - h, bx + 0.85 * bar_w, top + plot_h - 1], fill=colour)
+            if bar_w >= 18:
+                _write(draw, (bx + bar_w / 2, top + plot_h - h - 3), str(n), 10, anchor="ms")
+                _write(draw, (bx + bar_w / 2, top + plot_h + 10), str(c), 12)
+        _write(draw, (x0 + plot_w // 2, top + plot_h + 32), "class", 12)
+        label = _rotated_text("count", 12)
+        canvas.paste(label, (x0 - left + 4, top + (plot_h - label.height) // 2))
+    return _png(canvas)
+
+
 def weight_images(coef, image_shape, classes) -> bytes:
     """PNG of the ``k`` weight vectors as images on one diverging scale centred on 0 (the
     explorer's colours: red raises the class's score, blue lowers it, white is zero), with a
@@ -265,7 +301,7 @@ def auc_heatmaps(tables) -> bytes:
     for b, (v, name) in enumerate(zip(values, ("train", "test"))):
         y0 = b * block_h + 26
         _write(draw, (label_w + cols * cw // 2, y0 - 13), f"{name} ROC AUC (%)", 14)
-        colours = ramp((v - low) / (high - low), "sequential")
+        colours = ramp(np.nan_to_num((v - low) / (high - low)), "sequential")
         colours[~np.isfinite(v)] = _MISSING
         texts = [[f"{x:.1f}" if text_fits and np.isfinite(x) else None for x in r] for r in v]
         _cell_grid(draw, canvas, v, colours, texts, (label_w, y0), (cw, ch), 11)
