@@ -198,7 +198,7 @@ def test_two_classes_agree_with_owlqn(tall, row):
     X, y = X[keep], y[keep]
     results = {}
     for solver in ("owlqn", "proxqn"):
-        ((_, results[solver]),) = list(NumpyEngine(tol=1e-8, solver=solver).fit_path(X, y, 2, [row]))
+        ((_, results[solver]),) = list(NumpyEngine(tol=1e-11, solver=solver).fit_path(X, y, 2, [row]))
         assert results[solver].converged
     f = {s: objective(X, y, r.coef, r.intercept, l1_ratio=row.l1_ratio, C=row.C) for s, r in results.items()}
     assert f["proxqn"] == pytest.approx(f["owlqn"], rel=1e-9, abs=1e-12)
