@@ -1,8 +1,9 @@
 """CPU seconds (``time.process_time``) to build and render each report figure, one tree at a time.
 
 Reads a finished run folder of the notebook grid (``--run DIR``: results.csv, path.npz) and the same
-1500/1000 split of the real MNIST test digits; draws the eight figures of the report with the
-``mnist_logreg.report.figures`` of the tree on ``PYTHONPATH`` and renders each with its ``figure_png``.
+1500/1000 split of the real MNIST test digits; draws the eight figures of the report as the tree on
+``PYTHONPATH`` draws them (``mnist_logreg.report.raster`` for the grid-like ones where it exists,
+``mnist_logreg.report.figures`` otherwise) and renders each Figure with its ``figure_png``.
 CPU time is less sensitive than wall time to other processes on a shared machine.
 
 Usage::
@@ -38,22 +39,32 @@ def main() -> None:
     split = split_dataset(load_dataset(f"idx:{T10K}"), 1500, 1000, seed=42)
     with np.load(args.run / "path.npz") as path:
         weights = path["coef"][int(table.roc_auc_test.idxmax())]
+    # The grid-like figures as the tree's report draws them: with Pillow where it has report.raster.
+    draw = {"samples": fg.sample_images, "labels": fg.label_histograms, "auc_heatmaps": fg.auc_heatmaps,
+            "weights": fg.weight_images, "confusion": fg.confusion_matrix_figure}
+    try:
+        from mnist_logreg.report import raster
+        draw = {"samples": raster.sample_images, "labels": raster.label_histograms,
+                "auc_heatmaps": lambda t: raster.auc_heatmaps(fg.auc_tables(t)),
+                "weights": raster.weight_images, "confusion": raster.confusion_matrix}
+    except ImportError:
+        pass
     makers = {
-        "samples": lambda: fg.sample_images(split.X_train_raw, split.y_train, split.image_shape),
-        "labels": lambda: fg.label_histograms(split.y_train, split.y_test),
-        "auc_heatmaps": lambda: fg.auc_heatmaps(table),
+        "samples": lambda: draw["samples"](split.X_train_raw, split.y_train, split.image_shape),
+        "labels": lambda: draw["labels"](split.y_train, split.y_test),
+        "auc_heatmaps": lambda: draw["auc_heatmaps"](table),
         "auc_vs_C": lambda: fg.auc_vs_C(table),
         "fit_time": lambda: fg.fit_time_vs_C(table),
         "nonzero": lambda: fg.nonzero_vs_C(table),
-        "weights": lambda: fg.weight_images(weights, split.image_shape, split.classes),
-        "confusion": lambda: fg.confusion_matrix_figure(split.y_test, split.y_test, split.classes),
+        "weights": lambda: draw["weights"](weights, split.image_shape, split.classes),
+        "confusion": lambda: draw["confusion"](split.y_test, split.y_test, split.classes),
     }
     total = 0.0
     for name, make in makers.items():
         start = time.process_time()
         fig = make()
         built = time.process_time()
-        png = fg.figure_png(fig)
+        png = fig if isinstance(fig, bytes) else fg.figure_png(fig)  # Pillow figures are PNG already
         done = time.process_time()
         total += done - start
         width, height = Image.open(io.BytesIO(png)).size

@@ -39,7 +39,10 @@ def child(run: Path, out: Path) -> None:
     import pandas as pd
 
     from mnist_logreg import workflow
-    from mnist_logreg.plan.sweep import SweepResult
+    try:
+        from mnist_logreg.plan.sweep import SweepResult
+    except ImportError:  # trees before the package layout of commit 9421587 (e.g. 49ffcb8)
+        from mnist_logreg.sweep import SweepResult
 
     table = pd.read_csv(run / "results.csv")
     with np.load(run / "path.npz") as path:

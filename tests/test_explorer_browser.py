@@ -46,6 +46,10 @@ def browser():
 def page(browser, run_folder):
     """The report in a fresh page; ``page.problems`` collects console errors, page errors and any
     request that is neither ``file:`` nor ``data:`` (those are aborted)."""
+    yield from _open(browser, run_folder)
+
+
+def _open(browser, run_folder):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     problems = []
 
@@ -145,4 +149,34 @@ def test_screenshot_of_the_explorer_is_not_blank(page, run_folder):
     image = Image.open(io.BytesIO(png)).convert("L")
     assert image.size[0] > 600 and image.size[1] > 400
     assert ImageStat.Stat(image).stddev[0] > 20  # a blank or broken section is one flat colour
+    assert page.problems == []
+
+
+@pytest.fixture(scope="module")
+def cv_folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("explorer-cv") / "run"
+    run_experiment(RunConfig(dataset="digits", train_size=300, test_size=200, penalties="l1,l2", C="0.01,0.1,1",
+                             select_by="roc_auc_cv", cv=3, out=str(out), refit="none"))
+    return out
+
+
+@pytest.fixture
+def cv_page(browser, cv_folder):
+    yield from _open(browser, cv_folder)
+
+
+def test_under_cv_selection_the_cv_curve_has_its_band_and_the_chosen_C_its_star(cv_page, cv_folder):
+    page = cv_page
+    best = json.loads((cv_folder / "best.json").read_text())
+    results = pd.read_csv(cv_folder / "results.csv")
+    row = results.iloc[best["row"]]
+    cv = _role(page, "metrics").locator('[data-metric="roc_auc_cv"]').text_content()
+    assert cv == f"{100 * row.roc_auc_cv:.2f} ± {100 * row.roc_auc_cv_std:.2f}%"
+    # One repeat: only the CV curve has a spread (its folds'), so one band; the star on the chosen C.
+    bands = page.locator('[data-role="auc-curve"] polygon[fill-opacity]')
+    assert bands.count() == 1
+    assert page.locator('[data-role="auc-curve"] [data-role="chosen"]').count() == 1
+    other = next(name for name in ("l1", "l2") if name != best["penalty"])
+    _role(page, "path").select_option(other)
+    assert page.locator('[data-role="auc-curve"] [data-role="chosen"]').count() == 0
     assert page.problems == []

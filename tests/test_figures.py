@@ -239,3 +239,40 @@ def test_every_figure_is_bounded_in_pixels_whatever_its_size():
     fig.subplots().plot([0, 1], [0, 1])
     width, height = Image.open(io.BytesIO(F.figure_png(fig, dpi=100))).size
     assert width <= 1200 and height >= 1
+
+
+def test_auc_vs_C_under_cv_selection_draws_the_cv_band_and_marks_the_chosen_C(sweep):
+    results = sweep["results"].copy()
+    results["roc_auc_cv"] = results["roc_auc_test"] - 0.01
+    results["roc_auc_cv_std"] = 0.02
+    results.loc[(results.penalty == "l2") & (results.C == 0.1), "roc_auc_cv"] = 0.9999  # chosen by CV
+    fig = F.auc_vs_C(results, "roc_auc_cv")
+    for ax, penalty in zip(fig.axes, ("l1", "l2")):
+        part = results[results.penalty == penalty].sort_values("C")
+        lines = {line.get_label(): line for line in ax.get_lines()}
+        np.testing.assert_allclose(lines["CV ± sd over folds"].get_ydata(), part.roc_auc_cv.clip(1e-4, 1 - 1e-4))
+        bands = [c for c in ax.collections if len(c.get_paths())]
+        cv_band = bands[-1].get_paths()[0].vertices[:, 1]  # drawn after train's and test's (none: no spread)
+        low = (part.roc_auc_cv - 0.02).clip(1e-4, 1 - 1e-4)
+        high = (part.roc_auc_cv + 0.02).clip(1e-4, 1 - 1e-4)
+        assert cv_band.min() == pytest.approx(low.min()) and cv_band.max() == pytest.approx(high.max())
+        assert any(label.startswith("best CV") for label in lines)
+        if penalty == "l2":
+            assert lines["chosen"].get_xdata()[0] == 0.1
+        else:
+            assert "chosen" not in lines
+
+
+def test_curves_under_repeats_are_means_with_a_band(sweep):
+    results = sweep["results"]
+    other = results.assign(roc_auc_test=results.roc_auc_test - 0.02, nonzero_fraction=results.nonzero_fraction / 2)
+    both = pd.concat([results.assign(repeat=1), other.assign(repeat=2)], ignore_index=True)
+    ax_l1, _ = F.auc_vs_C(both).axes
+    part = results[results.penalty == "l1"].sort_values("C")
+    lines = {line.get_label(): line for line in ax_l1.get_lines()}
+    np.testing.assert_allclose(lines["test (mean ± sd over repeats)"].get_ydata(),
+                               (part.roc_auc_test - 0.01).clip(1e-4, 1 - 1e-4))
+    ax, = F.nonzero_vs_C(both).axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["l1"].get_ydata(), part.nonzero_fraction * 0.75)
+    assert any(len(c.get_paths()) for c in ax.collections)  # the band of +- one sd

@@ -7,8 +7,9 @@ Kubernetes, an HPC job queue); its workers need this package installed.
 
 Each split's arrays are scattered to every worker once (``broadcast=True``): tasks refer to
 them, so no task carries arrays, and a worker that dies takes no only copy with it. The
-scheduler reruns the tasks a lost worker held on the others. Dask workers start with one BLAS
-thread per worker thread (their nanny sets ``OMP_NUM_THREADS`` and friends), so tasks keep it.
+scheduler reruns the tasks a lost worker held on the others. Whatever BLAS threads a worker's
+nanny set up (``OMP_NUM_THREADS``: its threads), each task computes with the plan's count, so a
+cluster's rows equal those of ``--jobs 1``.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class DaskExecutor:
     def run(self, tasks: list[Task], shared: dict, engine: Engine) -> Iterator[TaskResult]:
         engine_future = self.client.scatter(engine, broadcast=True, hash=False)
         with get_task_stream(self.client) as stream:
-            futures = [self.client.submit(run_task, t, shared[t.repeat], engine_future, None,
+            futures = [self.client.submit(run_task, t, shared[t.repeat], engine_future,
                                           key=f"{self._prefix}-{t.key}", pure=False) for t in tasks]
             try:
                 for future in as_completed(futures):
@@ -95,14 +96,22 @@ class DaskExecutor:
 
     def check_memory(self, task_bytes: int, split_bytes: int) -> None:
         """Refuse when one worker's share does not fit its memory limit: a task per worker
-        thread plus the split scattered to it. The driver's own memory is checked apart."""
+        thread plus the split scattered to it. The driver's own memory is checked apart.
+
+        A ``local:N`` cluster's workers share this machine, so their shares together must also fit
+        what this process may plan to use (MemAvailable, capped by ``MNIST_LOGREG_MAX_MEMORY``);
+        a remote cluster's workers are held to their own ``--memory-limit`` only.
+        """
         from .sweep import check_memory
 
-        for address, worker in self.client.scheduler_info().get("workers", {}).items():
+        workers = self.client.scheduler_info().get("workers", {})
+        shares = {address: worker.get("nthreads", 1) * task_bytes + split_bytes for address, worker in workers.items()}
+        for address, worker in workers.items():
             limit = worker.get("memory_limit")
             if limit:  # 0: the worker has no limit of its own
-                needed = worker.get("nthreads", 1) * task_bytes + split_bytes
-                check_memory(needed, available=limit, where=f"the tasks of Dask worker {address}")
+                check_memory(shares[address], available=limit, where=f"the tasks of Dask worker {address}")
+        if self._cluster is not None:
+            check_memory(sum(shares.values()), where=f"--scheduler {self.address} (its workers' tasks at once)")
 
     def info(self) -> dict:
         """What the scheduler says it ran: task counts per worker, from its task stream."""

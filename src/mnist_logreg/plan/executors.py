@@ -12,8 +12,9 @@ Every executor has the same small face, so the sweep's driver does not know wher
 * used as a context manager, it connects on entry and releases its processes and files on exit.
 
 Local processes are joblib's loky workers, which outlive one sweep and are reused by the next
-one in the same Python process. Each gets ``cores // jobs`` BLAS threads (at least one), so
-processes x threads never exceed the cores: two processes on two cores run one thread each.
+one in the same Python process. BLAS threads are not the executor's to choose: every task
+carries the plan's count (:attr:`~mnist_logreg.plan.tasks.Task.blas_threads`, default 1), so a
+row is computed alike everywhere, and ``--jobs`` processes of one thread never exceed the cores.
 """
 
 from __future__ import annotations
@@ -81,9 +82,6 @@ class LocalExecutor:
 
     def __init__(self, jobs: int | None = None):
         self.jobs = resolve_jobs(jobs)
-        cores = max(1, joblib.cpu_count())
-        # In-process, the engine's own choice of threads stands; in workers, share the cores.
-        self.blas_threads = None if self.jobs == 1 else max(1, cores // self.jobs)
         self._folder: str | None = None
         self._workers: Counter = Counter()
         self._warming: threading.Thread | None = None
@@ -140,7 +138,7 @@ class LocalExecutor:
     def run(self, tasks: list[Task], shared: dict[int, SplitData], engine: Engine) -> Iterator[TaskResult]:
         if self.jobs == 1 or len(tasks) <= 1:
             for task in tasks:
-                result = run_task(task, shared[task.repeat], engine, self.blas_threads)
+                result = run_task(task, shared[task.repeat], engine)
                 self._workers[result.worker] += 1
                 yield result
             return
@@ -150,7 +148,7 @@ class LocalExecutor:
         # argument would make loky start a new pool. Those defaults also pass share()'s memory-mapped
         # arrays by reference (file name and offset), never by value.
         parallel = joblib.Parallel(n_jobs=self.jobs, backend="loky", return_as="generator_unordered")
-        calls = (joblib.delayed(run_task)(t, shared[t.repeat], engine, self.blas_threads) for t in tasks)
+        calls = (joblib.delayed(run_task)(t, shared[t.repeat], engine) for t in tasks)
         # Closing this generator (an exception in the caller, Ctrl-C) makes joblib cancel what is pending.
         for result in parallel(calls):
             self._workers[result.worker] += 1
@@ -159,7 +157,7 @@ class LocalExecutor:
     def describe(self) -> str:
         if self.jobs == 1:
             return "tasks in this process"
-        return f"tasks in {self.jobs} worker processes with {self.blas_threads} BLAS thread(s) each"
+        return f"tasks in {self.jobs} worker processes"
 
     def check_memory(self, task_bytes: int, split_bytes: int) -> None:
         """Refuse when the tasks running at once do not fit: ``jobs`` tasks, plus one shared
@@ -170,7 +168,7 @@ class LocalExecutor:
         check_memory(self.jobs * task_bytes + shared, where=f"--jobs {self.jobs} (tasks running at once)")
 
     def info(self) -> dict:
-        return {"executor": "local", "jobs": self.jobs, "blas_threads": self.blas_threads,
+        return {"executor": "local", "jobs": self.jobs,
                 "tasks_by_worker": dict(self._workers)}
 
 

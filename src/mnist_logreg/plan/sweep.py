@@ -140,7 +140,7 @@ def run_sweep(splits: Split | Mapping[int, Split], rows: Sequence[GridPoint], en
     repeats = list(splits)
     first = splits[repeats[0]]
     engine.check(rows, first.X_train.dtype)
-    tasks = plan_tasks(rows, repeats, cv, getattr(engine, "task_unit", "path"))
+    tasks = plan_tasks(rows, repeats, cv, getattr(engine, "task_unit", "path"), getattr(engine, "blas_threads", None))
     columns = table_columns(cv)
     assembly = _Assembly(tasks, cv)
 

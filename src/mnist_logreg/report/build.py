@@ -5,6 +5,7 @@ from __future__ import annotations
 from sklearn.preprocessing import StandardScaler
 
 from . import figures as fg
+from . import raster
 from ..io.record import RunRecord
 from . import write_report
 from .explorer import explorer_data
@@ -13,18 +14,23 @@ from ..select import pixel_space_weights
 __all__ = ["make_run_figures", "make_explorer_data", "build_report"]
 
 
-def make_run_figures(split, sweep, pipeline) -> dict:
-    """The report's figures, in display order (name -> matplotlib Figure)."""
+def make_run_figures(split, sweep, pipeline, select_by: str = "roc_auc_test") -> dict:
+    """The report's figures, in display order (name -> matplotlib Figure, or PNG bytes).
+
+    The grid-like figures (sample digits, class counts, AUC heatmaps, weight images, confusion
+    matrix) are drawn straight from their arrays by :mod:`.raster`; the curves over C by matplotlib
+    (:mod:`.figures`).
+    """
     y_pred = pipeline.predict(split.X_test_raw)
     return {
-        "samples": fg.sample_images(split.X_train_raw, split.y_train, split.image_shape),
-        "labels": fg.label_histograms(split.y_train, split.y_test),
-        "auc_heatmaps": fg.auc_heatmaps(sweep.table),
-        "auc_vs_C": fg.auc_vs_C(sweep.table),
+        "samples": raster.sample_images(split.X_train_raw, split.y_train, split.image_shape),
+        "labels": raster.label_histograms(split.y_train, split.y_test),
+        "auc_heatmaps": raster.auc_heatmaps(fg.auc_tables(sweep.table)),
+        "auc_vs_C": fg.auc_vs_C(sweep.table, select_by),
         "fit_time": fg.fit_time_vs_C(sweep.table),
         "nonzero": fg.nonzero_vs_C(sweep.table),
-        "weights": fg.weight_images(pixel_space_weights(pipeline), split.image_shape, split.classes),
-        "confusion": fg.confusion_matrix_figure(split.y_test, y_pred, split.classes),
+        "weights": raster.weight_images(pixel_space_weights(pipeline), split.image_shape, split.classes),
+        "confusion": raster.confusion_matrix(split.y_test, y_pred, split.classes),
     }
 
 
@@ -49,7 +55,8 @@ def make_explorer_data(record: RunRecord, split, sweep) -> dict:
 def build_report(folder, *, record: RunRecord, split, sweep, pipeline):
     """Save the figures as PNG files and write the self-contained report.html."""
     # Render each figure once: the same PNG bytes go to figures/ and into the report.
-    figures = {name: fg.figure_png(fig) for name, fig in make_run_figures(split, sweep, pipeline).items()}
+    figures = {name: fig if isinstance(fig, bytes) else fg.figure_png(fig)
+               for name, fig in make_run_figures(split, sweep, pipeline, record.config.select_by).items()}
     fg.save_figures(figures, folder.path / "figures")
     return write_report(folder.path / "report.html", record, sweep.table, figures,
                         explorer=make_explorer_data(record, split, sweep))

@@ -20,12 +20,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
-from sklearn.metrics import ConfusionMatrixDisplay
 
 from ..io.atomic import write_bytes
+from .raster import as_images as _as_images, grid_shape as _grid_shape, panel_size as _panel_size
 from ..select import select_best
 from ..solvers.penalties import penalty_label as solver_penalty_label
 
@@ -35,6 +34,7 @@ __all__ = [
     "grid_C_labels",
     "sample_images",
     "label_histograms",
+    "auc_tables",
     "auc_heatmaps",
     "auc_vs_C",
     "fit_time_vs_C",
@@ -112,33 +112,6 @@ def _split_finite(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame[finite], frame[~finite]
 
 
-def _grid_shape(k: int, max_cols: int = 10) -> tuple[int, int]:
-    """Rows and columns of a grid of ``k`` images: one row up to 5, two rows up to 12
-    (2 x 5 for the 10 digits), then a near-square grid at most ``max_cols`` wide."""
-    if k <= 5:
-        return 1, k
-    if k <= 12:
-        return 2, math.ceil(k / 2)
-    ncols = min(max_cols, math.ceil(math.sqrt(k)))
-    return math.ceil(k / ncols), ncols
-
-
-def _as_images(X: np.ndarray, image_shape: Sequence[int], what: str) -> np.ndarray:
-    """Reshape rows of shape (n, h*w) into images of shape (n, h, w), naming ``what`` on error."""
-    X = np.asarray(X)
-    h, w = (int(s) for s in image_shape)
-    if X.ndim != 2 or X.shape[1] != h * w:
-        raise ValueError(f"{what}: expected shape (n, {h * w}) for image_shape {(h, w)}, got {X.shape}")
-    return X.reshape(len(X), h, w)
-
-
-def _panel_size(h: int, w: int, side: float) -> tuple[float, float]:
-    """Width and height (inches) of one image panel of about ``side**2`` square inches, whatever the
-    aspect ratio ``w / h``: it is clamped to [1/4, 4], so a 1 x 785 image cannot widen the figure."""
-    aspect = min(max(w / h, 0.25), 4.0)
-    return side * math.sqrt(aspect), side / math.sqrt(aspect)
-
-
 def sample_images(X, y, image_shape, n: int = 20, seed: int = 0) -> Figure:
     """A grid of ``n`` randomly chosen images, each titled with its label.
 
@@ -208,6 +181,17 @@ def _auc_table(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return table.astype(float)
 
 
+def auc_tables(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train and test ROC AUC (0..1) as tables: rows = penalty label, columns = formatted C
+    (:func:`grid_C_labels`) and ``"no penalty"`` for the unpenalised fit; NaN where no row exists.
+    Under ``--repeats``, the mean over repeats."""
+    frame = _with_labels(results)
+    if "repeat" in frame.columns and frame["repeat"].nunique() > 1:
+        frame = (frame.groupby(["label", "C"], sort=False)[["roc_auc_train", "roc_auc_test"]].mean()
+                 .reset_index())
+    return _auc_table(frame, "roc_auc_train"), _auc_table(frame, "roc_auc_test")
+
+
 def auc_heatmaps(results: pd.DataFrame) -> Figure:
     """Train and test ROC AUC over C (columns) x penalty (rows), annotated in percent.
 
@@ -218,8 +202,9 @@ def auc_heatmaps(results: pd.DataFrame) -> Figure:
     side for up to 10 C values and one above the other beyond, where side by side would make the
     annotations unreadable. The unpenalised fit gets a single cell in a "no penalty" column.
     """
-    frame = _with_labels(results)
-    tables = [_auc_table(frame, "roc_auc_train"), _auc_table(frame, "roc_auc_test")]
+    import seaborn as sns  # imported here: the report draws its heatmaps without it (.raster)
+
+    tables = auc_tables(results)
     nrows_t, ncols_t = tables[0].shape
     stacked = ncols_t > 10
     cell_w, cell_h = 0.62, 0.42
@@ -282,66 +267,125 @@ def _percent_logit_ticks(ax) -> None:
     ax.yaxis.set_minor_locator(NullLocator())
 
 
-def auc_vs_C(results: pd.DataFrame) -> Figure:
+def _over_repeats(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, bool]:
+    """Rows of ``frame`` (labelled, finite C) with ``columns`` averaged over repeats, each with a
+    ``<column>_spread`` standard deviation (ddof=0) over the repeats; whether there were repeats.
+
+    One repeat: the rows themselves, spreads 0."""
+    columns = [c for c in columns if c in frame.columns]
+    repeats = "repeat" in frame.columns and frame["repeat"].nunique() > 1
+    if not repeats:
+        out = frame.copy()
+        for c in columns:
+            out[c + "_spread"] = 0.0
+        return out, False
+    grouped = frame.groupby(["label", "C"], sort=False)
+    out = grouped[columns].mean()
+    spread = grouped[columns].std(ddof=0).add_suffix("_spread")
+    return out.join(spread).reset_index(), True
+
+
+def _band(ax, x, mean, spread, colour, clip=None) -> None:
+    """A translucent band ``mean +- spread`` (drawn only where some spread exists)."""
+    spread = np.asarray(spread, dtype=float)
+    if not np.any(spread > 0):
+        return
+    low, high = np.asarray(mean) - spread, np.asarray(mean) + spread
+    if clip is not None:
+        low, high = np.clip(low, *clip), np.clip(high, *clip)
+    ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+
+
+def auc_vs_C(results: pd.DataFrame, select_by: str = "roc_auc_test") -> Figure:
     """Train and test ROC AUC against C on a log axis, one axes per penalty.
 
     Small C (strong penalty) underfits: both curves low. Large C overfits: train keeps rising while
     test flattens or falls. The y axis is a logit scale, which spreads 0.99 from 0.999 as far as
     0.9 from 0.99: the differences that matter near 1 stay visible next to a chance-level 0.5
-    (values are clipped to ``[1e-4, 1 - 1e-4]`` for drawing only). Each axes marks its best test
-    point with a star; the unpenalised fit, when present, is a pair of dotted horizontal lines on
-    every axes.
+    (values are clipped to ``[1e-4, 1 - 1e-4]`` for drawing only).
+
+    With a ``roc_auc_cv`` column (cross-validated selection) a third curve gives the CV mean with a
+    band of +- one standard deviation over the folds (``roc_auc_cv_std``). Under ``--repeats``
+    every curve, CV included, is the mean over repeats with a band of +- one standard deviation
+    over them (as in the explorer). Each axes marks the best
+    point of the selection score (``select_by``) with a star, the chosen row (:func:`select_best`)
+    with a vertical line; the unpenalised fit, when present, is a pair of dotted horizontal lines.
     """
     frame = _with_labels(results)
-    for column in ("roc_auc_train", "roc_auc_test"):
-        frame[column] = frame[column].astype(float).clip(_AUC_CLIP, 1 - _AUC_CLIP)
+    has_cv = "roc_auc_cv" in frame.columns and frame["roc_auc_cv"].notna().any()
+    for column in ("roc_auc_train", "roc_auc_test") + (("roc_auc_cv",) if has_cv else ()):
+        frame[column] = frame[column].astype(float)
     finite, unpenalised = _split_finite(frame)
+    columns = ["roc_auc_train", "roc_auc_test"] + (["roc_auc_cv", "roc_auc_cv_std"] if has_cv else [])
+    finite, repeats = _over_repeats(finite, columns)
+    unpenalised, _ = _over_repeats(unpenalised, columns)
     labels = list(dict.fromkeys(finite["label"])) or ["none"]
     fig = Figure(figsize=(4.6 * min(3, len(labels)), 0.4 + 3.6 * math.ceil(len(labels) / 3)),
                  layout="constrained")
     axes = _curve_axes(fig, len(labels))
     C_labels = grid_C_labels(results["C"])
-    best_overall = results.iloc[select_best(results, "roc_auc_test")]
+    chosen = results.iloc[select_best(results, select_by)]
+    chosen_label = penalty_label(chosen["penalty"], chosen["l1_ratio"])
+    score = select_by if select_by in finite.columns else "roc_auc_test"
+    score_name = {"roc_auc_cv": "CV", "roc_auc_test": "test", "roc_auc_train": "train"}.get(score, score)
+    clip = (_AUC_CLIP, 1 - _AUC_CLIP)
+    curves = [("roc_auc_train", "train", "C0"), ("roc_auc_test", "test", "C1")]
+    if has_cv:
+        curves.append(("roc_auc_cv", "CV", "C2"))
     for ax, label in zip(axes, labels):
         part = finite[finite["label"] == label].sort_values("C")
         if len(part):
-            ax.plot(part["C"], part["roc_auc_train"], "o-", ms=3, color="C0", label="train")
-            ax.plot(part["C"], part["roc_auc_test"], "o-", ms=3, color="C1", label="test")
-            best = part.loc[part["roc_auc_test"].idxmax()]
-            ax.plot([best["C"]], [best["roc_auc_test"]], "*", ms=14, color="C3", zorder=5,
-                    label=f"best test: C={C_labels[float(best['C'])]}")
+            for column, name, colour in curves:
+                if repeats:
+                    name += " (mean ± sd over repeats)"
+                elif column == "roc_auc_cv":
+                    name += " ± sd over folds"
+                ax.plot(part["C"], part[column].clip(*clip), "o-", ms=3, color=colour, label=name)
+                spread = part[column + "_spread"]
+                if column == "roc_auc_cv" and not repeats:
+                    spread = part["roc_auc_cv_std"].fillna(0.0)
+                _band(ax, part["C"], part[column].clip(*clip), spread, colour, clip)
+            best = part.loc[part[score].idxmax()]
+            ax.plot([best["C"]], [min(max(best[score], clip[0]), clip[1])], "*", ms=14, color="C3", zorder=5,
+                    label=f"best {score_name}: C={C_labels[float(best['C'])]}")
+            if label == chosen_label and math.isfinite(float(chosen["C"])):
+                ax.axvline(float(chosen["C"]), color="0.3", ls="--", lw=1, label="chosen")
             ax.set_xscale("log")
             _plain_log_axis(ax.xaxis)
             ax.set_xlabel("C (inverse penalty strength)")
         else:
             ax.set_xticks([])
         for _, row in unpenalised.iterrows():
-            ax.axhline(row["roc_auc_train"], color="C0", ls=":", lw=1.2, label="train, no penalty")
-            ax.axhline(row["roc_auc_test"], color="C1", ls=":", lw=1.2, label="test, no penalty")
+            ax.axhline(min(row["roc_auc_train"], clip[1]), color="C0", ls=":", lw=1.2, label="train, no penalty")
+            ax.axhline(min(row["roc_auc_test"], clip[1]), color="C1", ls=":", lw=1.2, label="test, no penalty")
         ax.set_yscale("logit")
         _percent_logit_ticks(ax)
         ax.set_title(label)
         ax.set_ylabel("ROC AUC (logit scale)")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=7, loc="best")
-    best_name = penalty_label(best_overall["penalty"], best_overall["l1_ratio"])
-    where = best_name if best_name == "none" else f"{best_name}, C={C_labels[float(best_overall['C'])]}"
+    where = chosen_label if chosen_label == "none" else f"{chosen_label}, C={C_labels[float(chosen['C'])]}"
     fig.suptitle(f"ROC AUC vs C (underfitting at small C, overfitting where train and test part); "
-                 f"best test: {where}, {float(best_overall['roc_auc_test']):.2%}", fontsize=10)
+                 f"chosen by {score_name}: {where}", fontsize=10)
     return fig
 
 
 def _metric_vs_C(results: pd.DataFrame, column: str, ylabel: str, title: str,
                  logy: bool = False) -> Figure:
-    """One line per penalty of ``column`` against C; unpenalised fits as horizontal lines."""
+    """One line per penalty of ``column`` against C (under ``--repeats`` the mean, with a band of
+    +- one standard deviation over the repeats); unpenalised fits as horizontal lines."""
     frame = _with_labels(results)
     finite, unpenalised = _split_finite(frame)
+    finite, repeats = _over_repeats(finite, [column])
+    unpenalised, _ = _over_repeats(unpenalised, [column])
     fig = Figure(figsize=(6.4, 3.8), layout="constrained")
     ax = fig.subplots()
     colours = iter(f"C{i}" for i in range(100))
     for label in dict.fromkeys(finite["label"]):
         part = finite[finite["label"] == label].sort_values("C")
-        ax.plot(part["C"], part[column], "o-", ms=3, color=next(colours), label=label)
+        colour = next(colours)
+        ax.plot(part["C"], part[column], "o-", ms=3, color=colour, label=label)
+        _band(ax, part["C"], part[column], part[column + "_spread"], colour)
     for _, row in unpenalised.iterrows():
         ax.axhline(row[column], ls=":", color=next(colours), label=f"{row['label']} (no C)")
     if len(finite):
@@ -354,7 +398,7 @@ def _metric_vs_C(results: pd.DataFrame, column: str, ylabel: str, title: str,
         ax.set_yscale("log")
         _plain_log_axis(ax.yaxis, subs=(1.0, 2.0, 5.0), fmt="g")  # seconds: 0.1, 0.2, 0.5, 1, ...
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    ax.set_title(title + (" (mean ± sd over repeats)" if repeats else ""))
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return fig
@@ -419,6 +463,8 @@ def confusion_matrix_figure(y_true, y_pred, classes) -> Figure:
     size = max(4.5, 0.5 * len(classes) + 2)
     fig = Figure(figsize=(size, size * 0.9), layout="constrained")
     ax = fig.subplots()
+    from sklearn.metrics import ConfusionMatrixDisplay  # only this figure needs it
+
     ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=classes, ax=ax, cmap="Blues",
                                             colorbar=False)
     accuracy = float(np.mean(y_true == y_pred)) if len(y_true) else float("nan")
