@@ -287,3 +287,10 @@ def test_fifty_rows_of_ten_mnist_weight_images_stay_under_5_mb(figures):
     html = render_report(make_record(results), results, figures, explorer=data)
     assert len(html.encode()) < 5_000_000
     assert len(data["paths"]) == 2 and all(len(p["stops"]) == 25 for p in data["paths"])
+
+
+def test_explorer_counts_pixels_for_group_rows_and_weights_otherwise(figures):
+    results = RESULTS.iloc[[0, 1]].assign(penalty=["group", "l1"], l1_ratio=[1.0, 1.0], C=[0.1, 0.1])
+    data = _explorer(results)
+    what = {p["name"]: [w for key, w, _ in p["stops"][0]["text"] if key == "nonzero_fraction"] for p in data["paths"]}
+    assert what == {"group": ["pixels in use"], "l1": ["nonzero weights"]}

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from ..solvers.penalties import KINDS
 from .figures import grid_C_labels
 from .formats import number, percent
 
@@ -201,7 +202,7 @@ def explorer_data(results: pd.DataFrame, coef: np.ndarray, intercept: np.ndarray
                 "C_exact": repr(C),
                 **{key: _plain(row[column]) for column, key in _COLUMNS.items() if column in results.columns},
                 "text": _display(row, C_labels.get(C, "inf") if math.isfinite(C) else "inf (no penalty)",
-                                 pixels=row["penalty"] == "group"),
+                                 pixels=not KINDS[row["penalty"]].family.separable),
                 "scale": scale, "weights": base64.b64encode(q.tobytes()).decode("ascii"),
                 "confusion": confusion_of[i].tolist()}
         if not math.isfinite(C):
