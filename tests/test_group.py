@@ -130,11 +130,11 @@ class GroupReference:
 
 @pytest.fixture(scope="module")
 def group_run(t10k_dir, tmp_path_factory):
-    """``mnist-logreg run --penalties group --l1-ratios 1`` on the 1500/1000 t10k split. ``--tol 1e-6``
-    (tighter than the default) so that each row is within 1e-6 of the optimum."""
+    """``mnist-logreg run --penalties group --l1-ratios 1`` on the 1500/1000 t10k split at the default
+    ``--tol`` (a relative duality gap of 1e-5: every row is certified within 1e-5 of its optimum)."""
     out = tmp_path_factory.mktemp("group") / "run"
     code = main(["run", "--dataset", f"idx:{t10k_dir}", "--penalties", "group", "--l1-ratios", "1",
-                 "--C", C_GRID, "--tol", "1e-6", "--refit", "none", "--jobs", "1", "--quiet", "--out", str(out)])
+                 "--C", C_GRID, "--refit", "none", "--jobs", "1", "--quiet", "--out", str(out)])
     assert code == 0
     ds = load_dataset(f"idx:{t10k_dir}")
     # The command's training split, rebuilt here: stratified, seed 42, pixels / 255.
