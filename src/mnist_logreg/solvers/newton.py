@@ -37,7 +37,7 @@ import numpy as np
 
 from .datafit import log_normaliser
 from .gap import duality_gap
-from .owlqn import ARMIJO, MAX_BACKTRACKS, OWLQNResult, pseudo_gradient
+from .owlqn import OWLQNResult, orthant_backtrack, pseudo_gradient
 from .preconditioner import DELTA, class_eigen
 from .problem import Problem
 
@@ -249,30 +249,8 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
 
 def _search(problem: Problem, x, Z, F, pg, d):
     """Backtracking along ``pi(x + t d)``, Armijo on ``pg``; ``(x, Z)`` or None."""
-    n_coef, l1 = problem.n_coef, problem.penalty.strength
-    if l1 > 0:
+    n_coef = problem.n_coef
+    if problem.penalty.strength > 0:
         wrong = (d[:n_coef] * pg[:n_coef] >= 0) & (x[:n_coef] == 0)  # a zero weight moves only against pg
         d[:n_coef][wrong] = 0.0
-    orthant = np.sign(x[:n_coef])
-    zero = orthant == 0
-    orthant[zero] = np.sign(-pg[:n_coef][zero])
-    XD = problem.scores(d)
-    t = 1.0
-    for _ in range(MAX_BACKTRACKS):
-        x_t = x + t * d
-        Z_t = Z + t * XD
-        if l1 > 0:
-            w_t = x_t[:n_coef]
-            leaving = np.sign(w_t) != orthant
-            if leaving.any():
-                change = np.zeros(n_coef)
-                change[leaving] = -w_t[leaving]
-                w_t[leaving] = 0.0
-                change = change.reshape(problem.n_classes, problem.n_features)
-                columns = np.flatnonzero(change.any(axis=0))
-                Z_t += problem.scores_of_columns(columns, change[:, columns])
-        F_t = problem.objective(Z_t, x_t)
-        if F_t <= F + ARMIJO * (pg @ (x_t - x)):
-            return x_t, Z_t
-        t *= 0.5
-    return None
+    return orthant_backtrack(problem, x, Z, F, pg, d, 1.0)

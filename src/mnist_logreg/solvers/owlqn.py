@@ -222,14 +222,22 @@ def _search(problem: Problem, x, Z, F, pg, pairs, *, first: bool):
         # Keep the direction in the orthant that pg points into.
         wrong = d[:n_coef] * pg[:n_coef] >= 0
         d[:n_coef][wrong] = 0.0
-    slope = pg @ d
-    if slope >= 0:  # not a descent direction: fall back to steepest descent
-        d, slope = -pg, -(pg @ pg)
+    if pg @ d >= 0:  # not a descent direction: fall back to steepest descent
+        d = -pg
+    return orthant_backtrack(problem, x, Z, F, pg, d, min(1.0, 1.0 / np.linalg.norm(pg)) if first else 1.0)
+
+
+def orthant_backtrack(problem: Problem, x, Z, F, pg, d, t: float):
+    """Armijo backtracking from step ``t`` along ``pi(x + t d)``, the projection onto the orthant
+    that ``x`` (or ``-pg`` where ``x`` is zero) lies in; ``(x_new, Z_new)`` or ``None``.
+
+    Shared by the quasi-Newton phase and the Newton tail (:mod:`.newton`): only the direction differs.
+    """
+    n_coef, l1 = problem.n_coef, problem.penalty.strength
     orthant = np.sign(x[:n_coef])
     zero = orthant == 0
     orthant[zero] = np.sign(-pg[:n_coef][zero])
     XD = problem.scores(d)  # X D_W^T + D_b: Z moves linearly along d
-    t = min(1.0, 1.0 / np.linalg.norm(pg)) if first else 1.0
     for _ in range(MAX_BACKTRACKS):
         x_t = x + t * d
         Z_t = Z + t * XD
