@@ -245,21 +245,15 @@ def _kkt_row(problem: Problem, prepared: "PreparedProblem", centred: Problem, x:
     # up to the intercepts' part, which the certificate re-optimises): the margin absorbs float32
     # rounding, and the float64 phase finishes in a few steps where it does not (a margin of 0.5
     # costs ~20 % more iterations on case a).
-    rough_options = dict(options, kkt_tol=0.8 * options["kkt_tol"] / fast.kkt_factor(), criterion="kkt",
-                         report_gap=False)
+    rough_tol = 0.8 * options["kkt_tol"]
     if gram is not None or not problem.penalty.separable:
         # Proximal steps; a non-separable penalty takes them whatever the shape of X.
         preconditioner = gram if gram is not None else prepared.group_preconditioner(group_gram)
-        result = _preconditioned_phase(problem, fast, centred, preconditioner, x, rough_options["kkt_tol"],
+        result = _preconditioned_phase(problem, fast, centred, preconditioner, x, rough_tol / fast.kkt_factor(),
                                        options, max_iter)
     else:
-        if problem.penalty.has_nonsmooth:
-            # L1: iterate on the columns that can be non-zero, check all of them (.workingset).
-            rough = minimize_working_set(centred, fast.to_centred(x), kkt_tol=rough_options["kkt_tol"],
-                                         max_iter=max_iter, memory=options["memory"])
-        else:
-            rough = minimize_owlqn(centred, fast.to_centred(x), max_iter=max_iter, **rough_options)
-        result = _finish(problem, fast.from_centred(rough.x), options, max_iter - rough.n_iter)
+        rough = _rough_phase(problem, prepared, centred, x, rough_tol, options["memory"], max_iter)
+        result = _finish(problem, rough.x, options, max_iter - rough.n_iter)
         result.n_iter += rough.n_iter
     return result
 
