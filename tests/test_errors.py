@@ -207,7 +207,7 @@ def test_predict_refuses_unreadable_and_unusable_images(tmp_path, model_file):
 
 # -- interruption and resume ---------------------------------------------------------------------
 SWEEP = ["--dataset", "digits", "--engine", "sklearn", "--penalties", "l1,l2", "--C", "1e-2:1e1:12",
-         "--train-size", "600", "--test-size", "300", "--no-report", "--quiet"]
+         "--train-size", "600", "--test-size", "300", "--no-report", "--quiet", "--jobs", "1"]
 
 
 def _wait_for_rows(path: Path, n: int, process, limit=240):
