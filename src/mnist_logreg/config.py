@@ -19,6 +19,10 @@ from .engines import DEFAULT_ENGINE, ENGINES
 from .errors import UsageError
 from .options import (Option, check_flag, one_of, option, option_of, parse_number, parse_whole, positive_number,
                       whole_number, SEED_MAX)
+from .solvers.penalties import KINDS, PENALTIES
+
+#: The penalties that take every value of ``--l1-ratios`` (the others fix their own).
+_MIXING = ", ".join(kind.name for kind in KINDS.values() if kind.l1_ratios is None)
 
 __all__ = ["RunConfig", "TABLE_OPTIONS", "run_options"]
 
@@ -73,9 +77,9 @@ class RunConfig:
     standardize: bool = option(False, "--standardize", group=DATA, action="store_true", check=check_flag,
                                help="put a StandardScaler before the classifier")
     penalties: str = option("l1,l2", "--penalties", group=GRID, check=_calls("plan.grid", "parse_penalties"),
-                            help="comma list of l1, l2, elasticnet, group, none")
+                            help=f"comma list of {', '.join(PENALTIES)}")
     l1_ratios: str = option("0.5", "--l1-ratios", group=GRID, check=_calls("plan.grid", "parse_l1_ratios"),
-                            help="mixing values in [0, 1] of the penalties that mix a sparse part and L2 (elasticnet, group); "
+                            help=f"mixing values in [0, 1] of the penalties that mix a sparse part and L2 ({_MIXING}); "
                             "refused when no chosen penalty uses them")
     C: str = option("1e-3:1e1:25", "--C", group=GRID, check=_calls("plan.grid", "parse_C"),
                     help="START:STOP:NUM log-spaced, or a comma list")

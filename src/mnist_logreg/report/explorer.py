@@ -51,11 +51,12 @@ def path_names(results: pd.DataFrame) -> list[str]:
     """The name of each row's path, as results.csv names it: ``l1``, ``l2``, ``none``, ``group``,
     or ``elasticnet 0.5``.
 
-    The ``l1_ratio`` is part of the name for ``elasticnet`` and for any penalty whose rows in the
-    table take more than one ``l1_ratio`` (e.g. ``group 0.5`` and ``group 1`` side by side).
+    The ``l1_ratio`` is part of the name where the penalty says so (``names_ratio`` of its
+    :class:`~mnist_logreg.solvers.penalties.PenaltyKind`: ``elasticnet``) and for any penalty whose
+    rows in the table take more than one ``l1_ratio`` (e.g. ``group 0.5`` and ``group 1`` side by side).
     """
     ratios = results.groupby("penalty", sort=False)["l1_ratio"].nunique()
-    return [f"{p} {float(r):g}" if p == "elasticnet" or ratios[p] > 1 else str(p)
+    return [f"{p} {float(r):g}" if KINDS[p].names_ratio or ratios[p] > 1 else str(p)
             for p, r in zip(results["penalty"], results["l1_ratio"])]
 
 

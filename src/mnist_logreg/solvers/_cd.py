@@ -8,8 +8,8 @@ intercepts), is
     q(\Delta) = g^\top\Delta + \tfrac12 \Delta^\top B \Delta + \sum_{cj} \lambda_{cj} |w_{cj} + \Delta_{cj}|,
     \qquad B = B_0 - W_k \hat W_k^\top,
 
-with the metric ``B0 = sigma S (x) A`` on the weights plus the ridge ``rho`` on their diagonal,
-``sigma S`` on the intercepts (:mod:`.metric`), and the low-rank L-BFGS correction
+with the preconditioner ``B0 = sigma S (x) A`` on the weights plus the ridge ``rho`` on their diagonal,
+``sigma S`` on the intercepts (:mod:`.preconditioner`), and the low-rank L-BFGS correction
 (``W_hat = W_k M^{-1}``). The state ``Delta_W A`` (k x d) and ``r = W_k^T Delta`` is kept up to
 date, so a coordinate step costs ``d + k + 4m`` operations: ``(B0 Delta)_{cj} = sigma sum_c'
 S_{cc'} (Delta_W A)_{c'j} + rho Delta_cj`` is read in k operations. Each step minimises ``q``

@@ -17,11 +17,11 @@ at a time otherwise), or, without a non-smooth part, exactly by the two-loop rec
 ``B0^{-1}``.
 
 On Fashion-MNIST (60,000 images, C = 1) this takes 75 steps (l1) and 57 (l2) where orthant-wise
-L-BFGS with a scalar initial Hessian took ~2,100 and ~700: the metric removes the pixel correlations, which are what
-make the weakly regularised problem ill-conditioned. Each step costs two passes over X (the
-search direction's scores and the new gradient), as before, plus the model minimisation, which
-costs ``O(k d^2)`` per sweep and does not depend on n; so the method pays off when n is large
-compared with d, and :func:`.path.solve_path` uses it there.
+L-BFGS with a scalar initial Hessian took ~2,100 and ~700: the preconditioner removes the pixel
+correlations, which are what make the weakly regularised problem ill-conditioned. Each step costs
+two passes over X (the search direction's scores and the new gradient), as before, plus the model
+minimisation, which costs ``O(k d^2)`` per sweep and does not depend on n; so the method pays off
+when n is large compared with d, and :func:`.path.solve_path` uses it there.
 
 Convergence is certified as in :mod:`.owlqn`: the largest distance of the gradient to the
 penalty's subdifferential (:meth:`.problem.Problem.kkt`), on scores recomputed from ``x``, at
@@ -52,10 +52,10 @@ SUBPROBLEM_TOL = 0.03
 class _Model:
     """The quasi-Newton model: preconditioner, scale ``sigma``, class curvature matrix and curvature pairs."""
 
-    def __init__(self, problem: Problem, metric: GramPreconditioner, curvature: np.ndarray, memory: int):
+    def __init__(self, problem: Problem, preconditioner: GramPreconditioner, curvature: np.ndarray, memory: int):
         self.k, self.d = problem.n_classes, problem.n_features
         self.n_coef = problem.n_coef
-        self.metric = metric
+        self.preconditioner = preconditioner
         self.penalty = problem.penalty
         self.ridge = problem.penalty.alpha
         # (s, y, 1/s.y, s_W @ A); the last one only feeds the compact form, used with a non-smooth part.
@@ -71,20 +71,21 @@ class _Model:
     def _weights(self, v: np.ndarray) -> np.ndarray:
         return v[:self.n_coef].reshape(self.k, self.d)
 
-    def metric_product(self, v: np.ndarray, Av: np.ndarray) -> np.ndarray:
+    def preconditioner_product(self, v: np.ndarray, Av: np.ndarray) -> np.ndarray:
         """``B0 v`` given ``Av = v_W @ A``."""
         out = np.empty_like(v)
         out[:self.n_coef] = (self.sigma * self.S @ Av).ravel() + self.ridge * v[:self.n_coef]
         out[self.n_coef:] = self.sigma * self.S @ v[self.n_coef:]
         return out
 
-    def inverse_metric(self, v: np.ndarray, sigma: float | None = None, ridge: float | None = None) -> np.ndarray:
+    def inverse_preconditioner(self, v: np.ndarray, sigma: float | None = None,
+                               ridge: float | None = None) -> np.ndarray:
         """``B0^{-1} v``."""
         sigma = self.sigma if sigma is None else sigma
         ridge = self.ridge if ridge is None else ridge
         s, Q = self.class_eig
         out = np.empty_like(v)
-        out[:self.n_coef] = self.metric.solve(self._weights(v), self.class_eig, sigma, ridge).ravel()
+        out[:self.n_coef] = self.preconditioner.solve(self._weights(v), self.class_eig, sigma, ridge).ravel()
         out[self.n_coef:] = Q @ ((Q.T @ v[self.n_coef:]) / (sigma * s))
         return out
 
@@ -97,10 +98,10 @@ class _Model:
         if sy_loss > 0:
             # sigma = y^T M^{-1} y / s^T y on the loss part, M = S (x) A (the Barzilai-Borwein scale
             # that fits y to s; the other one, s^T y / s^T M s, took twice the steps on Fashion-MNIST).
-            self.sigma = float(loss_y @ self.inverse_metric(loss_y, 1.0, 0.0)) / sy_loss
+            self.sigma = float(loss_y @ self.inverse_preconditioner(loss_y, 1.0, 0.0)) / sy_loss
         sy = float(s @ y)
         if sy > 1e-10 * np.linalg.norm(s) * np.linalg.norm(y):
-            As = self.metric.apply(self._weights(s)) if self.penalty.has_nonsmooth else None
+            As = self.preconditioner.apply(self._weights(s)) if self.penalty.has_nonsmooth else None
             self.pairs.append((s, y, 1.0 / sy, As))
 
     def compact(self) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +111,7 @@ class _Model:
             return np.zeros((N, 0)), np.zeros((N, 0))
         S = np.column_stack([p[0] for p in self.pairs])
         Y = np.column_stack([p[1] for p in self.pairs])
-        B0S = np.column_stack([self.metric_product(p[0], p[3]) for p in self.pairs])
+        B0S = np.column_stack([self.preconditioner_product(p[0], p[3]) for p in self.pairs])
         SY = S.T @ Y
         lower = np.tril(SY, -1)
         middle = np.block([[S.T @ B0S, lower], [lower.T, -np.diag(np.diag(SY))]])
@@ -125,17 +126,17 @@ class _Model:
     def step(self, x: np.ndarray, g: np.ndarray, kkt: float) -> np.ndarray:
         """The minimiser ``Delta`` of the model."""
         if not self.penalty.has_nonsmooth:
-            return -_two_loop(g, self.pairs, initial=self.inverse_metric)
+            return -_two_loop(g, self.pairs, initial=self.inverse_preconditioner)
         Wk, Wh = self.compact()
         D = np.zeros_like(x)
         # The penalty's proximal step, compiled: per weight (soft threshold) or per pixel column.
         kernel = model_cd if self.penalty.separable else model_bcd
-        kernel(x, g, D, np.zeros((self.k, self.d)), np.zeros(Wk.shape[1]), Wk, Wh, self.metric.A, self.sigma,
+        kernel(x, g, D, np.zeros((self.k, self.d)), np.zeros(Wk.shape[1]), Wk, Wh, self.preconditioner.A, self.sigma,
                self.S, self.ridge, self.penalty.strength, self.k, self.d, MAX_SWEEPS, SUBPROBLEM_TOL * kkt)
         return D
 
 
-def minimize_proxqn(problem: Problem, x0: np.ndarray, metric: GramPreconditioner, *, kkt_tol: float,
+def minimize_proxqn(problem: Problem, x0: np.ndarray, preconditioner: GramPreconditioner, *, kkt_tol: float,
                     max_iter: int, memory: int = 10, certify=None, rounds: int = 3) -> OWLQNResult:
     """Minimise ``f + lambda h(W)`` from ``x0`` until the KKT violation is at most ``kkt_tol``.
 
@@ -145,7 +146,7 @@ def minimize_proxqn(problem: Problem, x0: np.ndarray, metric: GramPreconditioner
         Datafit and penalty; the preconditioner must come from the same X.
     x0 : ndarray of shape (k*d + k,)
         Start point; not modified.
-    metric : GramPreconditioner
+    preconditioner : GramPreconditioner
     kkt_tol : float
     max_iter : int
     memory : int, default=10
@@ -166,7 +167,7 @@ def minimize_proxqn(problem: Problem, x0: np.ndarray, metric: GramPreconditioner
     x = np.array(x0, dtype=np.float64)
     Z = problem.scores(x)
     f, g, curvature = problem.value_grad(Z, x, curvature=True)
-    model = _Model(problem, metric, curvature, memory)
+    model = _Model(problem, preconditioner, curvature, memory)
     F = f + problem.nonsmooth(x)
     fresh, stalled, n_iter = True, False, 0
     while True:

@@ -41,18 +41,22 @@ class PenaltyKind:
         The fixed ``l1_ratio`` of its rows, or ``None`` to take every value of ``--l1-ratios``.
     penalised : bool
         ``False`` for ``none``: a single row with ``C = inf``.
+    names_ratio : bool
+        Its rows are always named with their ``l1_ratio`` (``elasticnet 0.5``: the name alone does
+        not say the mix); otherwise only where rows of the name differ by it (``group 0.5``, ``group 1``).
     """
 
     name: str
     family: type
     l1_ratios: tuple[float, ...] | None
     penalised: bool = True
+    names_ratio: bool = False
 
 
 KINDS: dict[str, PenaltyKind] = {kind.name: kind for kind in (
     PenaltyKind("l1", ElasticNet, (1.0,)),
     PenaltyKind("l2", ElasticNet, (0.0,)),
-    PenaltyKind("elasticnet", ElasticNet, None),
+    PenaltyKind("elasticnet", ElasticNet, None, names_ratio=True),
     PenaltyKind("group", PixelGroup, None),
     PenaltyKind("none", ElasticNet, (0.0,), penalised=False),
 )}
