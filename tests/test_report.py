@@ -227,6 +227,10 @@ def test_path_names_are_those_of_results_csv():
     assert path_names(table) == ["l1", "l2", "elasticnet 0.5", "elasticnet 0.25", "group", "none"]
     two_groups = pd.DataFrame({"penalty": ["group", "group"], "l1_ratio": [0.5, 1.0], "C": [1.0, 1.0]})
     assert path_names(two_groups) == ["group 0.5", "group 1"]
+    # elasticnet names its mix even when the table has one: "elasticnet" alone would not say which
+    one_mix = pd.DataFrame({"penalty": ["elasticnet", "elasticnet", "group"], "l1_ratio": [0.5, 0.5, 0.5],
+                            "C": [0.1, 1.0, 1.0]})
+    assert path_names(one_mix) == ["elasticnet 0.5", "elasticnet 0.5", "group"]
 
 
 def test_weights_are_quantised_to_int8_keeping_zeros_and_signs():
