@@ -73,6 +73,10 @@ PRECONDITIONER_MAX_FEATURES = 4096
 #: where L-BFGS steps are cheaper than Newton's (BENCHMARKS.md, case a).
 ROUGH_KKT = 1e-3
 ROUGH_KKT_SMOOTH = 1e-5
+#: Without an L1 part the L-BFGS phase stops at this share of the gap tolerance (checked on the
+#: centred copy; the margin absorbs the rounding between the copy and X, so the Newton tail's first
+#: certificate on X usually ends the row without a Newton step).
+GAP_MARGIN = 0.5
 #: The Newton tail's conjugate gradients are preconditioned by the Gram matrix of X (``True``),
 #: by the Hessian's diagonal (``False``), or by the Gram matrix where the quasi-Newton phase has
 #: one (``None``: tall data).
@@ -200,11 +204,16 @@ def _preconditioned_phase(problem: Problem, fast: CentredProblem, centred: Probl
 
 
 def _rough_phase(problem: Problem, prepared: "PreparedProblem", centred: Problem, x: np.ndarray, kkt_tol: float,
-                 memory: int, max_iter: int) -> OWLQNResult:
+                 memory: int, max_iter: int, gap_tol: float = 0.0) -> OWLQNResult:
     """Quasi-Newton iterations of a separable row on the centred copy until its KKT violation on the
     centred copy is at most ``kkt_tol`` (original coordinates): proximal on the Gram preconditioner
     for tall data, OWL-QN on working sets of columns under L1, L-BFGS otherwise. ``x`` and the
-    result are in original coordinates."""
+    result are in original coordinates.
+
+    With ``gap_tol``, the L-BFGS iterations of a row without an L1 part stop instead when the
+    relative duality gap of the centred copy is at most ``gap_tol``: the copy describes the same
+    objective and the same dual (one scale for all pixels, :mod:`.centring`), so its gap is the
+    row's up to rounding, which the certificate on X then settles."""
     fast = prepared.fast
     start = fast.to_centred(x)
     centred_tol = kkt_tol / fast.kkt_factor()
@@ -214,8 +223,8 @@ def _rough_phase(problem: Problem, prepared: "PreparedProblem", centred: Problem
     elif problem.penalty.has_nonsmooth:
         rough = minimize_working_set(centred, start, kkt_tol=centred_tol, max_iter=max_iter, memory=memory)
     else:
-        rough = minimize_owlqn(centred, start, tol=0.0, kkt_tol=centred_tol, max_iter=max_iter, memory=memory,
-                               criterion="kkt", report_gap=False)
+        rough = minimize_owlqn(centred, start, tol=gap_tol, kkt_tol=centred_tol, max_iter=max_iter, memory=memory,
+                               criterion="gap" if gap_tol > 0 else "kkt", report_gap=False)
     rough.x = fast.from_centred(rough.x)
     return rough
 
@@ -225,8 +234,10 @@ def _gap_row(problem: Problem, prepared: "PreparedProblem", centred: Problem, x:
     """One penalised C of a separable penalty under the gap criterion: quasi-Newton on the centred
     copy to the relative KKT violation ``ROUGH_KKT`` (``ROUGH_KKT_SMOOTH`` without an L1 part), then the Newton tail of :mod:`.newton` on X
     itself (X's dtype) until the relative duality gap is at most ``tol``, which is the certificate."""
-    rough_kkt = ROUGH_KKT if problem.penalty.has_nonsmooth else ROUGH_KKT_SMOOTH
-    rough = _rough_phase(problem, prepared, centred, x, rough_kkt * prepared.lambda_max, memory, max_iter)
+    smooth = not problem.penalty.has_nonsmooth
+    rough_kkt = ROUGH_KKT_SMOOTH if smooth else ROUGH_KKT
+    rough = _rough_phase(problem, prepared, centred, x, rough_kkt * prepared.lambda_max, memory, max_iter,
+                         gap_tol=GAP_MARGIN * tol if smooth else 0.0)
     result = minimize_newton(problem, rough.x, tol=tol, max_iter=max(max_iter - rough.n_iter, 0),
                              gram=prepared.newton_gram())
     result.n_iter += rough.n_iter
