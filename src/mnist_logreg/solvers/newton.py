@@ -194,8 +194,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
     tol : float
         Relative duality gap to reach.
     max_iter : int
-        Newton steps, and also Hessian-vector products (each costs about what a quasi-Newton
-        iteration does), at most.
+        Newton steps.
     gram : AugmentedGram, optional
         Of the same X: conjugate gradients preconditioned by ``S (x) A`` instead of the diagonal.
 
@@ -212,7 +211,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
     x = np.array(x0, dtype=np.float64)
     Z = problem.scores(x)
     fresh = True  # Z computed from x, not accumulated along line searches
-    n_iter, first_kkt, products = 0, None, 0
+    n_iter, first_kkt = 0, None
     while True:
         gap = duality_gap(problem, x, Z)
         if gap.relative <= tol and not fresh:
@@ -222,7 +221,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         x, Z, g, F = gap.x, gap.Z, gap.grad, gap.primal
         pg = pseudo_gradient(x, g, l1, n_coef)
         kkt = float(np.abs(pg).max())
-        if gap.relative <= tol or n_iter >= max_iter or products >= max_iter:
+        if gap.relative <= tol or n_iter >= max_iter:
             if not fresh:
                 Z, fresh = problem.scores(x), True
                 gap = duality_gap(problem, x, Z)
@@ -238,8 +237,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         forcing = min(0.5, float(np.sqrt(kkt / first_kkt)))
         preconditioner = None if gram is None else _KroneckerPreconditioner(gram, P, penalty.alpha, problem.n_classes,
                                                                             problem.n_features)
-        d, cg_steps = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner)
-        products += cg_steps
+        d, _ = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner)
         step = _search(problem, x, Z, F, pg, d)
         if step is None:
             Z, fresh = problem.scores(x), True
