@@ -232,8 +232,10 @@ def _rough_phase(problem: Problem, prepared: "PreparedProblem", centred: Problem
 def _gap_row(problem: Problem, prepared: "PreparedProblem", centred: Problem, x: np.ndarray, tol: float, memory: int,
              max_iter: int) -> OWLQNResult:
     """One penalised C of a separable penalty under the gap criterion: quasi-Newton on the centred
-    copy to the relative KKT violation ``ROUGH_KKT`` (``ROUGH_KKT_SMOOTH`` without an L1 part), then the Newton tail of :mod:`.newton` on X
-    itself (X's dtype) until the relative duality gap is at most ``tol``, which is the certificate."""
+    copy to the relative KKT violation ``ROUGH_KKT`` (``ROUGH_KKT_SMOOTH`` without an L1 part; without
+    one and without the Gram preconditioner, L-BFGS stops instead at a gap of ``GAP_MARGIN * tol``),
+    then the Newton tail of :mod:`.newton` on X itself (X's dtype) until the relative duality gap is
+    at most ``tol``, which is the certificate (usually at once after a gap-stopped L-BFGS phase)."""
     smooth = not problem.penalty.has_nonsmooth
     rough_kkt = ROUGH_KKT_SMOOTH if smooth else ROUGH_KKT
     rough = _rough_phase(problem, prepared, centred, x, rough_kkt * prepared.lambda_max, memory, max_iter,
