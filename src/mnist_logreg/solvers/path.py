@@ -236,21 +236,32 @@ def _rough_phase(problem: Problem, prepared: "PreparedProblem", centred: Problem
     return rough
 
 
+def _hand_over(problem: Problem, prepared: "PreparedProblem", tol: float) -> tuple[float, float]:
+    """``(kkt_tol, gap_tol)`` at which the quasi-Newton phase of a gap-criterion row hands over to the
+    Newton tail, one case per method of :func:`_rough_phase`:
+
+    * proximal steps on the Gram preconditioner: a KKT violation of ``ROUGH_KKT`` (``ROUGH_KKT_SMOOTH``
+      without an L1 part) times ``lambda_max``;
+    * OWL-QN on working sets (an L1 part): ``ROUGH_KKT * lambda_max`` and ``ROUGH_L1 * lambda_1``,
+      whichever is smaller;
+    * L-BFGS (no L1 part): a gap of ``GAP_MARGIN * tol`` on the centred copy (or the KKT violation
+      ``ROUGH_KKT_SMOOTH * lambda_max``), after which the tail's first certificate usually ends the row.
+    """
+    penalty, lambda_max = problem.penalty, prepared.lambda_max
+    if prepared.preconditioner is not None:
+        return (ROUGH_KKT if penalty.has_nonsmooth else ROUGH_KKT_SMOOTH) * lambda_max, 0.0
+    if penalty.has_nonsmooth:
+        return min(ROUGH_KKT * lambda_max, ROUGH_L1 * penalty.strength), 0.0
+    return ROUGH_KKT_SMOOTH * lambda_max, GAP_MARGIN * tol
+
+
 def _gap_row(problem: Problem, prepared: "PreparedProblem", centred: Problem, x: np.ndarray, tol: float, memory: int,
              max_iter: int) -> OWLQNResult:
     """One penalised C of a separable penalty under the gap criterion: quasi-Newton on the centred
-    copy to the relative KKT violation ``ROUGH_KKT`` (and, with an L1 part and without the Gram
-    preconditioner, to ``ROUGH_L1 * lambda_1``; ``ROUGH_KKT_SMOOTH`` without an L1 part; without
-    one and without the Gram preconditioner, L-BFGS stops instead at a gap of ``GAP_MARGIN * tol``),
-    then the Newton tail of :mod:`.newton` on X itself (X's dtype) until the relative duality gap is
-    at most ``tol``, which is the certificate (usually at once after a gap-stopped L-BFGS phase)."""
-    smooth = not problem.penalty.has_nonsmooth
-    rough_kkt = ROUGH_KKT_SMOOTH if smooth else ROUGH_KKT
-    rough_tol = rough_kkt * prepared.lambda_max
-    if not smooth and prepared.preconditioner is None:
-        rough_tol = min(rough_tol, ROUGH_L1 * problem.penalty.strength)
-    rough = _rough_phase(problem, prepared, centred, x, rough_tol, memory, max_iter,
-                         gap_tol=GAP_MARGIN * tol if smooth else 0.0)
+    copy to the hand-over point of :func:`_hand_over`, then the Newton tail of :mod:`.newton` on X
+    itself (X's dtype) until the relative duality gap is at most ``tol``, which is the certificate."""
+    kkt_tol, gap_tol = _hand_over(problem, prepared, tol)
+    rough = _rough_phase(problem, prepared, centred, x, kkt_tol, memory, max_iter, gap_tol=gap_tol)
     result = minimize_newton(problem, rough.x, tol=tol, max_iter=max(max_iter - rough.n_iter, 0),
                              gram=prepared.newton_gram())
     result.n_iter += rough.n_iter
