@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from .datafit import log_normaliser
+from .freeset import SWITCH_CG, FactorCache
 from .gap import duality_gap
 from .owlqn import OWLQNResult, orthant_backtrack, pseudo_gradient
 from .preconditioner import DELTA, class_eigen
@@ -140,15 +141,24 @@ class _KroneckerPreconditioner:
         return np.concatenate([V[:, :d].ravel(), V[:, d]])
 
 
-def _conjugate_gradients(hessian: _Hessian, rhs: np.ndarray, free: np.ndarray, rtol: float,
-                         preconditioner: _KroneckerPreconditioner | None = None) -> tuple[np.ndarray, int]:
-    """Solve ``H_FF d_F = rhs_F`` (zero outside ``free``) by preconditioned CG; returns ``(d, iterations)``.
+def _conjugate_gradients(hessian: _Hessian, rhs: np.ndarray, free: np.ndarray, rtol: float, preconditioner=None,
+                         max_iter: int = MAX_CG, start: np.ndarray | None = None) -> tuple[np.ndarray, int, bool]:
+    """Solve ``H_FF d_F = rhs_F`` (zero outside ``free``) by preconditioned CG; ``(d, iterations, solved)``.
 
     The preconditioner is ``mask M^{-1} mask`` (symmetric positive definite on the free
-    coordinates), with ``M`` the Kronecker factor when given, else the diagonal of ``H``.
+    coordinates), with ``M`` the given one's (Kronecker factor, free-set factor) when given, else the
+    diagonal of ``H``. ``solved`` says the relative residual ``rtol`` (of ``rhs``) was reached;
+    ``start`` continues from an earlier ``d`` (one more product).
     """
-    d = np.zeros_like(rhs)
     r = np.where(free, rhs, 0.0)
+    target = rtol * np.linalg.norm(r)
+    if start is None:
+        d = np.zeros_like(rhs)
+    else:
+        d = start.copy()
+        Hd = hessian.product(d)
+        Hd[~free] = 0.0
+        r -= Hd
     if preconditioner is None:
         inverse_diag = np.where(free, 1.0 / np.maximum(hessian.diagonal, 1e-300), 0.0)
 
@@ -159,30 +169,53 @@ def _conjugate_gradients(hessian: _Hessian, rhs: np.ndarray, free: np.ndarray, r
             out = preconditioner.apply(v)
             out[~free] = 0.0
             return out
+    if np.linalg.norm(r) <= target:
+        return d, 0, True
     z = precondition(r)
     p = z.copy()
     rz = float(r @ z)
-    target = rtol * np.linalg.norm(r)
-    for it in range(1, MAX_CG + 1):
+    for it in range(1, max_iter + 1):
         Hp = hessian.product(p)
         Hp[~free] = 0.0
         curvature = float(p @ Hp)
         if curvature <= 0:
-            break
+            return d, it, False
         step = rz / curvature
         d += step * p
         r -= step * Hp
         if np.linalg.norm(r) <= target:
-            return d, it
+            return d, it, True
         z = precondition(r)
         rz_new = float(r @ z)
         p = z + (rz_new / rz) * p
         rz = rz_new
-    return d, MAX_CG
+    return d, max_iter, False
+
+
+def _newton_direction(hessian: _Hessian, pg: np.ndarray, free: np.ndarray, forcing: float,
+                      preconditioner: "_KroneckerPreconditioner | None", factors: FactorCache | None) -> np.ndarray:
+    """The step's direction: conjugate gradients on ``H_FF d_F = -pg_F``.
+
+    With a :class:`.freeset.FactorCache` and a free set small enough to factor, they run on the
+    kept factor (or the usual preconditioner when none covers ``free``) for at most ``SWITCH_CG``
+    iterations; if that does not settle the step, a factor of this step's Hessian is built, kept,
+    and the iterations go on with it.
+    """
+    if factors is None or not factors.affordable(hessian, free):
+        return _conjugate_gradients(hessian, -pg, free, forcing, preconditioner)[0]
+    factor = factors.usable(free)
+    if factor is not None:
+        preconditioner = factor.preconditioner(hessian.diagonal, free)
+    d, _, solved = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, max_iter=SWITCH_CG)
+    if solved:
+        return d
+    factor = factors.build(hessian, free)
+    return _conjugate_gradients(hessian, -pg, free, forcing, factor.preconditioner(hessian.diagonal, free),
+                                start=d)[0]
 
 
 def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: int,
-                    gram: AugmentedGram | None = None) -> OWLQNResult:
+                    gram: AugmentedGram | None = None, factors: FactorCache | None = None) -> OWLQNResult:
     """Minimise ``F = f + lambda_1 |W|_1`` from ``x0`` until the relative duality gap is at most ``tol``.
 
     Parameters
@@ -197,6 +230,9 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         Newton steps.
     gram : AugmentedGram, optional
         Of the same X: conjugate gradients preconditioned by ``S (x) A`` instead of the diagonal.
+    factors : FactorCache, optional
+        The path's kept factor of the exact Hessian on a free set (:mod:`.freeset`), used and
+        renewed where the free set is small; without it, no factor is built.
 
     Returns
     -------
@@ -237,7 +273,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         forcing = min(0.5, float(np.sqrt(kkt / first_kkt)))
         preconditioner = None if gram is None else _KroneckerPreconditioner(gram, P, penalty.alpha, problem.n_classes,
                                                                             problem.n_features)
-        d, _ = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner)
+        d = _newton_direction(hessian, pg, free, forcing, preconditioner, factors)
         step = _search(problem, x, Z, F, pg, d)
         if step is None:
             Z, fresh = problem.scores(x), True

@@ -50,6 +50,7 @@ import numpy as np
 
 from .centring import CentredProblem
 from .datafit import SoftmaxDatafit
+from .freeset import FactorCache
 from .owlqn import OWLQNResult, minimize_owlqn
 from .penalties import PenaltySpec
 from .preconditioner import GramPreconditioner
@@ -256,14 +257,15 @@ def _hand_over(problem: Problem, prepared: "PreparedProblem", tol: float) -> tup
 
 
 def _gap_row(problem: Problem, prepared: "PreparedProblem", centred: Problem, x: np.ndarray, tol: float, memory: int,
-             max_iter: int) -> OWLQNResult:
+             max_iter: int, factors: FactorCache) -> OWLQNResult:
     """One penalised C of a separable penalty under the gap criterion: quasi-Newton on the centred
     copy to the hand-over point of :func:`_hand_over`, then the Newton tail of :mod:`.newton` on X
-    itself (X's dtype) until the relative duality gap is at most ``tol``, which is the certificate."""
+    itself (X's dtype) until the relative duality gap is at most ``tol``, which is the certificate.
+    ``factors`` is the path's free-set factor (:mod:`.freeset`), handed from C to C."""
     kkt_tol, gap_tol = _hand_over(problem, prepared, tol)
     rough = _rough_phase(problem, prepared, centred, x, kkt_tol, memory, max_iter, gap_tol=gap_tol)
     result = minimize_newton(problem, rough.x, tol=tol, max_iter=max(max_iter - rough.n_iter, 0),
-                             gram=prepared.newton_gram())
+                             gram=prepared.newton_gram(), factors=factors)
     result.n_iter += rough.n_iter
     return result
 
@@ -416,6 +418,7 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
     x = _null_start(datafit)
     if start is not None:
         x = datafit.pack(np.asarray(start[0])[:, columns], start[1])
+    factors = FactorCache()  # this path's own: the Newton tails of neighbouring C share free sets
     for i in sorted(range(len(Cs)), key=lambda i: Cs[i]):
         began = time.perf_counter()
         # One problem per C: the shared datafits, and this C's penalty (in centred coordinates for the copy).
@@ -423,7 +426,7 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
         centred = Problem(fast.datafit, fast.centred_penalty(problem.penalty))
         by_gap = criterion == "gap" and not problem.penalty.is_zero  # no penalty: no finite dual, KKT
         if by_gap and problem.penalty.separable:
-            result = _gap_row(problem, prepared, centred, x, tol, memory, max_iter)
+            result = _gap_row(problem, prepared, centred, x, tol, memory, max_iter, factors)
         else:
             # A gap certificate is asked for each time the proximal iterations meet their KKT
             # tolerance, which starts at ROUGH_KKT and tightens with the gap's shortfall.

@@ -1,0 +1,154 @@
+r"""The exact Hessian on a Newton step's free set, factorised: a preconditioner that outlives its step.
+
+Under L1 the Newton tail (:mod:`.newton`) solves ``H_FF d_F = -pg_F`` on a free set ``F`` that is
+often small: the support and its violators, a few hundred weights of a few thousand on MNIST. Its
+conjugate gradients, preconditioned by the diagonal, need tens to hundreds of Hessian products per
+step once the steps are accurate, because neighbouring pixels are strongly correlated. With few
+free weights ``H_FF`` itself is cheap to form:
+
+.. math::
+
+    H_{FF} = \frac1n \Bigl(\operatorname{blockdiag}_c\bigl(B_c^\top A_c\bigr) - B^\top B\Bigr) + \alpha I,
+    \qquad A_{i m} = \tilde x_{i, j(m)},\quad B_{i m} = p_{i, c(m)} A_{i m},
+
+for the free coordinates ``m`` (class ``c(m)``, pixel ``j(m)``, or the intercept, whose ``x~`` is
+1; ``alpha`` on the weights only): one rank-n update ``B^T B`` and k small products, then a Cholesky factor. It is formed in
+float32 and factored with a small diagonal shift (the difference of the two terms cancels where
+``p_i`` is nearly one-hot, and adding one number to every class's intercept, or to every class's
+weight of a pixel, is a null direction of ``H`` without a ridge), so it is a
+preconditioner, not the solve: conjugate gradients with it need a handful of products. The
+products and the factorisation run in NumPy's BLAS (only the triangular solves, level 2, in
+SciPy's): with two threads, alternating between NumPy's and SciPy's OpenBLAS leaves each one's
+idle threads spinning against the other's and doubles the time (BENCHMARKS.md).
+
+A factor stays useful while the free set and the probabilities move little, which is where the
+tail spends its steps (the last Newton steps of a row, and the first of the next C on a path), so
+:class:`FactorCache` keeps the newest one per path and rebuilds it only when conjugate gradients
+with it (or, without one, with the diagonal) take more than ``SWITCH_CG`` iterations. On a free set
+that differs from the factor's, the factor's inverse restricted to the shared coordinates and the
+diagonal on the rest make the preconditioner (symmetric and positive definite on ``F``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+__all__ = ["FreeSetFactor", "FactorCache", "SWITCH_CG"]
+
+#: Conjugate-gradient iterations after which a step builds a factor of its free set (when affordable).
+SWITCH_CG = 15
+#: A factor is built only when forming and factoring it costs at most this many Hessian products
+#: (counted in floating-point operations) ...
+MAX_FACTOR_PRODUCTS = 100
+#: ... and the free set has at most this many coordinates (its matrix is ``|F|^2`` float64 numbers).
+MAX_FREE = 4096
+#: A factor preconditions a free set that differs from its own in at most this share of coordinates.
+MAX_CHANGE = 0.05
+#: Diagonal shift of the factored matrix, relative to its largest diagonal entry (raised tenfold
+#: until the Cholesky factorisation succeeds).
+SHIFT = 1e-6
+
+
+def factor_products(n_samples: int, n_free: int, n_columns: int, n_classes: int) -> float:
+    """Cost of forming and factoring ``H_FF``, in Hessian products (two passes over ``n_columns``)."""
+    product = 4.0 * n_samples * max(n_columns, 1) * n_classes
+    return (n_samples * n_free ** 2 + n_free ** 3 / 3.0) / product
+
+
+class FreeSetFactor:
+    """Cholesky factor of ``H_FF`` (plus a small shift) at the probabilities of one Newton step.
+
+    Parameters
+    ----------
+    hessian : newton._Hessian
+        The step's Hessian: its problem, probabilities ``P`` (n, k), free columns and their float32 copy.
+    free : ndarray of bool, shape (k*d + k,)
+
+    Attributes
+    ----------
+    index : ndarray of int
+        The free coordinates, in the order of the factor's rows.
+    lower : ndarray of shape (|F|, |F|)
+        Lower Cholesky factor of ``H_FF + shift I``.
+    shift : float
+        The diagonal shift that made the float32-formed matrix factorable.
+    """
+
+    def __init__(self, hessian, free: np.ndarray):
+        problem, P = hessian.problem, hessian.P
+        k, d, n, n_coef = problem.n_classes, problem.n_features, problem.n_samples, problem.n_coef
+        self.free = free.copy()
+        self.index = np.flatnonzero(free)
+        weight = self.index < n_coef
+        classes = np.where(weight, self.index // d, self.index - n_coef)
+        position = np.searchsorted(hessian.columns, self.index[weight] % d)  # column of hessian.X
+        A = np.ones((n, len(self.index)), dtype=np.float32)
+        A[:, weight] = hessian.X[:, position]
+        B = A * P[:, classes].astype(np.float32)
+        H = -(B.T @ B).astype(np.float64)  # numpy's symmetric rank-n update
+        for c in range(k):
+            members = np.flatnonzero(classes == c)
+            H[np.ix_(members, members)] += (B[:, members].T @ A[:, members]).astype(np.float64)
+        H /= n
+        H[np.flatnonzero(weight), np.flatnonzero(weight)] += problem.penalty.alpha  # the ridge: weights only
+        self.shift = SHIFT * max(float(H.diagonal().max()), 1e-300)
+        while True:
+            try:
+                self.lower = np.linalg.cholesky(H + self.shift * np.eye(len(H)))
+                break
+            except np.linalg.LinAlgError:
+                self.shift *= 10.0
+
+    def solve(self, r: np.ndarray) -> np.ndarray:
+        """``(H_FF + shift I)^{-1} r`` for ``r`` of shape (|F|,)."""
+        half = scipy.linalg.solve_triangular(self.lower, r, lower=True, check_finite=False)
+        return scipy.linalg.solve_triangular(self.lower, half, lower=True, trans="T", check_finite=False)
+
+    def covers(self, free: np.ndarray) -> bool:
+        """Whether ``free`` differs from the factor's free set in at most ``MAX_CHANGE`` of its coordinates."""
+        return np.count_nonzero(free != self.free) <= MAX_CHANGE * max(np.count_nonzero(free), 1)
+
+    def preconditioner(self, diagonal: np.ndarray, free: np.ndarray) -> "_Restricted":
+        """The preconditioner of a step on ``free``: this factor on the shared coordinates, ``diagonal`` (of H) elsewhere."""
+        return _Restricted(self, diagonal, free)
+
+
+class _Restricted:
+    """``M^{-1} r``: the factor's solve on ``F & F0``, the inverse diagonal on ``F \\ F0``, zero off ``F``."""
+
+    def __init__(self, factor: FreeSetFactor, diagonal: np.ndarray, free: np.ndarray):
+        self.factor, self.free = factor, free
+        self.shared = free[factor.index]
+        self.inverse_diagonal = np.where(free & ~factor.free, 1.0 / np.maximum(diagonal, 1e-300), 0.0)
+
+    def apply(self, r: np.ndarray) -> np.ndarray:
+        out = self.inverse_diagonal * r
+        factor = self.factor
+        solved = factor.solve(np.where(self.shared, r[factor.index], 0.0))
+        out[factor.index] += np.where(self.shared, solved, 0.0)
+        return out
+
+
+class FactorCache:
+    """The newest :class:`FreeSetFactor` of one path, handed from step to step and from C to C."""
+
+    def __init__(self):
+        self.factor: FreeSetFactor | None = None
+        self.built = 0
+
+    def affordable(self, hessian, free: np.ndarray) -> bool:
+        """Whether a factor of ``free`` is worth building at this step's size (``MAX_FREE``, ``MAX_FACTOR_PRODUCTS``)."""
+        n_free = int(np.count_nonzero(free))
+        problem = hessian.problem
+        return n_free <= MAX_FREE and factor_products(problem.n_samples, n_free, len(hessian.columns),
+                                                      problem.n_classes) <= MAX_FACTOR_PRODUCTS
+
+    def usable(self, free: np.ndarray) -> FreeSetFactor | None:
+        """The kept factor when it covers ``free``."""
+        return self.factor if self.factor is not None and self.factor.covers(free) else None
+
+    def build(self, hessian, free: np.ndarray) -> FreeSetFactor:
+        self.factor = FreeSetFactor(hessian, free)
+        self.built += 1
+        return self.factor
