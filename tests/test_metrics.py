@@ -39,6 +39,25 @@ def test_auc_skips_classes_absent_from_y():
     assert roc_auc_ovr(y, proba) == pytest.approx(np.mean(per_class))
 
 
+@pytest.mark.parametrize("k, n, decimals", [(10, 500, 2), (10, 300, None), (3, 50, 1), (2, 80, 1)])
+def test_auc_equals_scikit_learn_with_and_without_ties(k, n, decimals):
+    """Rounded probabilities tie often (a tied positive-negative pair counts a half); two classes too."""
+    rng = np.random.default_rng(k * n)
+    proba = rng.dirichlet(np.ones(k) * 0.5, size=n)
+    if decimals is not None:
+        proba = np.round(proba, decimals)
+        proba[:, -1] = 1 - proba[:, :-1].sum(axis=1)
+    y = rng.integers(0, k, size=n)
+    per_class = [roc_auc_score(y == c, proba[:, c]) for c in range(k)]
+    assert roc_auc_ovr(y, proba) == pytest.approx(np.mean(per_class), rel=1e-12)
+    if k > 2 and decimals is None:
+        assert roc_auc_ovr(y, proba) == pytest.approx(roc_auc_score(y, proba, multi_class="ovr"), rel=1e-12)
+
+
+def test_auc_of_one_class_only_is_undefined():
+    assert np.isnan(roc_auc_ovr(np.zeros(5, dtype=int), np.full((5, 3), 1 / 3)))
+
+
 def test_score_fit_record(digits_fit):
     split, model = digits_fit
     fit = FitResult(coef=model.coef_, intercept=model.intercept_, n_iter=7, converged=True, fit_seconds=0.25)
