@@ -136,10 +136,11 @@ def _progress_factory(console: Console, quiet: bool):
 
 
 def cmd_run(args, out: Console, err: Console) -> int:
-    from .workflow import run_experiment
-
     config, given = config_from_args(args)
     config.validate(given)
+    _start_workers_early(config)
+    from .workflow import run_experiment  # SciPy, scikit-learn, pandas: imported while the workers import theirs
+
     command = shlex.join([PROG] + args.argv)
     log = None if args.quiet else (lambda m: err.print(m, highlight=False))
     outcome = run_experiment(config, command=command, progress=_progress_factory(err, args.quiet), log=log)
@@ -149,6 +150,16 @@ def cmd_run(args, out: Console, err: Console) -> int:
         return 0
     outcome.record.print_summary(outcome.table, out, err, quiet=args.quiet)
     return 0
+
+
+def _start_workers_early(config) -> None:
+    """Start the local workers the options certainly need before this process imports the workflow
+    (:mod:`.plan.warmup`): both imports then share the cores instead of following each other."""
+    from .plan.warmup import early_jobs, warm_up
+
+    jobs = early_jobs(config)
+    if jobs is not None:
+        warm_up(jobs)
 
 
 def cmd_predict(args, out: Console, err: Console) -> int:

@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 from collections import Counter
 from dataclasses import replace
 from importlib.util import find_spec
@@ -34,6 +33,7 @@ import joblib
 from ..engines.base import Engine
 from ..errors import UsageError
 from .tasks import SplitData, Task, TaskResult, run_task
+from .warmup import SMALL_PLAN, WarmUp, warm_up
 
 __all__ = ["LocalExecutor", "make_executor", "resolve_jobs", "check_scheduler", "DASK_HINT"]
 
@@ -41,11 +41,6 @@ __all__ = ["LocalExecutor", "make_executor", "resolve_jobs", "check_scheduler", 
 DASK_HINT = "pip install 'mnist-logreg[dask]'"
 #: Arrays at least this large go to local workers as a memory-mapped file, written once per split.
 MEMMAP_BYTES = 1 << 20
-#: With the default ``--jobs``, a plan below this much work (fits x samples x features x classes)
-#: runs in this process: starting a worker and importing the task code takes about a second, more
-#: than the whole of such a plan (e.g. 300 of the 8x8 digits, 12 fits: 2.3e6; 1500 digits, 5-fold
-#: CV over 26 C values: 1.5e8).
-SMALL_PLAN = 1e7
 
 
 def resolve_jobs(jobs: int | None) -> int:
@@ -84,29 +79,21 @@ class LocalExecutor:
         self.jobs = resolve_jobs(jobs)
         self._folder: str | None = None
         self._workers: Counter = Counter()
-        self._warming: threading.Thread | None = None
+        self._warming: WarmUp | None = None
         #: Process ids of the workers start() warmed up (for checking that the tasks ran on them).
         self.started_pids: set[int] = set()
 
     def start(self) -> None:
         """Start the worker processes in the background; they import the task code meanwhile.
 
-        A fresh process pays about a second (more on a busy machine) to import NumPy, SciPy,
-        scikit-learn and Numba before its first task; started here, that overlaps with loading
-        and splitting the data in the driver. The same pool then runs the tasks (loky reuses an
+        A fresh process pays about two seconds (more on a busy machine) to import NumPy, SciPy,
+        scikit-learn and Numba before its first task; started here, that overlaps with what the
+        driver still does. The command starts the same warm-up earlier still, before its own
+        imports (:mod:`.warmup`); this joins it. The same pool then runs the tasks (loky reuses an
         executor asked for with the same number of workers).
         """
         if self.jobs > 1 and self._warming is None:
-            self._warming = threading.Thread(target=self._warm_up, name="mnist-logreg-warm-up", daemon=True)
-            self._warming.start()
-
-    def _warm_up(self) -> None:
-        try:
-            pids = joblib.Parallel(n_jobs=self.jobs, backend="loky")(joblib.delayed(_import_task_code)()
-                                                                      for _ in range(self.jobs))
-            self.started_pids = set(pids)
-        except Exception:  # noqa: BLE001 - only a head start; run() starts the pool itself if this failed
-            pass
+            self._warming = warm_up(self.jobs)
 
     def __enter__(self) -> "LocalExecutor":
         return self
@@ -116,7 +103,7 @@ class LocalExecutor:
 
     def close(self) -> None:
         if self._warming is not None:
-            self._warming.join()
+            self.started_pids = self._warming.join()
             self._warming = None
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
@@ -143,7 +130,7 @@ class LocalExecutor:
                 yield result
             return
         if self._warming is not None:
-            self._warming.join()
+            self.started_pids = self._warming.join()
         # Always ``self.jobs`` workers and joblib's default memmapping options, as in start(): any other
         # argument would make loky start a new pool. Those defaults also pass share()'s memory-mapped
         # arrays by reference (file name and offset), never by value.
@@ -170,13 +157,6 @@ class LocalExecutor:
     def info(self) -> dict:
         return {"executor": "local", "jobs": self.jobs,
                 "tasks_by_worker": dict(self._workers)}
-
-
-def _import_task_code() -> int:
-    from . import tasks  # noqa: F401 - the import is the point: metrics, scikit-learn, the engines' base
-    from ..engines import numpy  # noqa: F401 - and the default engine with its solvers and Numba kernel
-
-    return os.getpid()
 
 
 def make_executor(jobs: int | None = None, scheduler: str | None = None, work: float | None = None):

@@ -1,0 +1,109 @@
+"""Local worker processes started early, so that their imports overlap with the driver's.
+
+A fresh worker pays about two seconds of CPU (more on a busy machine) to import NumPy, SciPy,
+scikit-learn, pandas and Numba before its first task, and so does the driver before it knows the
+data's shape. Started one after the other that is the driver's import time plus the workers';
+started together, the processes share the cores. The command starts the pool as soon as its
+options say local workers will run (:func:`early_jobs`), before it imports the workflow;
+:class:`~mnist_logreg.plan.executors.LocalExecutor` then joins the same warm-up (loky reuses a pool
+asked for with the same number of workers) instead of starting its own.
+
+This module imports only joblib, so the command can use it before anything heavy.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+__all__ = ["SMALL_PLAN", "WarmUp", "early_jobs", "warm_up"]
+
+#: With the default ``--jobs``, a plan below this much work (fits x samples x features x classes)
+#: runs in this process: starting a worker and importing the task code takes about a second, more
+#: than the whole of such a plan (e.g. 300 of the 8x8 digits, 12 fits: 2.3e6; 1500 digits, 5-fold
+#: CV over 26 C values: 1.5e8).
+SMALL_PLAN = 1e7
+#: Before the data is loaded its pixels x classes are unknown; :func:`early_jobs` counts at least this
+#: many (8 x 8 pixels, 10 classes), so that a plan it starts workers for is not one that
+#: ``SMALL_PLAN`` then keeps in this process, unless the images are smaller than that.
+EARLY_FEATURES_CLASSES = 64 * 10
+
+_warm_ups: dict[int, "WarmUp"] = {}
+_lock = threading.Lock()
+
+
+class WarmUp:
+    """One background start of ``jobs`` loky workers that import the task code.
+
+    Attributes
+    ----------
+    jobs : int
+    pids : set of int
+        Process ids of the workers that answered (empty until :meth:`join`, or if the start failed).
+    """
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self.pids: set[int] = set()
+        self._thread = threading.Thread(target=self._run, name="mnist-logreg-warm-up", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import joblib
+
+        try:
+            self.pids = set(joblib.Parallel(n_jobs=self.jobs, backend="loky")(
+                joblib.delayed(import_task_code)() for _ in range(self.jobs)))
+        except Exception:  # noqa: BLE001 - only a head start; the executor starts the pool itself if this failed
+            pass
+
+    def join(self) -> set[int]:
+        """Wait until the workers have imported the task code; their process ids."""
+        self._thread.join()
+        return self.pids
+
+
+def warm_up(jobs: int) -> WarmUp:
+    """The warm-up of ``jobs`` workers in this process: the one already started, or a new one."""
+    with _lock:
+        started = _warm_ups.get(jobs)
+        if started is None:
+            started = _warm_ups[jobs] = WarmUp(jobs)
+        return started
+
+
+def import_task_code() -> int:
+    """Run in a worker: import what every task needs; the worker's process id."""
+    from . import tasks  # noqa: F401 - the import is the point: metrics, scikit-learn, the engines' base
+    from ..engines import numpy  # noqa: F401 - and the default engine with its solvers and Numba kernel
+
+    return os.getpid()
+
+
+def early_jobs(config) -> int | None:
+    """Local workers a run's options will certainly use, judged before its data is loaded; else None.
+
+    ``--scheduler`` runs nothing locally, ``--jobs 1`` nothing in workers, and a plan of one task
+    (one regularisation path, no repeats or folds) runs in the driver. Under the default ``--jobs``
+    the executor also keeps plans below ``SMALL_PLAN`` in the driver; here the pixels x classes
+    are not known yet, so the plan counts ``EARLY_FEATURES_CLASSES`` of them, and a train size
+    given as a fraction is not judged at all.
+    """
+    import joblib
+
+    from .grid import group_rows, make_grid
+
+    if config.scheduler:
+        return None
+    rows = make_grid(config.penalties, config.C, config.l1_ratios)
+    parts = config.repeats * (1 + config.cv if config.select_by == "roc_auc_cv" else 1)
+    if len(group_rows(rows)) * parts <= 1:  # one path, one task (an engine of one task per row has more)
+        return None
+    jobs = config.jobs
+    if jobs is None:
+        if not isinstance(config.train_size, int) or isinstance(config.train_size, bool):
+            return None
+        if len(rows) * parts * config.train_size * EARLY_FEATURES_CLASSES < SMALL_PLAN:
+            return None
+    jobs = max(1, joblib.cpu_count()) if jobs is None or jobs == -1 else int(jobs)
+    return jobs if jobs > 1 else None

@@ -1,0 +1,50 @@
+"""Workers started before the driver's imports: when the command starts them, and that the sweep uses them."""
+
+from __future__ import annotations
+
+import joblib
+import pytest
+
+from mnist_logreg.config import RunConfig
+from mnist_logreg.plan.executors import LocalExecutor, make_executor
+from mnist_logreg.plan.warmup import early_jobs, warm_up
+
+CORES = max(1, joblib.cpu_count())
+
+
+@pytest.mark.parametrize("options, expected", [
+    (dict(jobs=2), 2),
+    (dict(jobs=-1), CORES if CORES > 1 else None),
+    (dict(jobs=1), None),  # nothing in workers
+    (dict(jobs=2, scheduler="local:2"), None),  # the cluster's workers, not local ones
+    (dict(jobs=2, penalties="l2"), None),  # one path is one task, which runs in the driver
+    (dict(jobs=2, penalties="l2", repeats=2), 2),  # ... but two repeats are two tasks
+    (dict(penalties="l1,l2", C="1e-3:1e1:25"), CORES if CORES > 1 else None),  # the notebook grid, default --jobs
+    (dict(penalties="l1,l2", C="1", train_size=300), None),  # a small plan stays in the driver
+    (dict(penalties="l1,l2", C="1e-3:1e1:25", train_size=0.5), None),  # its size is not known before loading
+])
+def test_early_jobs_says_when_the_command_starts_workers(options, expected):
+    assert early_jobs(RunConfig(**options)) == expected
+
+
+def test_early_workers_are_never_more_than_the_executor_uses():
+    """Wherever ``early_jobs`` starts workers for the default ``--jobs``, the executor, knowing the data's
+    shape (here the smallest it allows for: 8 x 8 pixels and 10 classes), uses local workers too."""
+    for C, train_size in [("1e-3:1e1:25", 1500), ("0.1,1", 5000), ("1e-3:1e1:7", 400)]:
+        config = RunConfig(penalties="l1,l2", C=C, train_size=train_size)
+        jobs = early_jobs(config)
+        if jobs is None:
+            continue
+        n_rows = 2 * len(C.split(",")) if ":" not in C else 2 * int(C.rsplit(":", 1)[1])
+        executor = make_executor(None, None, work=n_rows * train_size * 64 * 10)
+        assert executor.jobs == jobs
+
+
+def test_the_executor_joins_the_early_warm_up():
+    early = warm_up(2)
+    assert warm_up(2) is early  # started once per process and number of workers
+    with LocalExecutor(2) as executor:
+        executor.start()
+        assert executor._warming is early
+    assert executor.started_pids == early.join()
+    assert len(early.pids) >= 1
