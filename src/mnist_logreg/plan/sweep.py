@@ -26,6 +26,7 @@ from ..limits import available_bytes, check_memory  # noqa: F401  (sweeps are ch
 from .executors import LocalExecutor
 from .tasks import TaskResult, make_split_data, plan_tasks
 from ..data.split import Split
+from ..solvers.freeset import max_factor_bytes
 from ..io.store import RunFolder
 
 __all__ = ["SweepResult", "run_sweep", "table_columns", "estimate_task_bytes", "estimate_driver_bytes",
@@ -183,12 +184,13 @@ def estimate_task_bytes(n_train: int, n_features: int, n_classes: int, n_task_ro
     arrays not included).
 
     A fold's copy of the training rows, a standardised copy, an engine's working set of about two
-    more copies, the n_train x n_classes score matrices, and the task's own coefficient path.
+    more copies, the n_train x n_classes score matrices, the task's own coefficient path, and the
+    Newton tail's free-set factor (:func:`~mnist_logreg.solvers.freeset.max_factor_bytes`).
     """
     X = n_train * n_features * itemsize
     scores = 6 * n_train * n_classes * 8
     path = n_task_rows * n_classes * (n_features + 1) * 8
-    return int(X * (3 + int(fold)) + scores + path)
+    return int(X * (3 + int(fold)) + scores + path + max_factor_bytes(n_features, n_classes))
 
 
 def estimate_driver_bytes(n_train: int, n_test: int, n_features: int, n_classes: int, n_rows: int, itemsize: int,

@@ -34,15 +34,18 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-__all__ = ["FreeSetFactor", "FactorCache", "SWITCH_CG"]
+__all__ = ["FreeSetFactor", "FactorCache", "SWITCH_CG", "max_factor_bytes"]
 
 #: Conjugate-gradient iterations after which a step builds a factor of its free set (when affordable).
 SWITCH_CG = 15
 #: A factor is built only when forming and factoring it costs at most this many Hessian products
 #: (counted in floating-point operations) ...
 MAX_FACTOR_PRODUCTS = 100
-#: ... and the free set has at most this many coordinates (its matrix is ``|F|^2`` float64 numbers).
-MAX_FREE = 4096
+#: ... and the free set has at most this many coordinates (the matrix and its factor are ``|F|^2``
+#: float64 numbers each: 64 MiB together at most).
+MAX_FREE = 2048
+#: Rows of X per block while the matrix is formed (its two work arrays are ``BLOCK x |F|`` float32).
+BLOCK = 2048
 #: A factor preconditions a free set that differs from its own in at most this share of coordinates.
 MAX_CHANGE = 0.05
 #: Diagonal shift of the factored matrix, relative to its largest diagonal entry (raised tenfold
@@ -54,6 +57,14 @@ def factor_products(n_samples: int, n_free: int, n_columns: int, n_classes: int)
     """Cost of forming and factoring ``H_FF``, in Hessian products (two passes over ``n_columns``)."""
     product = 4.0 * n_samples * max(n_columns, 1) * n_classes
     return (n_samples * n_free ** 2 + n_free ** 3 / 3.0) / product
+
+
+def max_factor_bytes(n_features: int, n_classes: int) -> int:
+    """The most memory a factor takes on a problem of this size: the matrix, its factor and the two
+    work arrays of a block of rows, for the largest free set that ``MAX_FREE`` and
+    ``MAX_FACTOR_PRODUCTS`` let through (``|F|^2 <= 4 MAX_FACTOR_PRODUCTS d k``, from :func:`factor_products`)."""
+    n_free = int(min(MAX_FREE, np.sqrt(4.0 * MAX_FACTOR_PRODUCTS * n_features * n_classes)))
+    return 16 * n_free ** 2 + 8 * BLOCK * n_free
 
 
 class FreeSetFactor:
@@ -83,21 +94,26 @@ class FreeSetFactor:
         weight = self.index < n_coef
         classes = np.where(weight, self.index // d, self.index - n_coef)
         position = np.searchsorted(hessian.columns, self.index[weight] % d)  # column of hessian.X
-        A = np.ones((n, len(self.index)), dtype=np.float32)
-        A[:, weight] = hessian.X[:, position]
-        B = A * P[:, classes].astype(np.float32)
-        H = -(B.T @ B).astype(np.float64)  # numpy's symmetric rank-n update
-        for c in range(k):
-            members = np.flatnonzero(classes == c)
-            H[np.ix_(members, members)] += (B[:, members].T @ A[:, members]).astype(np.float64)
+        H = np.zeros((len(self.index), len(self.index)))
+        blocks = [np.flatnonzero(classes == c) for c in range(k)]
+        for start in range(0, n, BLOCK):  # rows in blocks: A and B never exceed BLOCK x |F|
+            A = np.ones((min(BLOCK, n - start), len(self.index)), dtype=np.float32)
+            A[:, weight] = hessian.X[start:start + BLOCK, position]  # the free weights' pixels, float32
+            B = A * P[start:start + BLOCK, classes].astype(np.float32)
+            H -= (B.T @ B).astype(np.float64)  # numpy's symmetric rank-k update
+            for members in blocks:
+                H[np.ix_(members, members)] += (B[:, members].T @ A[:, members]).astype(np.float64)
         H /= n
         H[np.flatnonzero(weight), np.flatnonzero(weight)] += problem.penalty.alpha  # the ridge: weights only
         self.shift = SHIFT * max(float(H.diagonal().max()), 1e-300)
+        diagonal = np.diag_indices_from(H)
+        H[diagonal] += self.shift
         while True:
             try:
-                self.lower = np.linalg.cholesky(H + self.shift * np.eye(len(H)))
+                self.lower = np.linalg.cholesky(H)
                 break
             except np.linalg.LinAlgError:
+                H[diagonal] += 9.0 * self.shift
                 self.shift *= 10.0
 
     def solve(self, r: np.ndarray) -> np.ndarray:
