@@ -14,7 +14,6 @@ import io
 import zipfile
 from pathlib import Path
 
-import skops.io as sio
 from sklearn.pipeline import Pipeline
 
 from .atomic import write_bytes
@@ -41,6 +40,8 @@ _ALLOWED = "allowed a model.skops written by `mnist-logreg run`"
 
 def save_model(pipeline: Pipeline, path) -> Path:
     """Write ``pipeline`` to ``path`` in skops format, atomically."""
+    import skops.io as sio  # 1.3 s of imports (it loads most of scikit-learn), paid only when a model is saved
+
     return write_bytes(path, sio.dumps(pipeline))
 
 
@@ -100,6 +101,8 @@ def load_model(path) -> Pipeline:
         inflate beyond the caps, holds a type outside scikit-learn, numpy and
         :data:`TRUSTED_TYPES`, or is not the pipeline `mnist-logreg run` writes with sane settings.
     """
+    import skops.io as sio
+
     from .modelcheck import check_pipeline
 
     path = Path(path)
