@@ -22,7 +22,8 @@ largest entry of ``pg``, ``kkt_0`` its value at the first step: the forcing term
 methods that keeps the convergence superlinear). A Hessian-vector product costs two passes over
 the free columns of X (:meth:`_Hessian.product`); the conjugate gradients
 are preconditioned by the diagonal of ``H`` or, given :class:`AugmentedGram`, by the Kronecker
-factor ``(S (x) A + alpha I)^{-1}`` of :mod:`.preconditioner`. Then, as in OWL-QN, a backtracking
+factor ``(S (x) A + alpha I)^{-1}`` of :mod:`.preconditioner`, and, where the free set is small
+enough to form ``H_FF`` itself, by its Cholesky factor, kept from step to step (:mod:`.freeset`). Then, as in OWL-QN, a backtracking
 search along ``pi(x + t Delta)`` (``pi`` zeroes the weights that leave the orthant) with the Armijo
 condition on ``pg``. The free set is rebuilt at every step, so zero weights whose gradient crosses
 the penalty enter and weights that reach zero leave.
