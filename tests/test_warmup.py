@@ -42,9 +42,13 @@ def test_early_workers_are_never_more_than_the_executor_uses():
 
 def test_the_executor_joins_the_early_warm_up():
     early = warm_up(2)
-    assert warm_up(2) is early  # started once per process and number of workers
+    assert warm_up(2) is early  # one waiting warm-up per number of workers
     with LocalExecutor(2) as executor:
         executor.start()
         assert executor._warming is early
     assert executor.started_pids == early.join()
     assert len(early.pids) >= 1
+    # Taken once: the next executor warms the pool of its own moment.
+    with LocalExecutor(2) as later:
+        later.start()
+        assert later._warming is not early

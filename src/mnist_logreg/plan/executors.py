@@ -33,7 +33,7 @@ import joblib
 from ..engines.base import Engine
 from ..errors import UsageError
 from .tasks import SplitData, Task, TaskResult, run_task
-from .warmup import SMALL_PLAN, WarmUp, warm_up
+from .warmup import SMALL_PLAN, WarmUp, take_warm_up
 
 __all__ = ["LocalExecutor", "make_executor", "resolve_jobs", "check_scheduler", "DASK_HINT"]
 
@@ -93,7 +93,7 @@ class LocalExecutor:
         executor asked for with the same number of workers).
         """
         if self.jobs > 1 and self._warming is None:
-            self._warming = warm_up(self.jobs)
+            self._warming = take_warm_up(self.jobs)
 
     def __enter__(self) -> "LocalExecutor":
         return self

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 
-__all__ = ["SMALL_PLAN", "WarmUp", "early_jobs", "warm_up"]
+__all__ = ["SMALL_PLAN", "WarmUp", "early_jobs", "take_warm_up", "warm_up"]
 
 #: With the default ``--jobs``, a plan below this much work (fits x samples x features x classes)
 #: runs in this process: starting a worker and importing the task code takes about a second, more
@@ -64,12 +64,24 @@ class WarmUp:
 
 
 def warm_up(jobs: int) -> WarmUp:
-    """The warm-up of ``jobs`` workers in this process: the one already started, or a new one."""
+    """Start a warm-up of ``jobs`` workers for the next executor of this process to take, unless
+    one is already waiting; returns the waiting one."""
     with _lock:
         started = _warm_ups.get(jobs)
         if started is None:
             started = _warm_ups[jobs] = WarmUp(jobs)
         return started
+
+
+def take_warm_up(jobs: int) -> WarmUp:
+    """The waiting warm-up of ``jobs`` workers, taken (the next executor starts its own), or a new one.
+
+    A warm-up is taken once: its process ids describe the pool of that moment, which a later
+    sweep with other joblib arguments may have replaced.
+    """
+    with _lock:
+        waiting = _warm_ups.pop(jobs, None)
+    return waiting if waiting is not None else WarmUp(jobs)
 
 
 def import_task_code() -> int:
