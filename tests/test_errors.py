@@ -222,8 +222,11 @@ def _wait_for_rows(path: Path, n: int, process, limit=240):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_keeps_rows_and_resume_equals_a_fresh_run(tmp_path, sig):
     out = tmp_path / "run"
+    # A shell that starts the test suite in the background (``make test &``) ignores SIGINT, and a
+    # child inherits that: give the command the disposition of a terminal's foreground job.
     process = subprocess.Popen([EXE, "run", *SWEEP, "--out", str(out)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert _wait_for_rows(out / "results.csv", 3, process), "sweep never reached 3 rows"
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=120)
