@@ -86,8 +86,10 @@ def test_force_interrupted_keeps_the_previous_results_and_resumes(finished, tmp_
     before = snapshot(out)
     sweep = [*DIGITS, "--engine", "sklearn", "--penalties", "l1,l2", "--C", "1e-2:1e1:12", "--no-report", "--quiet",
              "--jobs", "1"]
+    # SIGINT at its default in the command, even where the suite runs in the background (see test_errors).
     process = subprocess.Popen([EXE, "run", *sweep, "--out", str(out), "--force"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     staged = out / ".incoming" / "results.csv"
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None:
