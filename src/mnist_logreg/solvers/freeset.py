@@ -134,7 +134,7 @@ class _Restricted:
     """``M^{-1} r``: the factor's solve on ``F & F0``, the inverse diagonal on ``F \\ F0``, zero off ``F``."""
 
     def __init__(self, factor: FreeSetFactor, diagonal: np.ndarray, free: np.ndarray):
-        self.factor, self.free = factor, free
+        self.factor = factor
         self.shared = free[factor.index]
         self.inverse_diagonal = np.where(free & ~factor.free, 1.0 / np.maximum(diagonal, 1e-300), 0.0)
 
