@@ -33,7 +33,7 @@ import joblib
 from ..engines.base import Engine
 from ..errors import UsageError
 from .tasks import SplitData, Task, TaskResult, run_task
-from .warmup import SMALL_PLAN, WarmUp, take_warm_up
+from .warmup import WarmUp, local_jobs, resolve_jobs, take_warm_up
 
 __all__ = ["LocalExecutor", "make_executor", "resolve_jobs", "check_scheduler", "DASK_HINT"]
 
@@ -41,13 +41,6 @@ __all__ = ["LocalExecutor", "make_executor", "resolve_jobs", "check_scheduler", 
 DASK_HINT = "pip install 'mnist-logreg[dask]'"
 #: Arrays at least this large go to local workers as a memory-mapped file, written once per split.
 MEMMAP_BYTES = 1 << 20
-
-
-def resolve_jobs(jobs: int | None) -> int:
-    """``--jobs``: ``None`` or ``-1`` -> the cores this process may use; else the number given."""
-    if jobs is None or jobs == -1:
-        return max(1, joblib.cpu_count())
-    return int(jobs)
 
 
 def check_scheduler(address: str | None) -> None:
@@ -80,8 +73,6 @@ class LocalExecutor:
         self._folder: str | None = None
         self._workers: Counter = Counter()
         self._warming: WarmUp | None = None
-        #: Process ids of the workers start() warmed up (for checking that the tasks ran on them).
-        self.started_pids: set[int] = set()
 
     def start(self) -> None:
         """Start the worker processes in the background; they import the task code meanwhile.
@@ -95,6 +86,11 @@ class LocalExecutor:
         if self.jobs > 1 and self._warming is None:
             self._warming = take_warm_up(self.jobs)
 
+    @property
+    def started_pids(self) -> set[int]:
+        """Process ids of the workers start() warmed up (for checking that the tasks ran on them)."""
+        return self._warming.join() if self._warming is not None else set()
+
     def __enter__(self) -> "LocalExecutor":
         return self
 
@@ -103,8 +99,7 @@ class LocalExecutor:
 
     def close(self) -> None:
         if self._warming is not None:
-            self.started_pids = self._warming.join()
-            self._warming = None
+            self._warming.join()  # its workers stay with loky's pool; the warm-up thread ends here
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
@@ -130,7 +125,7 @@ class LocalExecutor:
                 yield result
             return
         if self._warming is not None:
-            self.started_pids = self._warming.join()
+            self._warming.join()
         # Always ``self.jobs`` workers and joblib's default memmapping options, as in start(): any other
         # argument would make loky start a new pool. Those defaults also pass share()'s memory-mapped
         # arrays by reference (file name and offset), never by value.
@@ -163,14 +158,12 @@ def make_executor(jobs: int | None = None, scheduler: str | None = None, work: f
     """The executor for ``--jobs`` / ``--scheduler`` (a Dask scheduler wins over local jobs).
 
     ``work`` (fits x samples x features x classes), when given, lets the default ``jobs=None``
-    keep a plan smaller than :data:`SMALL_PLAN` in this process; a number of jobs asked for is
-    always used.
+    keep a small plan in this process (:func:`.warmup.local_jobs`, the rule the command's early
+    start of workers follows too).
     """
     if scheduler:
         check_scheduler(scheduler)
         from .dask import DaskExecutor  # optional dependency, imported only when asked for
 
         return DaskExecutor(scheduler)
-    if jobs is None and work is not None and work < SMALL_PLAN:
-        return LocalExecutor(1)
-    return LocalExecutor(jobs)
+    return LocalExecutor(local_jobs(jobs, work))

@@ -16,10 +16,10 @@ from __future__ import annotations
 import os
 import threading
 
-__all__ = ["SMALL_PLAN", "WarmUp", "early_jobs", "take_warm_up", "warm_up"]
+__all__ = ["SMALL_PLAN", "WarmUp", "early_jobs", "local_jobs", "resolve_jobs", "take_warm_up", "warm_up"]
 
 #: With the default ``--jobs``, a plan below this much work (fits x samples x features x classes)
-#: runs in this process: starting a worker and importing the task code takes about a second, more
+#: runs in this process: starting a worker and importing the task code takes about two seconds, more
 #: than the whole of such a plan (e.g. 300 of the 8x8 digits, 12 fits: 2.3e6; 1500 digits, 5-fold
 #: CV over 26 C values: 1.5e8).
 SMALL_PLAN = 1e7
@@ -84,6 +84,27 @@ def take_warm_up(jobs: int) -> WarmUp:
     return waiting if waiting is not None else WarmUp(jobs)
 
 
+def resolve_jobs(jobs: int | None) -> int:
+    """``--jobs``: ``None`` or ``-1`` -> the cores this process may use; else the number given."""
+    import joblib
+
+    if jobs is None or jobs == -1:
+        return max(1, joblib.cpu_count())
+    return int(jobs)
+
+
+def local_jobs(jobs: int | None, work: float | None = None) -> int:
+    """The processes a local executor runs tasks in for ``--jobs`` (1: this process).
+
+    ``work`` (fits x samples x features x classes), when given, keeps a plan smaller than
+    ``SMALL_PLAN`` in this process under the default ``jobs=None``; a number of jobs asked for is
+    always used.
+    """
+    if jobs is None and work is not None and work < SMALL_PLAN:
+        return 1
+    return resolve_jobs(jobs)
+
+
 def import_task_code() -> int:
     """Run in a worker: import what every task needs; the worker's process id."""
     from . import tasks  # noqa: F401 - the import is the point: metrics, scikit-learn, the engines' base
@@ -101,8 +122,6 @@ def early_jobs(config) -> int | None:
     are not known yet, so the plan counts ``EARLY_FEATURES_CLASSES`` of them, and a train size
     given as a fraction is not judged at all.
     """
-    import joblib
-
     from .grid import group_rows, make_grid
 
     if config.scheduler:
@@ -111,11 +130,10 @@ def early_jobs(config) -> int | None:
     parts = config.repeats * (1 + config.cv if config.select_by == "roc_auc_cv" else 1)
     if len(group_rows(rows)) * parts <= 1:  # one path, one task (an engine of one task per row has more)
         return None
-    jobs = config.jobs
-    if jobs is None:
+    work = None  # a number of jobs asked for is used whatever the plan's size
+    if config.jobs is None:
         if not isinstance(config.train_size, int) or isinstance(config.train_size, bool):
             return None
-        if len(rows) * parts * config.train_size * EARLY_FEATURES_CLASSES < SMALL_PLAN:
-            return None
-    jobs = max(1, joblib.cpu_count()) if jobs is None or jobs == -1 else int(jobs)
+        work = len(rows) * parts * config.train_size * EARLY_FEATURES_CLASSES
+    jobs = local_jobs(config.jobs, work)
     return jobs if jobs > 1 else None
