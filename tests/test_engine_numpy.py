@@ -305,13 +305,19 @@ def test_working_set_solves_the_full_problem(digits, l1_ratio, margin, monkeypat
 
 
 def test_path_resumes_exactly(digits, solver):
-    """Each row depends only on its start point (the working set, the metric and its class
-    curvature alike): a path resumed from a saved solution repeats the uninterrupted path bit for bit."""
+    """A row depends only on its start point (the working set, the metric and its class curvature
+    alike): a path resumed from a saved solution repeats the uninterrupted path's next row bit for
+    bit. The rows after it start from the secant through the two before them, which the resumed path
+    has not both solved, so they agree with the uninterrupted path's within their certificate."""
     X, y = digits
-    rows = [GridPoint("l1", 1.0, C) for C in (0.05, 0.2, 1.0)]
-    fresh = fit_rows(X, y, rows, tol=1e-4, solver=solver)
-    engine = NumpyEngine(tol=1e-4, solver=solver)
+    rows = [GridPoint("l1", 1.0, C) for C in (0.05, 0.2, 1.0, 5.0)]
+    fresh = fit_rows(X, y, rows, tol=1e-6, solver=solver)
+    engine = NumpyEngine(tol=1e-6, solver=solver)
     resumed = dict(engine.fit_path(X, y, 10, rows[1:], warm_start={0: (fresh[0].coef, fresh[0].intercept)}))
-    for i in range(2):
-        assert np.array_equal(resumed[i].coef, fresh[i + 1].coef)
-        assert np.array_equal(resumed[i].intercept, fresh[i + 1].intercept)
+    assert np.array_equal(resumed[0].coef, fresh[1].coef)
+    assert np.array_equal(resumed[0].intercept, fresh[1].intercept)
+    for i in (1, 2):
+        assert resumed[i].converged and fresh[i + 1].converged
+        assert F(X, y, resumed[i], rows[i + 1]) == pytest.approx(F(X, y, fresh[i + 1], rows[i + 1]), rel=2e-6)
+
+

@@ -87,10 +87,10 @@ class Engine(ABC):
         n_classes : int
         rows : sequence of GridPoint
         warm_start : mapping of int to (coef, intercept), optional
-            Start the row at that position from this solution instead of the engine's own choice.
-            ``--resume`` passes the saved solution of the last finished row of a path here, so a
-            path solver that warm-starts each C from the previous one continues exactly where the
-            interrupted run stopped. Engines that always start from zero ignore it.
+            Start the row at that position from this solution instead of the engine's own choice
+            (e.g. a path continued from a solution saved earlier: a path solver that warm-starts
+            each C from the previous ones then goes on from there). Engines that always start from
+            zero ignore it.
 
         Yields
         ------

@@ -88,7 +88,7 @@ class NumpyEngine(Engine):
         groups = list(group_rows(rows).values())
         paths = [(rows[positions[0]].spec, [float(rows[i].C) for i in positions]) for positions in groups]
         # A path starts from zero weights unless the caller hands over the solution its first
-        # (smallest) C would have been warm-started from, as --resume does.
+        # (smallest) C would have been warm-started from.
         starts = {}
         for p, positions in enumerate(groups):
             first = min(positions, key=lambda i: rows[i].C)

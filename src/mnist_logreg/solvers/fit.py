@@ -111,7 +111,7 @@ class PathFitter:
         n_classes : int
         paths : sequence of (PenaltySpec, sequence of float)
         starts : mapping of path index to (coef (k, d), intercept (k,)), optional
-            Start that path's smallest C there instead of at zero weights (``--resume``).
+            Start that path's smallest C there instead of at zero weights.
 
         Warns
         -----

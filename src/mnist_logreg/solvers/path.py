@@ -10,7 +10,8 @@ For ``lambda = 1/(C n)`` the objective of :mod:`mnist_logreg.objective` is
 with ``f_alpha`` the mean log-loss plus ``alpha/2 |W|^2`` and ``h`` the penalty's norm (the
 penalty object of :mod:`.penalties`, built per C from the path's :class:`.penalties.PenaltySpec`;
 the datafit is shared and never changes). Solutions move continuously with C, so each C starts
-from the previous (stronger) one's solution.
+from the previous (stronger) one's solution or, for a separable penalty from the third penalised
+C on, from the secant through the last two (:mod:`.extrapolate`).
 
 Three exact reformulations are applied before solving:
 
@@ -37,7 +38,7 @@ identity with ``group_gram=False`` (several times more steps: BENCHMARKS.md).
 Otherwise, with an L1 part, the centred iterations run on a working set of columns (:mod:`.workingset`):
 the columns with a weight that is non-zero, or whose gradient is near the penalty, at the start
 point, grown by the KKT violators until none is left; every product then reads only those
-columns. The working set depends on the start point alone, so a resumed path repeats a fresh one.
+columns. The working set depends on the start point alone, so a row started from the same point is solved alike.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ import numpy as np
 
 from .centring import CentredProblem
 from .datafit import SoftmaxDatafit
+from .extrapolate import extrapolated_start
 from .freeset import FactorCache
 from .owlqn import OWLQNResult, minimize_owlqn
 from .penalties import PenaltySpec
@@ -419,10 +421,13 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
     if start is not None:
         x = datafit.pack(np.asarray(start[0])[:, columns], start[1])
     factors = FactorCache()  # this path's own: the Newton tails of neighbouring C share free sets
+    solved: list[tuple[np.ndarray, float]] = []  # the last two penalised rows: (solution, C)
     for i in sorted(range(len(Cs)), key=lambda i: Cs[i]):
         began = time.perf_counter()
         # One problem per C: the shared datafits, and this C's penalty (in centred coordinates for the copy).
         problem = Problem(datafit, penalty.at(Cs[i], n_samples))
+        if len(solved) == 2 and problem.penalty.separable and not problem.penalty.is_zero:
+            x = extrapolated_start(problem, solved[0], solved[1], Cs[i])
         centred = Problem(fast.datafit, fast.centred_penalty(problem.penalty))
         by_gap = criterion == "gap" and not problem.penalty.is_zero  # no penalty: no finite dual, KKT
         if by_gap and problem.penalty.separable:
@@ -434,6 +439,7 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
             options = dict(tol=tol, kkt_tol=kkt_tol, memory=memory, criterion=criterion)
             result = _kkt_row(problem, prepared, centred, x, options, max_iter, group_gram)
         x = result.x
+        solved = solved[-1:] + [(x, Cs[i])] if not problem.penalty.is_zero else []
         W, b = datafit.unpack(x)
         coef = np.zeros((n_classes, n_features))
         coef[:, columns] = W
