@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
 from mnist_logreg.engines.base import FitResult
 from mnist_logreg.plan.grid import GridPoint
+from mnist_logreg import metrics
 from mnist_logreg.metrics import RESULT_COLUMNS, predict_proba, roc_auc_ovr, score_fit
 from mnist_logreg.data import load_dataset
 from mnist_logreg.data.split import split_dataset
@@ -52,6 +53,19 @@ def test_auc_equals_scikit_learn_with_and_without_ties(k, n, decimals):
     assert roc_auc_ovr(y, proba) == pytest.approx(np.mean(per_class), rel=1e-12)
     if k > 2 and decimals is None:
         assert roc_auc_ovr(y, proba) == pytest.approx(roc_auc_score(y, proba, multi_class="ovr"), rel=1e-12)
+
+
+@pytest.mark.parametrize("k, n, confident", [(10, 400, False), (3, 60, True), (2, 50, True)])
+def test_accuracy_and_log_loss_equal_scikit_learn(k, n, confident):
+    """Including probabilities of exactly 0 and 1 (clipped to [eps, 1 - eps], as scikit-learn does) and
+    a class that never occurs in y."""
+    rng = np.random.default_rng(k + n)
+    proba = rng.dirichlet(np.ones(k), size=n)
+    if confident:  # one-hot rows, some of them wrong: log-losses of -log(eps)
+        proba = np.eye(k)[rng.integers(0, k, size=n)]
+    y = rng.integers(0, k - 1, size=n)  # the last class is absent
+    assert metrics.accuracy(y, proba) == pytest.approx(accuracy_score(y, proba.argmax(axis=1)), rel=1e-15)
+    assert metrics.log_loss(y, proba) == pytest.approx(log_loss(y, proba, labels=np.arange(k)), rel=1e-12)
 
 
 def test_auc_of_one_class_only_is_undefined():

@@ -52,3 +52,33 @@ def test_the_executor_joins_the_early_warm_up():
     with LocalExecutor(2) as later:
         later.start()
         assert later._warming is not early
+
+
+def test_a_worker_runs_a_default_task_without_importing_scikit_learn():
+    """What makes a worker's start cheap: the task code, the numpy engine and the scoring of a path need
+    NumPy, SciPy's linear algebra and Numba, not scikit-learn (its import, with SciPy's stats and
+    pandas, is most of a fresh process's start). Checked in a fresh interpreter, as a worker is."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import numpy as np
+from mnist_logreg.plan.warmup import import_task_code
+import_task_code()
+from mnist_logreg.engines.numpy import NumpyEngine
+from mnist_logreg.plan.grid import make_grid
+from mnist_logreg.plan.tasks import SplitData, plan_tasks, run_task
+rng = np.random.default_rng(0)
+X, y = rng.random((120, 16)), np.arange(120) % 3
+data = SplitData(repeat=0, X_train=X[:80], y_train=y[:80], X_test=X[80:], y_test=y[80:], n_classes=3, folds=[],
+                 standardize=False)
+(task,) = plan_tasks(make_grid("l1", "0.1,1"), [0], None, "path")
+result = run_task(task, data, NumpyEngine())
+assert len(result.records) == 2, result
+print(sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "pandas", "matplotlib"}),
+      "scipy.stats" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[]", "False"], out.stdout

@@ -1,14 +1,16 @@
 """Scores of one fitted row: ROC AUC (one-vs-rest, macro), accuracy, log-loss, sparsity, objective
 and its certificate (the relative duality gap, a proven bound of the distance to the optimum).
 
-Everything is computed from the coefficients in float64, the same way for every engine.
+Everything is computed from the coefficients in float64, the same way for every engine. Scoring
+runs in every worker process, so it needs NumPy alone: accuracy, log-loss and the rank statistic of
+the AUC are a line each here, where importing scikit-learn's metrics (or SciPy's ``stats`` for its
+ranks) would cost each worker a second and a half of start-up (:mod:`.plan.warmup`); the tests hold
+them to scikit-learn's ``accuracy_score``, ``log_loss`` and ``roc_auc_score``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
-from sklearn.metrics import accuracy_score, log_loss
 
 from .engines.base import FitResult
 from .plan.grid import GridPoint
@@ -16,7 +18,7 @@ from .objective import linear_scores, objective_from_scores
 from .solvers.datafit import softmax
 from .solvers.gap import certified_gap
 
-__all__ = ["RESULT_COLUMNS", "predict_proba", "roc_auc_ovr", "score_fit"]
+__all__ = ["RESULT_COLUMNS", "accuracy", "log_loss", "predict_proba", "roc_auc_ovr", "score_fit"]
 
 #: Columns of results.csv, in order.
 RESULT_COLUMNS = [
@@ -29,6 +31,33 @@ RESULT_COLUMNS = [
 def predict_proba(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
     """Class probabilities ``softmax(X @ coef.T + intercept)``, shape (n_samples, n_classes)."""
     return softmax(linear_scores(X, coef, intercept))
+
+
+def accuracy(y: np.ndarray, proba: np.ndarray) -> float:
+    """Share of samples whose most probable class is ``y`` (scikit-learn's ``accuracy_score`` of the argmax)."""
+    return float(np.mean(np.asarray(proba).argmax(axis=1) == np.asarray(y)))
+
+
+def log_loss(y: np.ndarray, proba: np.ndarray) -> float:
+    """Mean negative log-probability of the true class, probabilities clipped to ``[eps, 1 - eps]``
+    (``eps`` of float64), as scikit-learn's ``log_loss(y, proba, labels=range(k))`` for rows that sum to one."""
+    eps = np.finfo(np.float64).eps
+    picked = np.asarray(proba, dtype=np.float64)[np.arange(len(y)), np.asarray(y)]
+    return float(-np.mean(np.log(np.clip(picked, eps, 1.0 - eps))))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of each column of ``values`` (n, m), tied values sharing their mean rank."""
+    n, m = values.shape
+    ranks = np.empty((n, m))
+    for j in range(m):
+        order = np.argsort(values[:, j], kind="stable")
+        ordered = values[order, j]
+        first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # where each run of ties starts
+        last = np.r_[first[1:], n]  # ... and ends (exclusive): its positions are first+1 .. last, 1-based
+        run = np.repeat(np.arange(len(first)), last - first)
+        ranks[order, j] = ((first + 1 + last) / 2.0)[run]
+    return ranks
 
 
 def roc_auc_ovr(y: np.ndarray, proba: np.ndarray) -> float:
@@ -46,9 +75,9 @@ def roc_auc_ovr(y: np.ndarray, proba: np.ndarray) -> float:
 
         \mathrm{AUC}_c = \frac{\sum_{i: y_i = c} r_{ic} - n_c (n_c + 1) / 2}{n_c (n - n_c)}.
 
-    One rank transform of the whole matrix, where scikit-learn builds a ROC curve per class: a
-    tenth of the time on 10 classes, which matters as every row of a sweep is scored twice
-    (BENCHMARKS.md); the tests hold it to scikit-learn's ``roc_auc_score``.
+    One rank transform per column, where scikit-learn builds a ROC curve per class: a tenth of
+    the time on 10 classes, which matters as every row of a sweep is scored twice (BENCHMARKS.md);
+    the tests hold it to scikit-learn's ``roc_auc_score``.
     """
     y = np.asarray(y)
     k = proba.shape[1]
@@ -57,7 +86,7 @@ def roc_auc_ovr(y: np.ndarray, proba: np.ndarray) -> float:
     scored = (positives > 0) & (positives < len(y))
     if not scored.any():
         return float("nan")
-    ranks = rankdata(proba[:, scored], axis=0)
+    ranks = _average_ranks(proba[:, scored])
     n_pos = positives[scored].astype(np.float64)
     auc = (np.sum(ranks * member[:, scored], axis=0) - n_pos * (n_pos + 1) / 2) / (n_pos * (len(y) - n_pos))
     return float(auc.mean())
@@ -78,7 +107,6 @@ def score_fit(row: GridPoint, fit: FitResult, X_train, y_train, X_test, y_test) 
     -------
     dict with the keys of :data:`RESULT_COLUMNS`
     """
-    k = fit.coef.shape[0]
     X_train = np.asarray(X_train, dtype=np.float64)
     # One pass over the training set serves the probabilities, the objective and its certificate.
     Z_train = linear_scores(X_train, fit.coef, fit.intercept)
@@ -91,9 +119,9 @@ def score_fit(row: GridPoint, fit: FitResult, X_train, y_train, X_test, y_test) 
         "C": float(row.C),
         "roc_auc_train": roc_auc_ovr(y_train, p_train),
         "roc_auc_test": roc_auc_ovr(y_test, p_test),
-        "accuracy_train": float(accuracy_score(y_train, p_train.argmax(axis=1))),
-        "accuracy_test": float(accuracy_score(y_test, p_test.argmax(axis=1))),
-        "log_loss_test": float(log_loss(y_test, p_test, labels=np.arange(k))),
+        "accuracy_train": accuracy(y_train, p_train),
+        "accuracy_test": accuracy(y_test, p_test),
+        "log_loss_test": log_loss(y_test, p_test),
         "nonzero_fraction": row.spec.nonzero_fraction(fit.coef),
         "objective": value,
         "gap": certified_gap(X_train, y_train, fit.coef, fit.intercept, Z_train, value, l1_ratio=row.l1_ratio,

@@ -33,11 +33,13 @@ of :mod:`mnist_logreg.estimators` use too; this module only maps grid rows to pa
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
-from ..estimators import MultinomialLogisticRegression
 from ..plan.grid import GridPoint, group_rows
 from ..solvers.fit import PathFitter
+
+if TYPE_CHECKING:  # pragma: no cover - the estimator (scikit-learn) is imported where a model is built
+    from ..estimators import MultinomialLogisticRegression
 from ..solvers.penalties import PENALTIES
 from .base import Engine, FitResult
 
@@ -80,6 +82,8 @@ class NumpyEngine(Engine):
 
     def estimator(self, row: GridPoint) -> MultinomialLogisticRegression:
         """The estimator that refits ``row`` with every option of this engine."""
+        from ..estimators import MultinomialLogisticRegression  # scikit-learn: the driver's, not the workers'
+
         return MultinomialLogisticRegression(C=row.C, l1_ratio=row.l1_ratio, penalty=row.spec.family_name,
                                              **self.options())
 

@@ -77,8 +77,8 @@ class LocalExecutor:
     def start(self) -> None:
         """Start the worker processes in the background; they import the task code meanwhile.
 
-        A fresh process pays about two seconds (more on a busy machine) to import NumPy, SciPy,
-        scikit-learn and Numba before its first task; started here, that overlaps with what the
+        A fresh process pays about a second (more on a busy machine) to import NumPy, SciPy's
+        linear algebra and Numba before its first task; started here, that overlaps with what the
         driver still does. The command starts the same warm-up earlier still, before its own
         imports (:mod:`.warmup`); this joins it. The same pool then runs the tasks (loky reuses an
         executor asked for with the same number of workers).

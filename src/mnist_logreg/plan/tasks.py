@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ..engines.base import Engine, FitResult
@@ -82,6 +80,8 @@ def make_split_data(split, *, repeat: int, cv: int | None, standardize: bool) ->
             raise DataError(f"--cv: the training set has {counts.min()} sample(s) of class "
                             f"{split.classes[counts.argmin()].item()!r}; {cv}-fold cross-validation needs at least "
                             f"{cv} per class (use a larger --train-size or a smaller --cv)")
+        from sklearn.model_selection import StratifiedKFold  # the driver's: workers never import scikit-learn
+
         folds = list(StratifiedKFold(n_splits=cv, shuffle=True, random_state=repeat).split(split.X_train, y))
     return SplitData(repeat=repeat, X_train=split.X_train, y_train=y, X_test=split.X_test, y_test=split.y_test_codes,
                      n_classes=split.n_classes, folds=folds, standardize=standardize)
@@ -175,6 +175,8 @@ def plan_tasks(rows: Sequence[GridPoint], repeats: Sequence[int], cv: int | None
 
 
 def _standardized(X_fit: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    from sklearn.preprocessing import StandardScaler  # only tasks that standardise import scikit-learn
+
     scaler = StandardScaler().fit(X_fit)
     return [scaler.transform(X).astype(X_fit.dtype, copy=False) for X in (X_fit, *others)]
 

@@ -1,8 +1,10 @@
 """Local worker processes started early, so that their imports overlap with the driver's.
 
-A fresh worker pays about two seconds of CPU (more on a busy machine) to import NumPy, SciPy,
-scikit-learn, pandas and Numba before its first task, and so does the driver before it knows the
-data's shape. Started one after the other that is the driver's import time plus the workers';
+A fresh worker pays about a second of CPU (more on a busy machine) to import NumPy, SciPy's linear
+algebra and Numba before its first task, and the driver more than two before it knows the data's
+shape. (A task of the numpy engine imports scikit-learn only to standardise or to warn of a row that
+did not converge: with SciPy's stats and pandas it would triple a worker's start, and the scoring of
+:mod:`..metrics` needs NumPy alone.) Started one after the other that is the driver's import time plus the workers';
 started together, the processes share the cores. The command starts the pool as soon as its
 options say local workers will run (:func:`early_jobs`), before it imports the workflow;
 :class:`~mnist_logreg.plan.executors.LocalExecutor` then joins the same warm-up (loky reuses a pool
@@ -19,7 +21,7 @@ import threading
 __all__ = ["SMALL_PLAN", "WarmUp", "early_jobs", "local_jobs", "resolve_jobs", "take_warm_up", "warm_up"]
 
 #: With the default ``--jobs``, a plan below this much work (fits x samples x features x classes)
-#: runs in this process: starting a worker and importing the task code takes about two seconds, more
+#: runs in this process: starting a worker and importing the task code takes about a second, more
 #: than the whole of such a plan (e.g. 300 of the 8x8 digits, 12 fits: 2.3e6; 1500 digits, 5-fold
 #: CV over 26 C values: 1.5e8).
 SMALL_PLAN = 1e7
@@ -107,7 +109,7 @@ def local_jobs(jobs: int | None, work: float | None = None) -> int:
 
 def import_task_code() -> int:
     """Run in a worker: import what every task needs; the worker's process id."""
-    from . import tasks  # noqa: F401 - the import is the point: metrics, scikit-learn, the engines' base
+    from . import tasks  # noqa: F401 - the import is the point: the task code, metrics, the engines' base
     from ..engines import numpy  # noqa: F401 - and the default engine with its solvers and Numba kernel
 
     return os.getpid()

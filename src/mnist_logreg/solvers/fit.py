@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 from .path import PathSolution, prepare_problem, solve_path, use_preconditioner
@@ -138,6 +137,8 @@ class PathFitter:
                     break
                 j, solution = item
                 if not solution.converged:
+                    from sklearn.exceptions import ConvergenceWarning  # imported when needed: see plan.warmup
+
                     certificate = (f"relative duality gap {solution.gap:.2e}" if np.isfinite(solution.gap)
                                    else f"relative KKT violation {solution.kkt:.2e}")
                     warnings.warn(f"numpy engine: penalty={spec.name} l1_ratio={spec.l1_ratio:g} C={Cs[j]:g} did not "
