@@ -152,6 +152,31 @@ def test_certificate_that_fails_tightens_the_tolerance_and_goes_on(tall):
     assert second.n_iter > first.n_iter
 
 
+def test_each_failed_certificate_asks_for_progress_past_the_violation_reached(tall):
+    """A start far inside the KKT tolerance whose certificate fails by 10x: the tightened tolerance is
+    taken from the violation reached, so one round iterates and settles it (taken from the old
+    tolerance, three rounds would pass without an iteration, all spent)."""
+    X, y = tall
+    X, problem, x0, l1 = _problem(X, y, 1.0, 1.0)
+    metric = GramPreconditioner(X)
+    start = minimize_proxqn(problem, x0, metric, kkt_tol=1e-6, max_iter=2000)
+
+    def violation(x):
+        return float(np.abs(pseudo_gradient(x, problem.value_grad(problem.scores(x), x)[1], l1, problem.n_coef)).max())
+
+    target = violation(start.x) / 10  # the certificate wants ten times less than the start has
+    asked = []
+
+    def certify(x):
+        asked.append(violation(x))
+        return asked[-1] / target
+
+    result = minimize_proxqn(problem, start.x, metric, kkt_tol=1e3 * violation(start.x), max_iter=2000,
+                             certify=certify, rounds=3)
+    assert result.converged and result.n_iter > 0
+    assert asked[-1] <= target and len(asked) <= 3
+
+
 def test_certificate_that_keeps_failing_is_not_converged(tall):
     X, y = tall
     X, problem, x0, l1 = _problem(X, y, 0.5, 1.0)

@@ -154,8 +154,9 @@ def minimize_proxqn(problem: Problem, x0: np.ndarray, preconditioner: GramPrecon
     certify : callable, optional
         ``certify(x) -> float``, called when ``kkt <= kkt_tol``: the violation of the certificate
         that counts (in :func:`.path.solve_path`, on X in float64) divided by its tolerance. Above 1,
-        the iterations go on, model intact, with ``kkt_tol`` tightened in proportion, at most
-        ``rounds`` times; the result is then marked not converged.
+        the iterations go on, model intact, to a ``kkt_tol`` below the violation reached (by the
+        failure's ratio, with a margin), at most ``rounds`` times; the result is then marked not
+        converged.
     rounds : int, default=3
         How many times a failed certificate may tighten ``kkt_tol``.
 
@@ -183,7 +184,9 @@ def minimize_proxqn(problem: Problem, x0: np.ndarray, preconditioner: GramPrecon
             if converged and certify is not None:
                 ratio = certify(x)
                 if ratio > 1.0 and rounds > 0 and n_iter < max_iter:
-                    kkt_tol *= 0.9 / ratio
+                    # Tightened from the violation reached, not from the old tolerance: where the
+                    # iterations had gone far below it, a round that asks for less would end at once.
+                    kkt_tol = min(kkt_tol, kkt) * 0.9 / ratio
                     rounds -= 1
                     continue
                 converged = ratio <= 1.0
