@@ -37,11 +37,11 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from ..plan.grid import GridPoint, group_rows
 from ..solvers.fit import PathFitter
+from ..solvers.penalties import PENALTIES
+from .base import Engine, FitResult
 
 if TYPE_CHECKING:  # pragma: no cover - the estimator (scikit-learn) is imported where a model is built
     from ..estimators import MultinomialLogisticRegression
-from ..solvers.penalties import PENALTIES
-from .base import Engine, FitResult
 
 __all__ = ["NumpyEngine"]
 

@@ -10,8 +10,8 @@ For ``lambda = 1/(C n)`` the objective of :mod:`mnist_logreg.objective` is
 with ``f_alpha`` the mean log-loss plus ``alpha/2 |W|^2`` and ``h`` the penalty's norm (the
 penalty object of :mod:`.penalties`, built per C from the path's :class:`.penalties.PenaltySpec`;
 the datafit is shared and never changes). Solutions move continuously with C, so each C starts
-from the previous (stronger) one's solution or, for a separable penalty from the third penalised
-C on, from the secant through the last two (:mod:`.extrapolate`).
+from the previous (stronger) one's solution or, for a separable penalty from the third C on, from
+the secant through the last two (:mod:`.extrapolate`).
 
 Three exact reformulations are applied before solving:
 
@@ -421,12 +421,12 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
     if start is not None:
         x = datafit.pack(np.asarray(start[0])[:, columns], start[1])
     factors = FactorCache()  # this path's own: the Newton tails of neighbouring C share free sets
-    solved: list[tuple[np.ndarray, float]] = []  # the last two penalised rows: (solution, C)
+    solved: list[tuple[np.ndarray, float]] = []  # the last two rows: (solution, C)
     for i in sorted(range(len(Cs)), key=lambda i: Cs[i]):
         began = time.perf_counter()
         # One problem per C: the shared datafits, and this C's penalty (in centred coordinates for the copy).
         problem = Problem(datafit, penalty.at(Cs[i], n_samples))
-        if len(solved) == 2 and problem.penalty.separable and not problem.penalty.is_zero:
+        if len(solved) == 2 and problem.penalty.separable:  # (C = inf, no penalty: the last start is kept)
             x = extrapolated_start(problem, solved[0], solved[1], Cs[i])
         centred = Problem(fast.datafit, fast.centred_penalty(problem.penalty))
         by_gap = criterion == "gap" and not problem.penalty.is_zero  # no penalty: no finite dual, KKT
@@ -439,7 +439,7 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
             options = dict(tol=tol, kkt_tol=kkt_tol, memory=memory, criterion=criterion)
             result = _kkt_row(problem, prepared, centred, x, options, max_iter, group_gram)
         x = result.x
-        solved = solved[-1:] + [(x, Cs[i])] if not problem.penalty.is_zero else []
+        solved = solved[-1:] + [(x, Cs[i])]
         W, b = datafit.unpack(x)
         coef = np.zeros((n_classes, n_features))
         coef[:, columns] = W
