@@ -27,6 +27,23 @@ def test_early_jobs_says_when_the_command_starts_workers(options, expected):
     assert early_jobs(RunConfig(**options)) == expected
 
 
+def test_early_jobs_reads_the_options_as_the_command_line_gives_them():
+    """``mnist-logreg run`` hands ``--train-size`` over as text ("1500"): the notebook grid must still
+    start its workers before the driver's imports, and a fraction must still not."""
+    from mnist_logreg.cli import build_parser, config_from_args
+
+    def config(*argv):
+        args = build_parser().parse_args(["run", "--penalties", "l1,l2", "--C", "1e-3:1e1:25", *argv])
+        args.argv = []
+        return config_from_args(args)[0]
+
+    cores = CORES if CORES > 1 else None
+    assert early_jobs(config()) == cores
+    assert early_jobs(config("--train-size", "1500")) == cores
+    assert early_jobs(config("--train-size", "0.5")) is None
+    assert early_jobs(config("--train-size", "20", "--C", "1")) is None  # small: stays in the driver
+
+
 def test_early_workers_are_never_more_than_the_executor_uses():
     """Wherever ``early_jobs`` starts workers for the default ``--jobs``, the executor, knowing the data's
     shape (here the smallest it allows for: 8 x 8 pixels and 10 classes), uses local workers too."""
@@ -82,3 +99,39 @@ print(sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "pandas", "mat
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["[]", "False"], out.stdout
+
+
+def test_the_command_checks_its_options_before_importing_scikit_learn(tmp_path):
+    """The early workers only help if the driver reaches them before its heavy imports: every option
+    check of ``mnist-logreg run`` (a local data folder, sizes, scale, dtype, selection, refit) runs on
+    the standard library and NumPy, and a wrong option is refused the same way. Checked in a fresh
+    interpreter, as the command starts."""
+    import subprocess
+    import sys
+
+    (tmp_path / "data").mkdir()
+    code = f"""
+import sys
+from mnist_logreg.cli import build_parser, config_from_args
+from mnist_logreg.errors import UsageError
+from mnist_logreg.plan.warmup import early_jobs
+
+def config(*argv):
+    args = build_parser().parse_args(["run", "--out", {str(tmp_path / "out")!r}, *argv])
+    args.argv = []
+    return config_from_args(args)
+
+good, given = config("--dataset", "mnist-5k", "--train-size", "1500", "--test-size", "0.2", "--scale", "255",
+                     "--dtype", "float32", "--select-by", "roc_auc_cv", "--refit", "train")
+good.validate(given)
+early_jobs(good)
+try:
+    bad, given = config("--dataset", "idx:{tmp_path / 'data'}", "--scale", "256")
+    bad.validate(given)
+except UsageError as error:
+    print("refused:", str(error).split(":")[0])
+print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"sklearn", "pandas", "matplotlib"}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["refused: --scale", "[]"], out.stdout

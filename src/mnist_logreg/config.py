@@ -38,7 +38,7 @@ def _calls(module: str, name: str, *args):
 
 
 def _size_check(value, flag):
-    from .data.split import parse_size
+    from .choices import parse_size
 
     parse_size(value, flag)
 
@@ -70,9 +70,9 @@ class RunConfig:
                        help="random seed of the split and folds")
     repeats: int = option(1, "--repeats", group=DATA, parse=parse_whole, check=whole_number(1),
                           help="stratified splits with seeds seed, seed+1, ...; selection uses the mean score over them")
-    scale: str = option("auto", "--scale", group=DATA, check=_calls("preprocessing", "check_scale"),
+    scale: str = option("auto", "--scale", group=DATA, check=_calls("choices", "check_scale"),
                         help="auto (integer pixels / 255), 255 or none")
-    dtype: str = option("float64", "--dtype", group=DATA, check=_calls("preprocessing", "check_dtype"),
+    dtype: str = option("float64", "--dtype", group=DATA, check=_calls("choices", "check_dtype"),
                         help="float64 or float32")
     standardize: bool = option(False, "--standardize", group=DATA, action="store_true", check=check_flag,
                                help="put a StandardScaler before the classifier")
@@ -93,15 +93,15 @@ class RunConfig:
     jobs: int | None = option(None, "--jobs", group=FIT, parse=parse_whole, check=_check_jobs,
                               help="worker processes running the sweep's tasks (one path of one split or fold each; "
                               "default: every core, or this process alone for a plan too small to gain from workers; -1 = every core)")
-    scheduler: str | None = option(None, "--scheduler", group=FIT, check=_calls("plan.executors", "check_scheduler"),
+    scheduler: str | None = option(None, "--scheduler", group=FIT, check=_calls("choices", "check_scheduler"),
                                    help="run the tasks on a Dask cluster: its address (e.g. tcp://host:8786), or local:N "
                                    "for N worker processes on this machine (needs mnist-logreg[dask])")
-    select_by: str = option("roc_auc_test", "--select-by", group=SELECT, check=_calls("select", "check_select_by"),
+    select_by: str = option("roc_auc_test", "--select-by", group=SELECT, check=_calls("choices", "check_select_by"),
                             help="roc_auc_test (as the notebook) or roc_auc_cv (k-fold CV on the training set; "
                             "the honest protocol)")
     cv: int = option(5, "--cv", group=SELECT, parse=parse_whole, check=whole_number(2),
                      help="folds for roc_auc_cv")
-    refit: str = option("all", "--refit", group=SELECT, check=_calls("select", "check_refit"),
+    refit: str = option("all", "--refit", group=SELECT, check=_calls("choices", "check_refit"),
                         help="all (whole data set), train, or none")
     out: str | None = option(None, "--out", group=OUTPUT, help="output folder (default runs/<UTC timestamp>)")
     force: bool = option(False, "--force", group=OUTPUT, action="store_true", check=check_flag,

@@ -6,20 +6,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .errors import UsageError
+from .choices import DTYPES, SCALES, check_scale
 
 __all__ = ["SCALES", "DTYPES", "check_scale", "scale_factor", "scale_pixels", "PixelScaler"]
-
-SCALES = ("auto", "255", "none")
-DTYPES = ("float64", "float32")
-
-
-def check_scale(scale) -> str:
-    """``scale`` as text if it is one of ``SCALES``; UsageError otherwise."""
-    if str(scale) not in SCALES:
-        raise UsageError(f"--scale: received {scale!r}; allowed {', '.join(SCALES)}")
-    return str(scale)
-
 
 def scale_pixels(X, factor: float, dtype) -> np.ndarray:
     """``X`` in ``dtype`` times ``factor``: what the model sees, in the sweep and in the pipeline alike."""
@@ -39,14 +28,6 @@ def scale_factor(X: np.ndarray, scale: str) -> float:
     if scale == "255":
         return 1.0 / 255.0
     return 1.0 / 255.0 if np.asarray(X).dtype.kind in "iub" else 1.0
-
-
-def check_dtype(dtype) -> np.dtype:
-    """Validate ``--dtype``."""
-    name = str(np.dtype(dtype).name) if not isinstance(dtype, str) else dtype
-    if name not in DTYPES:
-        raise UsageError(f"--dtype: received {name!r}; allowed {', '.join(DTYPES)}")
-    return np.dtype(name)
 
 
 class PixelScaler(TransformerMixin, BaseEstimator):

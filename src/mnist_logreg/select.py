@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from .data.dataset import Dataset
 from .engines.base import Engine
 from .engines.sklearn import binary_to_multinomial, multinomial_to_binary
+from .choices import REFIT_ON, SELECT_BY, check_refit, check_select_by
 from .errors import UsageError
 from .plan.grid import GridPoint
 from .predict.framing import ImageFraming
@@ -22,22 +23,6 @@ from .data.split import Split
 
 __all__ = ["SELECT_BY", "REFIT_ON", "check_select_by", "check_refit", "select_best", "selection_spread",
            "build_pipeline", "refit_best", "pixel_space_weights"]
-
-SELECT_BY = ("roc_auc_test", "roc_auc_cv")
-REFIT_ON = ("all", "train", "none")
-
-
-def check_select_by(select_by: str) -> None:
-    """UsageError unless ``select_by`` is one of ``SELECT_BY``."""
-    if select_by not in SELECT_BY:
-        raise UsageError(f"--select-by: received {select_by!r}; allowed {', '.join(SELECT_BY)}")
-
-
-def check_refit(on: str) -> None:
-    """UsageError unless ``on`` is one of ``REFIT_ON``."""
-    if on not in REFIT_ON:
-        raise UsageError(f"--refit: received {on!r}; allowed {', '.join(REFIT_ON)}")
-
 
 def _score_by_grid_row(table: pd.DataFrame, select_by: str) -> tuple[pd.DataFrame, np.ndarray]:
     """Scores of each grid row over the repeats: a frame indexed by grid row with ``mean, std,

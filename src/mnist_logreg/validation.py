@@ -63,7 +63,7 @@ def _check_l1_ratios(config, given) -> None:
 
 def _check_sizes(config) -> None:
     """What can be said about the sizes before the data is seen."""
-    from .data.split import parse_size
+    from .choices import parse_size
 
     train, test = parse_size(config.train_size, "--train-size"), parse_size(config.test_size, "--test-size")
     if isinstance(train, float) and isinstance(test, float) and train + test > 1:

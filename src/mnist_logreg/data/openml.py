@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse
-from sklearn.datasets import fetch_openml
 
 from ..errors import DataError, DataSourceWarning
 from .cache import CacheStatus, NpzCache, home_problem
@@ -62,6 +61,14 @@ def cache_key(ref) -> str:
     if text.isdigit():
         return f"openml-{int(text)}"
     return "openml-name-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", text).lower()
+
+
+def fetch_openml(**kwargs):
+    """:func:`sklearn.datasets.fetch_openml`, imported on first use: it brings pandas and most of
+    scikit-learn, which a run that reads local files (and its option checks) does not need."""
+    from sklearn.datasets import fetch_openml as fetch
+
+    return fetch(**kwargs)
 
 
 def _describe(error: BaseException) -> str:

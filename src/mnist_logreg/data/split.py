@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,7 +9,8 @@ from sklearn.model_selection import train_test_split
 
 from .dataset import Dataset
 from ..errors import DataError, UsageError
-from ..preprocessing import check_dtype, scale_factor, scale_pixels
+from ..choices import check_dtype, parse_size
+from ..preprocessing import scale_factor, scale_pixels
 
 __all__ = ["Split", "parse_size", "split_dataset"]
 
@@ -59,20 +59,6 @@ class Split:
     @property
     def y_test_codes(self) -> np.ndarray:
         return self.codes(self.y_test)
-
-
-def parse_size(value, option: str) -> int | float:
-    """``--train-size``/``--test-size``: a count (int >= 1) or a fraction in (0, 1)."""
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        raise UsageError(f"{option}: received {text!r}; allowed a count (e.g. 1500) or a fraction in (0, 1)") from None
-    if 0 < number < 1:
-        return number
-    if math.isfinite(number) and number >= 1 and number == int(number):
-        return int(number)
-    raise UsageError(f"{option}: received {text!r}; allowed a count >= 1 or a fraction in (0, 1)")
 
 
 def _check_8bit(ds: Dataset) -> None:

@@ -20,43 +20,23 @@ row is computed alike everywhere, and ``--jobs`` processes of one thread never e
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections import Counter
 from dataclasses import replace
-from importlib.util import find_spec
 from typing import Iterator
 
 import joblib
 
+from ..choices import DASK_HINT, check_scheduler
 from ..engines.base import Engine
-from ..errors import UsageError
 from .tasks import SplitData, Task, TaskResult, run_task
 from .warmup import WarmUp, local_jobs, resolve_jobs, take_warm_up
 
 __all__ = ["LocalExecutor", "make_executor", "resolve_jobs", "check_scheduler", "DASK_HINT"]
 
-#: The one line that says how to get the optional Dask support.
-DASK_HINT = "pip install 'mnist-logreg[dask]'"
 #: Arrays at least this large go to local workers as a memory-mapped file, written once per split.
 MEMMAP_BYTES = 1 << 20
-
-
-def check_scheduler(address: str | None) -> None:
-    """UsageError unless ``address`` is ``None``, ``local:N`` or a scheduler address, and Dask is installed."""
-    if address is None:
-        return
-    text = str(address).strip()
-    local = re.fullmatch(r"local:(\d+)", text)
-    if local is None and not re.fullmatch(r"(\w+://)?[\w.\-\[\]:]+:\d+", text):
-        raise UsageError(f"--scheduler: received {address!r}; allowed local:N (N worker processes on this machine) "
-                         "or a Dask scheduler address such as tcp://scheduler-host:8786")
-    if local is not None and int(local.group(1)) < 1:
-        raise UsageError(f"--scheduler: received {address!r}; allowed local:N with N >= 1")
-    if find_spec("distributed") is None:
-        raise UsageError(f"--scheduler: needs Dask's distributed package, which is not installed; "
-                         f"install it with: {DASK_HINT}")
 
 
 class LocalExecutor:
