@@ -71,9 +71,9 @@ def test_sigterm_keeps_finished_tasks_and_resume_on_a_cluster_equals_an_uninterr
 
 
 def test_scheduler_without_dask_is_refused_in_one_line(monkeypatch, capsys):
-    import mnist_logreg.plan.executors as executors
+    import mnist_logreg.choices as choices
 
-    monkeypatch.setattr(executors, "find_spec", lambda name: None)
+    monkeypatch.setattr(choices, "find_spec", lambda name: None)
     assert main([*SMALL, "--scheduler", "local:2"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--scheduler" in err and "pip install 'mnist-logreg[dask]'" in err
