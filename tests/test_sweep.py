@@ -14,6 +14,7 @@ from mnist_logreg.engines.numpy import NumpyEngine
 from mnist_logreg.errors import DataError
 from mnist_logreg.plan.grid import make_grid
 from mnist_logreg.objective import objective
+from mnist_logreg.solvers.gap import certified_gap
 from mnist_logreg.plan.executors import LocalExecutor
 from mnist_logreg.plan.tasks import plan_tasks
 from mnist_logreg.data.split import split_dataset
@@ -70,6 +71,55 @@ def test_plan_has_one_task_per_path_fold_and_repeat():
     # An engine fitting rows independently gets one task per row; one fitting many rows, one per split part.
     assert len(plan_tasks(rows, [42], cv=None, unit="row")) == 12
     assert len(plan_tasks(rows, [42], cv=3, unit="grid")) == 4
+
+
+def test_long_sparse_paths_are_two_tasks_with_the_weakest_c_values_first():
+    rows = make_grid("l1,l2,elasticnet,group", "1e-3:1e1:12")
+    tasks = plan_tasks(rows, [42], cv=None)
+    # Every row in exactly one task, each task one penalty.
+    assert sorted(i for t in tasks for i in t.positions) == list(range(len(rows)))
+    assert all(len({(r.penalty, r.l1_ratio) for r in t.rows}) == 1 for t in tasks)
+    by_penalty = {}
+    for t in tasks:
+        by_penalty.setdefault(t.rows[0].penalty, []).append(t)
+    assert len(by_penalty["l2"]) == 1 and len(by_penalty["l2"][0].rows) == 12  # smooth: one path, one task
+    for name in ("l1", "elasticnet", "group"):
+        weak, strong = by_penalty[name]
+        assert len(weak.rows) == 4 and len(strong.rows) == 8  # the weakest third, rounded up
+        assert min(r.C for r in weak.rows) > max(r.C for r in strong.rows)
+    # The weak segments (the longest tasks) come before every other task.
+    assert [t.rows[0].penalty for t in tasks[:3]] == ["l1", "elasticnet", "group"]
+    assert all(len(t.rows) == 4 for t in tasks[:3])
+    # Short paths stay whole, and C given in any order splits by C, not by position.
+    assert len(plan_tasks(make_grid("l1", "1e-3:1e1:8"), [42], cv=None)) == 1
+    descending = make_grid("l1", ",".join(str(c) for c in np.logspace(1, -3, 9)))
+    weak = plan_tasks(descending, [42], cv=None)[0]
+    assert sorted(r.C for r in weak.rows) == sorted(r.C for r in descending)[-3:]
+
+
+def test_a_split_path_is_certified_row_for_row_against_the_whole_path(split):
+    """The weak segment starts from zero weights instead of the path's previous solution: a different
+    start, the same answers, each within its own certificate of the path solved whole."""
+    rows = make_grid("l1", "1e-2:1e1:9")
+    assert len(plan_tasks(rows, [42], cv=None)) == 2
+    with LocalExecutor(1) as one:
+        segmented = run_sweep(split, rows, get_engine("numpy"), executor=one)
+    with LocalExecutor(2) as two:
+        in_workers = run_sweep(split, rows, get_engine("numpy"), executor=two)
+    pd.testing.assert_frame_equal(segmented.table.drop(columns=VARIABLE), in_workers.table.drop(columns=VARIABLE),
+                                  rtol=1e-9)
+    whole = list(get_engine("numpy").fit_path(split.X_train, split.y_train_codes, split.n_classes, rows))
+    assert len(whole) == len(rows)
+    X, y = split.X_train, split.y_train_codes
+    for i, fit in whole:
+        row = rows[i]
+        ours = objective(X, y, segmented.coef[i], segmented.intercept[i], l1_ratio=row.l1_ratio, C=row.C)
+        theirs = objective(X, y, fit.coef, fit.intercept, l1_ratio=row.l1_ratio, C=row.C)
+        Z = np.asarray(X, dtype=np.float64) @ fit.coef.T + fit.intercept
+        their_gap = certified_gap(X, y, fit.coef, fit.intercept, Z, theirs, l1_ratio=row.l1_ratio, C=row.C)
+        gaps = max(segmented.table.gap[i], their_gap)
+        assert segmented.table.converged[i] and fit.converged and gaps <= 1e-5
+        assert abs(ours - theirs) <= gaps * max(ours, theirs) + 1e-12, (row, ours, theirs, gaps)
 
 
 def test_interrupted_sweep_keeps_finished_tasks_and_resume_equals_fresh(split, tmp_path):

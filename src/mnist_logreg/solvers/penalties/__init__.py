@@ -94,6 +94,11 @@ class PenaltySpec:
         return self.kind.family(self.l1_ratio * lam, (1.0 - self.l1_ratio) * lam)
 
     @property
+    def sparse(self) -> bool:
+        """Whether the penalty has a non-smooth part (L1, or the pixels' group norm) at every finite C."""
+        return self.kind.penalised and self.l1_ratio > 0
+
+    @property
     def family_name(self) -> str:
         """The estimators' ``penalty`` value for this row (``elasticnet`` for l1, l2 and none)."""
         return next(name for name, family in FAMILIES.items() if family is self.kind.family)
