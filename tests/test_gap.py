@@ -91,3 +91,41 @@ def test_no_penalty_has_no_certificate(digits):
     X, y = digits
     coef, intercept = sklearn_fit(X, y, ROWS[1], tol=1e-4)
     assert math.isnan(record_of(X, y, GridPoint("none", 0.0, math.inf), coef, intercept)["gap"])
+
+
+@pytest.mark.parametrize("C", [0.01, 1.0, 100.0])
+def test_ridge_gap_predicts_the_duality_gap_of_a_ridge_row_exactly(digits, C):
+    """What lets a ridge row's iterations skip most gap checks: with the intercepts optimal, its
+    duality gap is |grad_W F|^2 / (2 alpha), from the gradient the iterations already have."""
+    from mnist_logreg.solvers.datafit import SoftmaxDatafit
+    from mnist_logreg.solvers.gap import duality_gap
+    from mnist_logreg.solvers.owlqn import ridge_gap
+    from mnist_logreg.solvers.penalties import PenaltySpec
+    from mnist_logreg.solvers.problem import Problem
+
+    X, y = digits
+    datafit = SoftmaxDatafit(np.asarray(X, dtype=np.float64), y, 10)
+    problem = Problem(datafit, PenaltySpec("l2", 0.0).at(C, len(y)))
+    rng = np.random.default_rng(0)
+    for scale in (1e-3, 1e-1, 1.0):  # far from and near the optimum alike
+        x = np.concatenate([rng.normal(scale=scale, size=datafit.n_coef), rng.normal(size=10)])
+        gap = duality_gap(problem, x, problem.scores(x))  # re-optimises the intercepts
+        assert ridge_gap(problem, gap.grad[:datafit.n_coef], gap.primal) == pytest.approx(gap.relative, rel=1e-8)
+
+
+def test_intercepts_are_refitted_from_far_off_without_raising_the_loss(digits):
+    """The gap re-optimises the intercepts and the solvers adopt them: from any start the shift must
+    lower the loss and end at the intercepts' optimum (mean probabilities = class frequencies)."""
+    from mnist_logreg.solvers.datafit import SoftmaxDatafit, softmax
+    from mnist_logreg.solvers.gap import fit_intercept
+
+    X, y = digits
+    datafit = SoftmaxDatafit(np.asarray(X, dtype=np.float64), y, 10)
+    rng = np.random.default_rng(0)
+    for scale in (0.1, 1.0, 5.0):
+        x = np.concatenate([rng.normal(scale=0.01, size=datafit.n_coef), rng.normal(scale=scale, size=10)])
+        Z = datafit.scores(x)
+        delta = fit_intercept(datafit, Z)
+        assert datafit.value(Z + delta) <= datafit.value(Z)
+        frequencies = np.bincount(y, minlength=10) / len(y)
+        assert np.abs(softmax(Z + delta).mean(axis=0) - frequencies).max() < 1e-9

@@ -71,18 +71,31 @@ def fit_intercept(datafit: SoftmaxDatafit, Z: np.ndarray, max_steps: int = 20) -
 
     Newton's method on the k intercepts: gradient ``mean(P) - p_y`` (``p_y`` the class
     frequencies), Hessian ``mean(diag(P_i) - P_i P_i^T)``, which is singular along the all-ones
-    direction, so the step is the least-squares solution.
+    direction, so the step is the least-squares solution. Each step is halved until the loss
+    decreases (Armijo): from intercepts far from their optimum a full Newton step overshoots (from
+    random ones, the loss of 300 digits went from 2.7 to 2e13), so a shift never raises the loss.
     """
     target = np.bincount(datafit.y, minlength=datafit.n_classes) / datafit.n_samples
     delta = np.zeros(datafit.n_classes)
+    lse, P = log_normaliser(Z)
+    value = float(lse.mean())  # the loss of Z + delta, up to the constant -mean(Z_iy), minus target . delta
     for _ in range(max_steps):
-        P = log_normaliser(Z + delta)[1]
         grad = P.mean(axis=0) - target
         if np.abs(grad).max() <= 1e-13:
             break
         hess = np.diag(P.mean(axis=0)) - (P.T @ P) / datafit.n_samples
         step = np.linalg.lstsq(hess, grad, rcond=None)[0]
-        delta -= step
+        decrease, t = float(grad @ step), 1.0
+        while True:
+            trial = delta - t * step
+            lse, P_trial = log_normaliser(Z + trial)
+            value_trial = float(lse.mean() - target @ trial)
+            if value_trial <= value - 1e-4 * t * decrease + 1e-15 * abs(value):
+                break
+            t *= 0.5
+            if t < 1e-10:
+                return delta  # no decrease left to find: rounding
+        delta, value, P = trial, value_trial, P_trial
     return delta
 
 
