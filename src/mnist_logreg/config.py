@@ -91,7 +91,7 @@ class RunConfig:
                                   check=whole_number(1, optional=True),
                                   help="iteration limit per fit (engine default if omitted)")
     jobs: int | None = option(None, "--jobs", group=FIT, parse=parse_whole, check=_check_jobs,
-                              help="worker processes running the sweep's tasks (one path of one split or fold each; "
+                              help="worker processes running the sweep's tasks (a path, or part of a long one, of one split or fold each; "
                               "default: every core, or this process alone for a plan too small to gain from workers; -1 = every core)")
     scheduler: str | None = option(None, "--scheduler", group=FIT, check=_calls("choices", "check_scheduler"),
                                    help="run the tasks on a Dask cluster: its address (e.g. tcp://host:8786), or local:N "

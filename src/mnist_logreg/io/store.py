@@ -1,6 +1,6 @@
 """The output folder of a run: refusing to clobber, row checkpoints, and the final files.
 
-While a sweep runs, every finished task (one path of one split, on its training set or one
+While a sweep runs, every finished task (one path, or part of a long one, of one split, on its training set or one
 fold) is checkpointed as ``.partial/<task>.npz`` and each row whose fits are all finished is
 appended to ``results.csv``. An interrupted run therefore keeps
 every finished row, and ``--resume`` reads the checkpoints back. When the sweep completes,

@@ -1,6 +1,6 @@
 """The sweep's driver: plan the tasks, hand them to an executor, assemble one tidy table.
 
-The grid is turned into tasks (:mod:`mnist_logreg.plan.tasks`: one path of one split, on its
+The grid is turned into tasks (:mod:`mnist_logreg.plan.tasks`: one path, or part of a long one, of one split, on its
 training set or one cross-validation fold), which an executor runs wherever it runs them
 (:mod:`mnist_logreg.plan.executors`). Only this driver writes files: each finished task is
 checkpointed in the run folder, each row whose fits are all finished is appended to results.csv,
