@@ -44,9 +44,10 @@ ARMIJO = 1e-4
 MAX_BACKTRACKS = 40
 #: Iterations between exact recomputations of the scores, which are otherwise updated in place.
 REFRESH_SCORES = 20
-#: Iterations between duality-gap checks (under a pure ridge, see :func:`ridge_gap`, only once that
-#: estimate has failed to predict a check).
+#: Iterations between duality-gap checks; under a pure ridge, checks come when :func:`ridge_gap`
+#: predicts the gap met, and at least every ``RIDGE_GAP_EVERY`` iterations in case it errs high.
 GAP_EVERY = 5
+RIDGE_GAP_EVERY = 20
 
 
 def ridge_gap(problem: Problem, g: np.ndarray, F: float) -> float:
@@ -132,8 +133,9 @@ def minimize_owlqn(problem: Problem, x0: np.ndarray, *, tol: float, kkt_tol: flo
     """Minimise ``F = f(x) + l1 |W|_1`` from ``x0`` until convergence is certified.
 
     With a penalty the certificate is the relative duality gap ``(F - D) / F <= tol`` of
-    :mod:`.gap`, checked every ``GAP_EVERY`` iterations (one extra pass over X each); each check
-    also re-optimises the intercepts, which only lowers ``F``. Without a penalty there is no finite
+    :mod:`.gap`, checked every ``GAP_EVERY`` iterations (one extra pass over X each), or under a pure
+    ridge when the gradient predicts it met (:func:`ridge_gap`); each check also re-optimises the
+    intercepts, which only lowers ``F``. Without a penalty there is no finite
     dual and the certificate is the KKT violation ``max |grad| <= kkt_tol``.
 
     The iterations need a separable penalty (the elastic net: ``l1 = penalty.strength``, the
@@ -185,7 +187,7 @@ def minimize_owlqn(problem: Problem, x0: np.ndarray, *, tol: float, kkt_tol: flo
         last = stalled or n_iter >= max_iter
         if predict_gap:
             predicted = ridge_gap(problem, g, F)
-            due = ratio * predicted <= tol
+            due = ratio * predicted <= tol or (n_iter > 0 and n_iter % RIDGE_GAP_EVERY == 0)
         else:
             due = n_iter % GAP_EVERY == 0
         if use_gap and (last or due):
