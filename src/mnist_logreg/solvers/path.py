@@ -415,7 +415,7 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
     if prepared is None:
         prepared = prepare_problem(X, y, n_classes, mixed_precision=mixed_precision, preconditioner=preconditioner)
     columns, n_features, lambda_max = prepared.columns, prepared.n_features, prepared.lambda_max
-    datafit, fast, gram = prepared.datafit, prepared.fast, prepared.preconditioner
+    datafit, fast = prepared.datafit, prepared.fast
     n_samples = datafit.n_samples
     x = _null_start(datafit)
     if start is not None:
