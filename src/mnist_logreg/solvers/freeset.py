@@ -95,14 +95,18 @@ class FreeSetFactor:
         classes = np.where(weight, self.index // d, self.index - n_coef)
         position = np.searchsorted(hessian.columns, self.index[weight] % d)  # column of hessian.X
         H = np.zeros((len(self.index), len(self.index)))
-        blocks = [np.flatnonzero(classes == c) for c in range(k)]
+        # The free coordinates are in flat order, class by class then the intercepts, so each class's
+        # weights and its intercept form two contiguous runs: its block of the first term is read by slices.
+        blocks = [_runs(np.flatnonzero(classes == c)) for c in range(k)]
         for start in range(0, n, BLOCK):  # rows in blocks: A and B never exceed BLOCK x |F|
             A = np.ones((min(BLOCK, n - start), len(self.index)), dtype=np.float32)
             A[:, weight] = hessian.X[start:start + BLOCK, position]  # the free weights' pixels, float32
             B = A * P[start:start + BLOCK, classes].astype(np.float32)
             H -= (B.T @ B).astype(np.float64)  # numpy's symmetric rank-k update
-            for members in blocks:
-                H[np.ix_(members, members)] += (B[:, members].T @ A[:, members]).astype(np.float64)
+            for runs in blocks:
+                for rows in runs:
+                    for cols in runs:
+                        H[rows, cols] += (B[:, rows].T @ A[:, cols]).astype(np.float64)
         H /= n
         H[np.flatnonzero(weight), np.flatnonzero(weight)] += problem.penalty.alpha  # the ridge: weights only
         self.shift = SHIFT * max(float(H.diagonal().max()), 1e-300)
@@ -128,6 +132,16 @@ class FreeSetFactor:
     def preconditioner(self, diagonal: np.ndarray, free: np.ndarray) -> "_Restricted":
         """The preconditioner of a step on ``free``: this factor on the shared coordinates, ``diagonal`` (of H) elsewhere."""
         return _Restricted(self, diagonal, free)
+
+
+def _runs(members: np.ndarray) -> list[slice]:
+    """Sorted indices as the slices of their contiguous runs."""
+    if len(members) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(members) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    ends = np.concatenate([breaks, [len(members)]])
+    return [slice(int(members[s]), int(members[e - 1]) + 1) for s, e in zip(starts, ends)]
 
 
 class _Restricted:
