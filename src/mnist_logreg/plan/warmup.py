@@ -15,7 +15,6 @@ This module imports only joblib, so the command can use it before anything heavy
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 
@@ -135,21 +134,12 @@ def early_jobs(config) -> int | None:
         return None
     work = None  # a number of jobs asked for is used whatever the plan's size
     if config.jobs is None:
-        train_size = _count(config.train_size)
-        if train_size is None:
+        from ..choices import parse_size  # light: the standard library and the package's errors
+
+        train_size = parse_size(config.train_size, "--train-size")  # the command line hands it over as text
+        if not isinstance(train_size, int):  # a fraction: its count depends on the data
             return None
         work = len(rows) * parts * train_size * EARLY_FEATURES_CLASSES
     jobs = local_jobs(config.jobs, work)
     return jobs if jobs > 1 else None
 
-
-def _count(size) -> int | None:
-    """``--train-size`` as a count of images, whether it arrived as a number or as the command line's
-    text (``"1500"``); ``None`` for a fraction, whose count depends on the data."""
-    if isinstance(size, bool):
-        return None
-    try:
-        number = float(str(size).strip())
-    except ValueError:
-        return None
-    return int(number) if math.isfinite(number) and number >= 1 and number == int(number) else None
