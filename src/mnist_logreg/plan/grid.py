@@ -38,9 +38,15 @@ __all__ = [
     "parse_l1_ratios",
     "make_grid",
     "group_rows",
+    "path_segments",
+    "path_tasks",
 ]
 
 DEFAULT_C = "1e-3:1e1:25"
+#: A path of a sparse penalty with at least this many C values is fitted as two tasks ...
+SPLIT_MIN_ROWS = 9
+#: ... the first of which holds this share of its C values (rounded up), the weakest.
+WEAK_SHARE = 1 / 3
 
 
 @dataclass(frozen=True)
@@ -198,3 +204,23 @@ def make_grid(penalties="l1,l2", C=DEFAULT_C, l1_ratios=0.5) -> list[GridPoint]:
         else:
             rows.extend(GridPoint(name, float(r), float(c)) for r in mixing for c in Cs)
     return rows
+
+
+def path_segments(rows: Sequence[GridPoint], positions: Sequence[int]) -> list[list[int]]:
+    """One path's positions as the tasks that fit it: the path itself, or for a sparse penalty with at
+    least ``SPLIT_MIN_ROWS`` C values, its weakest ``WEAK_SHARE`` (by C, rounded up) first, then the
+    rest; each in grid order."""
+    positions = list(positions)
+    if len(positions) < SPLIT_MIN_ROWS or not rows[positions[0]].spec.sparse:
+        return [positions]
+    by_C = sorted(positions, key=lambda i: rows[i].C)
+    weak = set(by_C[len(by_C) - math.ceil(WEAK_SHARE * len(by_C)):])
+    return [[i for i in positions if i in weak], [i for i in positions if i not in weak]]
+
+
+def path_tasks(rows: Sequence[GridPoint]) -> list[list[int]]:
+    """The rows of each task of an engine that fits a path per task (:mod:`.tasks`): every path, a
+    long sparse one as its two segments (:func:`path_segments`), the weak segments first, being the
+    longest tasks. Depends on the grid alone, like the plan."""
+    segments = [path_segments(rows, positions) for positions in group_rows(rows).values()]
+    return [s[0] for s in segments if len(s) == 2] + [s[-1] for s in segments]

@@ -6,7 +6,7 @@ A task is the unit of work an executor schedules: one regularisation path — th
 rows independently (saga) asks for one task per row; one that fits many rows in one call (a GPU
 engine) asks for one task per split and fold (:attr:`~mnist_logreg.engines.base.Engine.task_unit`).
 
-A long path of a sparse penalty (L1, elastic net, group) is two tasks (:func:`path_segments`): its
+A long path of a sparse penalty (L1, elastic net, group) is two tasks (:func:`~.grid.path_segments`): its
 weakest C values cost the most (the support grows as C grows: on the notebook grid the weakest
 third of the l1 path's rows take two thirds of its time), and as one task they would be the
 sweep's long pole while other cores wait. The second task starts its first C from zero weights,
@@ -22,7 +22,6 @@ task may run in this process, a local worker process or on a Dask worker, any nu
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -34,17 +33,13 @@ from threadpoolctl import threadpool_limits
 
 from ..engines.base import Engine, FitResult
 from ..errors import DataError
-from .grid import GridPoint, group_rows
+from .grid import GridPoint, path_tasks
 from ..metrics import predict_proba, roc_auc_ovr, score_fit
 
 __all__ = ["SplitData", "Task", "TaskResult", "TASK_UNITS", "make_split_data", "plan_tasks", "run_task"]
 
 #: How an engine wants its rows grouped into tasks (see :attr:`Engine.task_unit`).
 TASK_UNITS = ("row", "path", "grid")
-#: A path of a sparse penalty with at least this many C values is planned as two tasks ...
-SPLIT_MIN_ROWS = 9
-#: ... the second of which holds this share of its C values (rounded up), the weakest.
-WEAK_SHARE = 1 / 3
 
 
 @dataclass
@@ -163,18 +158,6 @@ class TaskResult:
     worker: str = ""
 
 
-def path_segments(rows: Sequence[GridPoint], positions: Sequence[int]) -> list[list[int]]:
-    """One path's positions as the tasks that fit it: the path itself, or for a sparse penalty with at
-    least ``SPLIT_MIN_ROWS`` C values, its weakest ``WEAK_SHARE`` (by C, rounded up) first, then the
-    rest; each in grid order."""
-    positions = list(positions)
-    if len(positions) < SPLIT_MIN_ROWS or not rows[positions[0]].spec.sparse:
-        return [positions]
-    by_C = sorted(positions, key=lambda i: rows[i].C)
-    weak = set(by_C[len(by_C) - math.ceil(WEAK_SHARE * len(by_C)):])
-    return [[i for i in positions if i in weak], [i for i in positions if i not in weak]]
-
-
 def plan_tasks(rows: Sequence[GridPoint], repeats: Sequence[int], cv: int | None, unit: str = "path",
                blas_threads: int | None = None) -> list[Task]:
     """Every task of a sweep: for each repeat, each fold (then the main fit), each group of rows.
@@ -184,7 +167,7 @@ def plan_tasks(rows: Sequence[GridPoint], repeats: Sequence[int], cv: int | None
     process, a local worker or a Dask worker. Parallelism comes from running tasks at once.
 
     Folds come first so that a row's table record, which needs every fold's score, is complete
-    as early as possible, and within each part the weak segments of split paths (:func:`path_segments`)
+    as early as possible, and within each part the weak segments of split paths (:func:`~.grid.path_tasks`)
     come first, being the longest; the order changes when results arrive, never what they are.
     """
     if unit not in TASK_UNITS:
@@ -194,8 +177,7 @@ def plan_tasks(rows: Sequence[GridPoint], repeats: Sequence[int], cv: int | None
     elif unit == "grid":
         groups = [list(range(len(rows)))]
     else:
-        segments = [path_segments(rows, path) for path in group_rows(rows).values()]
-        groups = [s[0] for s in segments if len(s) > 1] + [part for s in segments for part in s[-1:]]
+        groups = path_tasks(rows)
     parts = [*range(cv or 0), None]
     threads = int(blas_threads or 1)
     return [Task(repeat=int(r), fold=f, positions=tuple(g), rows=tuple(rows[i] for i in g), blas_threads=threads)

@@ -96,7 +96,7 @@ class PenaltySpec:
     @property
     def sparse(self) -> bool:
         """Whether the penalty has a non-smooth part (L1, or the pixels' group norm) at every finite C."""
-        return self.kind.penalised and self.l1_ratio > 0
+        return self.at(1.0, 1).has_nonsmooth
 
     @property
     def family_name(self) -> str:
