@@ -18,6 +18,8 @@ CORES = max(1, joblib.cpu_count())
     (dict(jobs=1), None),  # nothing in workers
     (dict(jobs=2, scheduler="local:2"), None),  # the cluster's workers, not local ones
     (dict(jobs=2, penalties="l2"), None),  # one path is one task, which runs in the driver
+    (dict(jobs=2, penalties="l1"), 2),  # ... but a long sparse path is two (plan.grid.path_tasks)
+    (dict(jobs=2, penalties="l1", C="1e-3:1e1:8"), None),  # ... unless it is short
     (dict(jobs=2, penalties="l2", repeats=2), 2),  # ... but two repeats are two tasks
     (dict(penalties="l1,l2", C="1e-3:1e1:25"), CORES if CORES > 1 else None),  # the notebook grid, default --jobs
     (dict(penalties="l1,l2", C="1", train_size=300), None),  # a small plan stays in the driver

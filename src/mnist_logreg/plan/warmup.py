@@ -119,18 +119,18 @@ def early_jobs(config) -> int | None:
     """Local workers a run's options will certainly use, judged before its data is loaded; else None.
 
     ``--scheduler`` runs nothing locally, ``--jobs 1`` nothing in workers, and a plan of one task
-    (one regularisation path, no repeats or folds) runs in the driver. Under the default ``--jobs``
+    (one regularisation path short enough to be one task, no repeats or folds) runs in the driver. Under the default ``--jobs``
     the executor also keeps plans below ``SMALL_PLAN`` in the driver; here the pixels x classes
     are not known yet, so the plan counts ``EARLY_FEATURES_CLASSES`` of them, and a train size
     given as a fraction is not judged at all.
     """
-    from .grid import group_rows, make_grid
+    from .grid import make_grid, path_tasks
 
     if config.scheduler:
         return None
     rows = make_grid(config.penalties, config.C, config.l1_ratios)
     parts = config.repeats * (1 + config.cv if config.select_by == "roc_auc_cv" else 1)
-    if len(group_rows(rows)) * parts <= 1:  # one path, one task (an engine of one task per row has more)
+    if len(path_tasks(rows)) * parts <= 1:  # one task (an engine of one task per row has more)
         return None
     work = None  # a number of jobs asked for is used whatever the plan's size
     if config.jobs is None:
