@@ -31,6 +31,8 @@ diagonal on the rest make the preconditioner (symmetric and positive definite on
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import scipy.linalg
 
@@ -103,10 +105,8 @@ class FreeSetFactor:
             A[:, weight] = hessian.X[start:start + BLOCK, position]  # the free weights' pixels, float32
             B = A * P[start:start + BLOCK, classes].astype(np.float32)
             H -= (B.T @ B).astype(np.float64)  # numpy's symmetric rank-k update
-            for runs in blocks:
-                for rows in runs:
-                    for cols in runs:
-                        H[rows, cols] += (B[:, rows].T @ A[:, cols]).astype(np.float64)
+            for rows, cols in (pair for runs in blocks for pair in itertools.product(runs, repeat=2)):
+                H[rows, cols] += (B[:, rows].T @ A[:, cols]).astype(np.float64)
         H /= n
         H[np.flatnonzero(weight), np.flatnonzero(weight)] += problem.penalty.alpha  # the ridge: weights only
         self.shift = SHIFT * max(float(H.diagonal().max()), 1e-300)

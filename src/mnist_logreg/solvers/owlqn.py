@@ -203,7 +203,7 @@ def minimize_owlqn(problem: Problem, x0: np.ndarray, *, tol: float, kkt_tol: flo
             if gap.relative <= tol or last:
                 kkt = problem.kkt(x, g)
                 return OWLQNResult(x, n_iter, gap.relative <= tol, kkt, gap.relative, F)
-            if predict_gap and not last:
+            if predict_gap:  # (not the last iteration: that returned above)
                 ratio = max(ratio, gap.relative / max(predicted, 1e-300))
         elif not use_gap and (kkt <= kkt_tol or last):
             if not fresh:
