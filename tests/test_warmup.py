@@ -73,15 +73,29 @@ def test_the_executor_joins_the_early_warm_up():
         assert later._warming is not early
 
 
+#: What a worker or the command's option checks must not import: most of a fresh process's start.
+HEAVY = ("sklearn", "pandas", "matplotlib", "scipy.stats")
+
+
+def run_fresh(code: str) -> tuple[list[str], list[str]]:
+    """Run ``code`` in a fresh interpreter, as a worker or the command starts: the lines it printed,
+    and which of ``HEAVY`` it imported."""
+    import json
+    import subprocess
+    import sys
+
+    report = f"\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))\n"
+    out = subprocess.run([sys.executable, "-c", code + report], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    *lines, imported = out.stdout.splitlines()
+    return lines, json.loads(imported)
+
+
 def test_a_worker_runs_a_default_task_without_importing_scikit_learn():
     """What makes a worker's start cheap: the task code, the numpy engine and the scoring of a path need
     NumPy, SciPy's linear algebra and Numba, not scikit-learn (its import, with SciPy's stats and
     pandas, is most of a fresh process's start). Checked in a fresh interpreter, as a worker is."""
-    import subprocess
-    import sys
-
     code = """
-import sys
 import numpy as np
 from mnist_logreg.plan.warmup import import_task_code
 import_task_code()
@@ -95,12 +109,8 @@ data = SplitData(repeat=0, X_train=X[:80], y_train=y[:80], X_test=X[80:], y_test
 (task,) = plan_tasks(make_grid("l1", "0.1,1"), [0], None, "path")
 result = run_task(task, data, NumpyEngine())
 assert len(result.records) == 2, result
-print(sorted({m.split(".")[0] for m in sys.modules} & {"sklearn", "pandas", "matplotlib"}),
-      "scipy.stats" in sys.modules)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["[]", "False"], out.stdout
+    assert run_fresh(code) == ([], [])
 
 
 def test_the_command_checks_its_options_before_importing_scikit_learn(tmp_path):
@@ -108,12 +118,8 @@ def test_the_command_checks_its_options_before_importing_scikit_learn(tmp_path):
     check of ``mnist-logreg run`` (a local data folder, sizes, scale, dtype, selection, refit) runs on
     the standard library and NumPy, and a wrong option is refused the same way. Checked in a fresh
     interpreter, as the command starts."""
-    import subprocess
-    import sys
-
     (tmp_path / "data").mkdir()
     code = f"""
-import sys
 from mnist_logreg.cli import build_parser, config_from_args
 from mnist_logreg.errors import UsageError
 from mnist_logreg.plan.warmup import early_jobs
@@ -132,8 +138,5 @@ try:
     bad.validate(given)
 except UsageError as error:
     print("refused:", str(error).split(":")[0])
-print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"sklearn", "pandas", "matplotlib"}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == ["refused: --scale", "[]"], out.stdout
+    assert run_fresh(code) == (["refused: --scale"], [])
