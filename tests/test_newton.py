@@ -133,3 +133,40 @@ def test_group_rows_are_certified_by_their_gap(digits, solver):
         distance = (record["objective"] - f_tight) / record["objective"]
         assert distance <= record["gap"] + 4 * np.finfo(float).eps
 
+
+
+def test_newton_step_moves_entering_weights_into_their_orthant_only(digits):
+    """A zero weight whose gradient exceeds the penalty enters the step's free set but may only move
+    against its pseudo-gradient. Where the solution of the Newton system moves some the other way,
+    the direction leaves them out and is still a descent direction of the quadratic model (with the
+    Hessian recomputed here in float64 from X)."""
+    from mnist_logreg.solvers.datafit import log_normaliser
+    from mnist_logreg.solvers.gap import duality_gap
+    from mnist_logreg.solvers.newton import _Hessian, _newton_direction, _orthant_direction
+    from mnist_logreg.solvers.owlqn import pseudo_gradient
+
+    X, y = digits
+    problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("l1", 1.0).at(5.0, len(y)))
+    rough = minimize_owlqn(problem, np.zeros(problem.size), tol=0.0, kkt_tol=1e-2, max_iter=5000, report_gap=False)
+    at = duality_gap(problem, rough.x, problem.scores(rough.x))  # the tail's own start: intercepts re-fitted
+    x, n_coef = at.x, problem.n_coef
+    pg = pseudo_gradient(x, at.grad, problem.penalty.strength, n_coef)
+    free = np.ones(x.size, dtype=bool)
+    free[:n_coef] = (x[:n_coef] != 0) | (pg[:n_coef] != 0)
+    P = log_normaliser(at.Z)[1]
+    hessian = _Hessian(problem, P, free)
+    entering = np.zeros(x.size, dtype=bool)
+    entering[:n_coef] = free[:n_coef] & (x[:n_coef] == 0)
+
+    def wrong_way(d):
+        return entering & (d * pg >= 0) & (d != 0)
+
+    plain = _newton_direction(hessian, pg, free, 0.5, None, None)
+    assert wrong_way(plain).any()  # the case this is about
+    d = _orthant_direction(hessian, pg, x, free, 0.5, None, None, n_coef)
+    assert not wrong_way(d).any()
+    assert np.all(d[~free] == 0)
+    dW, db = problem.unpack(d)
+    U = X @ dW.T + db
+    curvature = float(np.sum(U * (P * (U - np.sum(P * U, axis=1, keepdims=True))))) / len(y)
+    assert pg @ d + 0.5 * curvature < 0

@@ -47,6 +47,8 @@ __all__ = ["AugmentedGram", "minimize_newton"]
 
 #: Conjugate-gradient iterations per Newton step, at most.
 MAX_CG = 200
+#: Times a Newton step's system is solved again without the zero weights its solution moved the wrong way.
+MAX_RESOLVES = 3
 
 
 class _Hessian:
@@ -194,8 +196,9 @@ def _conjugate_gradients(hessian: _Hessian, rhs: np.ndarray, free: np.ndarray, r
 
 
 def _newton_direction(hessian: _Hessian, pg: np.ndarray, free: np.ndarray, forcing: float,
-                      preconditioner: "_KroneckerPreconditioner | None", factors: FactorCache | None) -> np.ndarray:
-    """The step's direction: conjugate gradients on ``H_FF d_F = -pg_F``.
+                      preconditioner: "_KroneckerPreconditioner | None", factors: FactorCache | None,
+                      start: np.ndarray | None = None) -> np.ndarray:
+    """The step's direction: conjugate gradients on ``H_FF d_F = -pg_F`` (from ``start``, if given).
 
     With a :class:`.freeset.FactorCache` and a free set small enough to factor, they run on the
     kept factor (or the usual preconditioner when none covers ``free``) for at most ``SWITCH_CG``
@@ -203,16 +206,40 @@ def _newton_direction(hessian: _Hessian, pg: np.ndarray, free: np.ndarray, forci
     and the iterations go on with it.
     """
     if factors is None or not factors.affordable(hessian, free):
-        return _conjugate_gradients(hessian, -pg, free, forcing, preconditioner)[0]
+        return _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, start=start)[0]
     factor = factors.usable(free)
     if factor is not None:
         preconditioner = factor.preconditioner(hessian.diagonal, free)
-    d, _, solved = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, max_iter=SWITCH_CG)
+    d, _, solved = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, max_iter=SWITCH_CG, start=start)
     if solved:
         return d
     factor = factors.build(hessian, free)
     return _conjugate_gradients(hessian, -pg, free, forcing, factor.preconditioner(hessian.diagonal, free),
                                 start=d)[0]
+
+
+def _orthant_direction(hessian: _Hessian, pg: np.ndarray, x: np.ndarray, free: np.ndarray, forcing: float,
+                       preconditioner, factors: FactorCache | None, n_coef: int) -> np.ndarray:
+    """The Newton direction on the free set, with the zero weights it would move the wrong way left out.
+
+    A zero weight enters the free set when its gradient exceeds the penalty, and may only move
+    against its pseudo-gradient (into the orthant of ``-pg``). When the solution of the Newton system
+    moves one the other way, zeroing that entry alone leaves the others compensating for a move that
+    does not happen: the step is then no Newton step at all (the quadratic model can even rise along
+    it) and the line search cuts it to a fraction, step after step. Such weights leave the free set
+    and the system is solved again on the rest, from the solution so far.
+    """
+    entering = np.zeros(x.size, dtype=bool)
+    entering[:n_coef] = free[:n_coef] & (x[:n_coef] == 0)
+    d = None
+    for _ in range(MAX_RESOLVES + 1):
+        d = _newton_direction(hessian, pg, free, forcing, preconditioner, factors, start=d)
+        wrong = entering & (d * pg >= 0) & (d != 0)
+        if not wrong.any():
+            break
+        free = free & ~wrong
+        d[wrong] = 0.0
+    return d
 
 
 def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: int,
@@ -274,7 +301,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         forcing = min(0.5, float(np.sqrt(kkt / first_kkt)))
         preconditioner = None if gram is None else _KroneckerPreconditioner(gram, P, penalty.alpha, problem.n_classes,
                                                                             problem.n_features)
-        d = _newton_direction(hessian, pg, free, forcing, preconditioner, factors)
+        d = _orthant_direction(hessian, pg, x, free, forcing, preconditioner, factors, n_coef)
         step = _search(problem, x, Z, F, pg, d)
         if step is None:
             Z, fresh = problem.scores(x), True
