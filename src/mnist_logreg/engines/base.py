@@ -33,6 +33,10 @@ class FitResult:
         Whether the engine's stopping criterion was met within ``max_iter``.
     fit_seconds : float
         Wall time spent on this row (for a path solver: the time of this row's own solve).
+    dual : float
+        A dual value ``D <= min F`` that the engine proved in float64 on the same training matrix at
+        exactly this ``(coef, intercept)``; scoring then bounds the gap by it instead of building the
+        dual point again (:func:`~mnist_logreg.solvers.gap.certified_gap`). NaN: none.
     """
 
     coef: np.ndarray
@@ -40,6 +44,7 @@ class FitResult:
     n_iter: int
     converged: bool
     fit_seconds: float
+    dual: float = float("nan")
 
 
 class Engine(ABC):

@@ -100,4 +100,5 @@ class NumpyEngine(Engine):
                 starts[p] = warm_start[first]
         for p, j, solution in self.fitter.fit(X, y, n_classes, paths, starts):
             yield groups[p][j], FitResult(coef=solution.coef, intercept=solution.intercept, n_iter=solution.n_iter,
-                                          converged=solution.converged, fit_seconds=solution.seconds)
+                                          converged=solution.converged, fit_seconds=solution.seconds,
+                                          dual=solution.dual)

@@ -290,7 +290,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
                 Z, fresh = problem.scores(x), True
                 gap = duality_gap(problem, x, Z)
                 x, F = gap.x, gap.primal
-            return OWLQNResult(x, n_iter, gap.relative <= tol, kkt, gap.relative, F)
+            return OWLQNResult(x, n_iter, gap.relative <= tol, kkt, gap.relative, F, gap.dual)
         n_iter += 1
         free = np.ones(x.size, dtype=bool)
         if l1 > 0:
@@ -306,7 +306,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         if step is None:
             Z, fresh = problem.scores(x), True
             gap = duality_gap(problem, x, Z)
-            return OWLQNResult(gap.x, n_iter, gap.relative <= tol, kkt, gap.relative, gap.primal)
+            return OWLQNResult(gap.x, n_iter, gap.relative <= tol, kkt, gap.relative, gap.primal, gap.dual)
         x, Z = step
         fresh = False
 

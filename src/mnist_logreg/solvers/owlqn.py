@@ -82,6 +82,8 @@ class OWLQNResult:
         Relative duality gap at ``x`` (NaN without a penalty).
     value : float
         ``F(x)`` (smooth part + ``lambda |W|_1``).
+    dual : float
+        The dual value ``D <= min F`` behind ``gap`` (:mod:`.gap`), where the solver keeps it; NaN otherwise.
     """
 
     x: np.ndarray
@@ -90,6 +92,7 @@ class OWLQNResult:
     kkt: float
     gap: float
     value: float
+    dual: float = float("nan")
 
 
 def pseudo_gradient(x: np.ndarray, grad: np.ndarray, l1: float, n_coef: int) -> np.ndarray:
