@@ -58,13 +58,17 @@ class _Hessian:
     float32): under L1 that is the support and its violators, often a small part of X.
     """
 
-    def __init__(self, problem: Problem, P: np.ndarray, free: np.ndarray, block: int = 4096):
+    def __init__(self, problem: Problem, P: np.ndarray, free: np.ndarray, block: int = 4096,
+                 previous: "_Hessian | None" = None):
         self.problem, self.P = problem, P
         k, d, n = problem.n_classes, problem.n_features, problem.n_samples
         self.columns = np.flatnonzero(free[:k * d].reshape(k, d).any(axis=0))
-        # float32 products: the conjugate gradients only need an approximate H (inexact Newton), and
-        # the gradient and the certificate stay in X's dtype.
-        self.X = np.ascontiguousarray(problem.X[:, self.columns], dtype=np.float32)
+        if previous is not None and previous.problem.X is problem.X and np.array_equal(previous.columns, self.columns):
+            self.X = previous.X  # the same free columns as the last step (the usual case): no new copy
+        else:
+            # float32 products: the conjugate gradients only need an approximate H (inexact Newton), and
+            # the gradient and the certificate stay in X's dtype.
+            self.X = np.ascontiguousarray(problem.X[:, self.columns], dtype=np.float32)
         weights = P * (1.0 - P)  # the diagonal of diag p_i - p_i p_i^T
         # diag H_W = (P(1-P))^T (X o X) / n + alpha, read in blocks of rows (no copy of X o X kept).
         part_diag = np.zeros((k, len(self.columns)))
@@ -275,7 +279,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
     x = np.array(x0, dtype=np.float64)
     Z = problem.scores(x)
     fresh = True  # Z computed from x, not accumulated along line searches
-    n_iter, first_kkt = 0, None
+    n_iter, first_kkt, hessian = 0, None, None
     while True:
         gap = duality_gap(problem, x, Z)
         if gap.relative <= tol and not fresh:
@@ -296,7 +300,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         if l1 > 0:
             free[:n_coef] = (x[:n_coef] != 0) | (pg[:n_coef] != 0)
         P = log_normaliser(Z)[1]
-        hessian = _Hessian(problem, P, free)
+        hessian = _Hessian(problem, P, free, previous=hessian)
         first_kkt = first_kkt or max(kkt, 1e-300)
         forcing = min(0.5, float(np.sqrt(kkt / first_kkt)))
         preconditioner = None if gram is None else _KroneckerPreconditioner(gram, P, penalty.alpha, problem.n_classes,
