@@ -191,3 +191,22 @@ def test_engine_dual_is_the_certificate_scoring_would_build(digits):
     X32 = X.astype(np.float32)
     fits32 = dict(NumpyEngine().fit_path(X32, y, 10, ROWS[:1]))
     assert np.isnan(fits32[0].dual)
+
+
+def test_ridge_newton_direction_keeps_every_weight(digits):
+    """Without an L1 part there are no orthants: from zero weights (all of them zero, none "entering"),
+    the step is the whole Newton direction, not one with the weights it moves along the gradient left out."""
+    from mnist_logreg.solvers.datafit import log_normaliser
+    from mnist_logreg.solvers.newton import _Hessian, _newton_direction, _orthant_direction
+
+    X, y = digits
+    problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("elasticnet", 0.0).at(1.0, len(y)))
+    x = np.zeros(problem.size)
+    Z = problem.scores(x)
+    g = problem.value_grad(Z, x)[1]
+    free = np.ones(x.size, dtype=bool)
+    hessian = _Hessian(problem, log_normaliser(Z)[1], free)
+    plain = _newton_direction(hessian, g, free, 1e-8, None, None)
+    assert np.any(plain[:problem.n_coef] * g[:problem.n_coef] > 0)  # some weights move along the gradient
+    d = _orthant_direction(hessian, g, x, free, 1e-8, None, None, problem.n_coef)
+    np.testing.assert_array_equal(d, plain)

@@ -248,7 +248,8 @@ def _orthant_direction(hessian: _Hessian, pg: np.ndarray, x: np.ndarray, free: n
     and the system is solved again on the rest, from the solution so far.
     """
     entering = np.zeros(x.size, dtype=bool)
-    entering[:n_coef] = free[:n_coef] & (x[:n_coef] == 0)
+    if hessian.problem.penalty.strength > 0:  # without an L1 part there are no orthants to keep
+        entering[:n_coef] = free[:n_coef] & (x[:n_coef] == 0)
     d = None
     for _ in range(MAX_RESOLVES + 1):
         d = _newton_direction(hessian, pg, free, forcing, preconditioner, factors, start=d, aimed=aimed)
