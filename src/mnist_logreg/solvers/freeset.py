@@ -102,7 +102,7 @@ class FreeSetFactor:
         blocks = [_runs(np.flatnonzero(classes == c)) for c in range(k)]
         # A and B are formed transposed (|F| x rows): gathering whole rows of X^T is a copy of contiguous
         # memory, where gathering columns of X strides (a third of the time of forming the matrix).
-        for start in range(0, n, BLOCK):  # rows in blocks: A and B never exceed BLOCK x |F|
+        for start in range(0, n, BLOCK):  # rows in blocks: A^T and B^T never exceed |F| x BLOCK
             X_block = np.ascontiguousarray(hessian.X[start:start + BLOCK].T)
             At = np.ones((len(self.index), X_block.shape[1]), dtype=np.float32)
             At[weight] = X_block[position]  # the free weights' pixels, float32

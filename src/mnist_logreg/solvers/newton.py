@@ -65,8 +65,9 @@ MIN_FORCING = 1e-3
 class _Hessian:
     """Products with the Hessian of the smooth part at one point, on the columns that can move.
 
-    Only the columns of X with a free coordinate enter a product (copied once per Newton step, in
-    float32): under L1 that is the support and its violators, often a small part of X.
+    Only the columns of X with a free coordinate enter a product (copied in float32; from
+    ``previous``, the last step's Hessian on the same problem, when its columns are the same): under
+    L1 that is the support and its violators, often a small part of X.
     """
 
     def __init__(self, problem: Problem, P: np.ndarray, free: np.ndarray, block: int = 4096,
@@ -74,7 +75,7 @@ class _Hessian:
         self.problem, self.P = problem, P
         k, d, n = problem.n_classes, problem.n_features, problem.n_samples
         self.columns = np.flatnonzero(free[:k * d].reshape(k, d).any(axis=0))
-        if previous is not None and previous.problem.X is problem.X and np.array_equal(previous.columns, self.columns):
+        if previous is not None and np.array_equal(previous.columns, self.columns):
             self.X = previous.X  # the same free columns as the last step (the usual case): no new copy
         else:
             # float32 products: the conjugate gradients only need an approximate H (inexact Newton), and
@@ -257,7 +258,7 @@ def _orthant_direction(hessian: _Hessian, pg: np.ndarray, x: np.ndarray, free: n
         if not wrong.any():
             break
         free = free & ~wrong
-        d[wrong] = 0.0
+        d[wrong] = 0.0  # after the last solve, only this: the direction never moves a zero weight the wrong way
     return d
 
 
@@ -324,7 +325,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         preconditioner = None if gram is None else _KroneckerPreconditioner(gram, P, penalty.alpha, problem.n_classes,
                                                                             problem.n_features)
         d = _orthant_direction(hessian, pg, x, free, forcing, preconditioner, factors, n_coef, aimed)
-        step = _search(problem, x, Z, F, pg, d)
+        step = orthant_backtrack(problem, x, Z, F, pg, d, 1.0)
         if step is None:
             Z, fresh = problem.scores(x), True
             gap = duality_gap(problem, x, Z)
@@ -334,11 +335,3 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         x, Z = step
         fresh = False
 
-
-def _search(problem: Problem, x, Z, F, pg, d):
-    """Backtracking along ``pi(x + t d)``, Armijo on ``pg``; ``(x, Z)`` or None."""
-    n_coef = problem.n_coef
-    if problem.penalty.strength > 0:
-        wrong = (d[:n_coef] * pg[:n_coef] >= 0) & (x[:n_coef] == 0)  # a zero weight moves only against pg
-        d[:n_coef][wrong] = 0.0
-    return orthant_backtrack(problem, x, Z, F, pg, d, 1.0)
