@@ -92,16 +92,6 @@ def roc_auc_ovr(y: np.ndarray, proba: np.ndarray) -> float:
     return float(auc.mean())
 
 
-def _gap(row: GridPoint, fit: FitResult, X_train: np.ndarray, y_train: np.ndarray, Z_train: np.ndarray,
-         value: float) -> float:
-    """The row's certificate: ``(value - D) / value`` with the engine's own dual value ``D`` where it
-    proved one (:attr:`FitResult.dual`), else with the dual point built here from the scores."""
-    if np.isfinite(fit.dual) and np.isfinite(row.C) and value > 0:
-        return max((value - fit.dual) / value, 0.0)
-    return certified_gap(X_train, y_train, fit.coef, fit.intercept, Z_train, value, l1_ratio=row.l1_ratio,
-                         C=row.C, penalty=row.penalty)
-
-
 def score_fit(row: GridPoint, fit: FitResult, X_train, y_train, X_test, y_test) -> dict:
     """The results.csv record of one row.
 
@@ -134,7 +124,8 @@ def score_fit(row: GridPoint, fit: FitResult, X_train, y_train, X_test, y_test) 
         "log_loss_test": log_loss(y_test, p_test),
         "nonzero_fraction": row.spec.nonzero_fraction(fit.coef),
         "objective": value,
-        "gap": _gap(row, fit, X_train, y_train, Z_train, value),
+        "gap": certified_gap(X_train, y_train, fit.coef, fit.intercept, Z_train, value, l1_ratio=row.l1_ratio,
+                             C=row.C, penalty=row.penalty, dual=fit.dual),
         "n_iter": int(fit.n_iter),
         "converged": bool(fit.converged),
         "fit_seconds": float(fit.fit_seconds),

@@ -149,7 +149,8 @@ def duality_gap(problem: Problem, x: np.ndarray, Z: np.ndarray) -> DualityGap:
 
 
 def certified_gap(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: np.ndarray, Z: np.ndarray,
-                  value: float, *, l1_ratio: float, C: float, penalty: str = "elasticnet") -> float:
+                  value: float, *, l1_ratio: float, C: float, penalty: str = "elasticnet",
+                  dual: float = float("nan")) -> float:
     r"""The certificate of one fitted row: an upper bound of ``(value - min F) / value``, in float64.
 
     ``value`` is :math:`F(W, b)` at the reported point (scored from the same scores ``Z``); the
@@ -173,6 +174,10 @@ def certified_gap(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: np.
         ``C = inf`` (no penalty) has no finite dual: the result is NaN.
     penalty : str, default="elasticnet"
         The row's penalty name (l1, l2 and elasticnet are all the elastic-net family).
+    dual : float, default=NaN
+        A dual value ``D <= min F`` already proved at exactly this ``(coef, intercept)`` in float64
+        on this X (an engine's own, :attr:`~mnist_logreg.engines.base.FitResult.dual`): used
+        instead of building the dual point again. NaN: build it.
 
     Returns
     -------
@@ -184,8 +189,9 @@ def certified_gap(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: np.
     n = X.shape[0]
     if not np.isfinite(C) or not value > 0:
         return float("nan")
-    datafit = SoftmaxDatafit(np.asarray(X, dtype=np.float64), y, coef.shape[0])
-    problem = Problem(datafit, PenaltySpec(penalty, float(l1_ratio)).at(C, n))
-    x = datafit.pack(coef, intercept)
-    dual = duality_gap(problem, x, np.asarray(Z, dtype=np.float64)).dual
+    if not np.isfinite(dual):
+        datafit = SoftmaxDatafit(np.asarray(X, dtype=np.float64), y, coef.shape[0])
+        problem = Problem(datafit, PenaltySpec(penalty, float(l1_ratio)).at(C, n))
+        x = datafit.pack(coef, intercept)
+        dual = duality_gap(problem, x, np.asarray(Z, dtype=np.float64)).dual
     return max((value - dual) / value, 0.0)
