@@ -90,6 +90,29 @@ def test_factor_on_a_changed_free_set_is_a_preconditioner(digits):
     assert np.linalg.norm(np.where(changed, hessian.product(d) - rhs, 0.0)) <= 1e-6 * np.linalg.norm(rhs)
 
 
+def test_factor_on_a_smaller_free_set_is_the_inverse_of_its_block(digits):
+    """Weights that left the free set (a fifth of the factor's) leave a preconditioner that is the exact
+    inverse of the factored matrix's block on the rest, so conjugate gradients need a step or two,
+    as with a new factor."""
+    problem, hessian, free = _step(digits, 1.0, 0.5)
+    factor = FreeSetFactor(hessian, free)
+    weights = np.flatnonzero(free[:problem.n_coef])
+    smaller = free.copy()
+    smaller[weights[::5]] = False
+    assert factor.covers(smaller)
+    factored = factor.lower @ factor.lower.T  # the matrix the factor inverts (float32-formed H_FF + shift)
+    kept = smaller[factor.index]
+    r = np.where(smaller, np.random.default_rng(1).standard_normal(free.size), 0.0)
+    expected = np.linalg.solve(factored[np.ix_(kept, kept)], r[factor.index][kept])
+    applied = factor.preconditioner(hessian.diagonal, smaller).apply(r)
+    assert np.all(applied[~smaller] == 0)
+    assert np.allclose(applied[factor.index][kept], expected, rtol=1e-8, atol=1e-10 * np.abs(expected).max())
+    rhs = _consistent_rhs(hessian, smaller)
+    d, iterations, solved = _conjugate_gradients(hessian, rhs, smaller, 1e-6,
+                                                 factor.preconditioner(hessian.diagonal, smaller))
+    assert solved and iterations <= 3
+
+
 @pytest.mark.parametrize("l1_ratio, C", [(1.0, 5.0), (0.5, 20.0)])
 def test_newton_with_factors_reaches_the_minimum(digits, l1_ratio, C):
     X, y = digits

@@ -172,6 +172,54 @@ def test_newton_step_moves_entering_weights_into_their_orthant_only(digits):
     assert pg @ d + 0.5 * curvature < 0
 
 
+def _model(X, y, P, pg, d, problem):
+    """``pg . d + d H d / 2`` with the Hessian of the mean log-loss recomputed in float64 from X."""
+    dW, db = problem.unpack(d)
+    U = X @ dW.T + db
+    curvature = float(np.sum(U * (P * (U - np.sum(P * U, axis=1, keepdims=True))))) / len(y)
+    return pg @ d + 0.5 * curvature
+
+
+@pytest.mark.parametrize("C", [0.5, 2.0])
+def test_newton_step_takes_weights_it_would_move_past_zero_to_zero(digits, C):
+    """Near a row's solution the Newton system's solution moves some weights of the support past zero.
+    The direction moves them to zero exactly (no further) and re-solves the rest given that move, so
+    the step decreases the quadratic model, and by more than the plain solution cut back to the
+    orthant (what the line search's projection would make of it; here that one even raises it)."""
+    from mnist_logreg.solvers.datafit import log_normaliser
+    from mnist_logreg.solvers.gap import duality_gap
+    from mnist_logreg.solvers.newton import _Hessian, _newton_direction, _orthant_direction
+    from mnist_logreg.solvers.owlqn import pseudo_gradient
+
+    X, y = digits
+    problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("l1", 1.0).at(C, len(y)))
+    l1 = problem.penalty.strength
+    rough = minimize_owlqn(problem, np.zeros(problem.size), tol=0.0, kkt_tol=0.1 * l1, max_iter=5000, report_gap=False)
+    at = duality_gap(problem, rough.x, problem.scores(rough.x))
+    x, n_coef = at.x, problem.n_coef
+    pg = pseudo_gradient(x, at.grad, l1, n_coef)
+    free = np.ones(x.size, dtype=bool)
+    free[:n_coef] = (x[:n_coef] != 0) | (pg[:n_coef] != 0)
+    P = log_normaliser(at.Z)[1]
+    hessian = _Hessian(problem, P, free)
+    support = np.zeros(x.size, dtype=bool)
+    support[:n_coef] = x[:n_coef] != 0
+
+    plain = _newton_direction(hessian, pg, free, 0.5, None, None)
+    crossing = support & (x * (x + plain) < 0)
+    assert crossing.any()  # the case this is about
+    d = _orthant_direction(hessian, pg, x, free, 0.5, None, None, n_coef)
+    assert np.all(x[crossing] + d[crossing] == 0)  # to zero exactly
+    assert not np.any(support & (x * (x + d) < 0))  # no weight of the support changes sign
+    entering = free & ~support
+    entering[n_coef:] = False
+    assert not np.any(entering & (d * pg > 0))  # no zero weight moves the wrong way
+    projected = plain.copy()
+    projected[crossing] = -x[crossing]
+    projected[entering & (plain * pg > 0)] = 0.0
+    assert _model(X, y, P, pg, d, problem) < min(_model(X, y, P, pg, projected, problem), 0.0)
+
+
 def test_engine_dual_is_the_certificate_scoring_would_build(digits):
     """The numpy engine hands scoring the dual value its Newton tail proved; the gap scoring reports
     from it is the one :func:`certified_gap` builds from the reported weights alone. Fitted in

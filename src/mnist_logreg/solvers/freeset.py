@@ -25,8 +25,10 @@ A factor stays useful while the free set and the probabilities move little, whic
 tail spends its steps (the last Newton steps of a row, and the first of the next C on a path), so
 :class:`FactorCache` keeps the newest one per path and rebuilds it only when conjugate gradients
 with it (or, without one, with the diagonal) take more than ``SWITCH_CG`` iterations. On a free set
-that differs from the factor's, the factor's inverse restricted to the shared coordinates and the
-diagonal on the rest make the preconditioner (symmetric and positive definite on ``F``).
+that differs from the factor's, the exact inverse of the factored matrix's block on the shared
+coordinates (a few solves with the factor per coordinate left out) and the diagonal on the rest make
+the preconditioner (symmetric and positive definite on ``F``): a free set that lost weights, as the
+tail's steps do when weights reach zero, is preconditioned as well as by a new factor.
 """
 
 from __future__ import annotations
@@ -48,8 +50,10 @@ MAX_FACTOR_PRODUCTS = 100
 MAX_FREE = 2048
 #: Rows of X per block while the matrix is formed (its work arrays are ``|F| x BLOCK`` float32 at most).
 BLOCK = 2048
-#: A factor preconditions a free set that differs from its own in at most this share of coordinates.
+#: A factor preconditions a free set that adds at most this share of coordinates to its own ...
 MAX_CHANGE = 0.05
+#: ... and leaves out at most this share of the factor's coordinates (each costs a solve with the factor).
+MAX_REMOVED = 0.25
 #: Diagonal shift of the factored matrix, relative to its largest diagonal entry (raised tenfold
 #: until the Cholesky factorisation succeeds).
 SHIFT = 1e-6
@@ -62,11 +66,13 @@ def factor_products(n_samples: int, n_free: int, n_columns: int, n_classes: int)
 
 
 def max_factor_bytes(n_features: int, n_classes: int) -> int:
-    """The most memory a factor takes on a problem of this size: the matrix, its factor and the three
-    work arrays of a block of rows (the block of X transposed, A and B, float32), for the largest free set that ``MAX_FREE`` and
+    """The most memory the factors take on a problem of this size, at a rebuild: the new matrix, its
+    factor and the three work arrays of a block of rows (the block of X transposed, A and B, float32),
+    while the old factor and its preconditioner of a smaller free set (two ``|F| x |R|`` arrays,
+    :class:`_Restricted`) are still held, for the largest free set that ``MAX_FREE`` and
     ``MAX_FACTOR_PRODUCTS`` let through (``|F|^2 <= 4 MAX_FACTOR_PRODUCTS d k``, from :func:`factor_products`)."""
     n_free = int(min(MAX_FREE, np.sqrt(4.0 * MAX_FACTOR_PRODUCTS * n_features * n_classes)))
-    return 16 * n_free ** 2 + 12 * BLOCK * n_free
+    return int((16 + 8 + 16 * MAX_REMOVED) * n_free ** 2) + 12 * BLOCK * n_free
 
 
 class FreeSetFactor:
@@ -129,8 +135,11 @@ class FreeSetFactor:
         return scipy.linalg.solve_triangular(self.lower, half, lower=True, trans="T", check_finite=False)
 
     def covers(self, free: np.ndarray) -> bool:
-        """Whether ``free`` differs from the factor's free set in at most ``MAX_CHANGE`` of its coordinates."""
-        return np.count_nonzero(free != self.free) <= MAX_CHANGE * max(np.count_nonzero(free), 1)
+        """Whether ``free`` adds at most ``MAX_CHANGE`` of its coordinates to the factor's free set and
+        leaves out at most ``MAX_REMOVED`` of the factor's."""
+        added = np.count_nonzero(free & ~self.free)
+        removed = np.count_nonzero(self.free & ~free)
+        return added <= MAX_CHANGE * max(np.count_nonzero(free), 1) and removed <= MAX_REMOVED * len(self.index)
 
     def preconditioner(self, diagonal: np.ndarray, free: np.ndarray) -> "_Restricted":
         """The preconditioner of a step on ``free``: this factor on the shared coordinates, ``diagonal`` (of H) elsewhere."""
@@ -148,17 +157,36 @@ def _runs(members: np.ndarray) -> list[slice]:
 
 
 class _Restricted:
-    """``M^{-1} r``: the factor's solve on ``F & F0``, the inverse diagonal on ``F \\ F0``, zero off ``F``."""
+    r"""``M^{-1} r``: the inverse of the factored matrix's block on ``F & F0``, the inverse diagonal on
+    ``F \ F0``, zero off ``F``.
+
+    The block of the coordinates ``S = F & F0`` that the factor shares with ``F`` is solved exactly, not
+    by the factor's solve restricted to ``S``: with ``G = H_{F0 F0}^{-1}`` and ``R = F0 \ F`` the
+    coordinates left out, ``H_{SS}^{-1} r = (G - G_{:R} G_{RR}^{-1} G_{R:}) r`` on ``S`` (``G_{:R}``
+    costs ``|R|`` solves with the factor, once per step). So a step whose free set lost weights (they
+    reached zero, or moved the wrong way and were left out) keeps a factor as good as a new one.
+    """
 
     def __init__(self, factor: FreeSetFactor, diagonal: np.ndarray, free: np.ndarray):
         self.factor = factor
         self.shared = free[factor.index]
         self.inverse_diagonal = np.where(free & ~factor.free, 1.0 / np.maximum(diagonal, 1e-300), 0.0)
+        self.removed = np.flatnonzero(~self.shared)
+        self.columns = None
+        if len(self.removed):
+            unit = np.zeros((len(factor.index), len(self.removed)))
+            unit[self.removed, np.arange(len(self.removed))] = 1.0
+            self.columns = factor.solve(unit)  # G_{:R}
+            self.block = np.linalg.cholesky(self.columns[self.removed])  # G_RR = L_R L_R^T
 
     def apply(self, r: np.ndarray) -> np.ndarray:
         out = self.inverse_diagonal * r
         factor = self.factor
         solved = factor.solve(np.where(self.shared, r[factor.index], 0.0))
+        if self.columns is not None:
+            half = scipy.linalg.solve_triangular(self.block, solved[self.removed], lower=True, check_finite=False)
+            solved -= self.columns @ scipy.linalg.solve_triangular(self.block, half, lower=True, trans="T",
+                                                                   check_finite=False)
         out[factor.index] += np.where(self.shared, solved, 0.0)
         return out
 
