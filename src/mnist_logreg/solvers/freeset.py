@@ -26,7 +26,7 @@ tail spends its steps (the last Newton steps of a row, and the first of the next
 :class:`FactorCache` keeps the newest one per path and rebuilds it only when conjugate gradients
 with it (or, without one, with the diagonal) take more than ``SWITCH_CG`` iterations. On a free set
 that differs from the factor's, the exact inverse of the factored matrix's block on the shared
-coordinates (a few solves with the factor per coordinate left out) and the diagonal on the rest make
+coordinates (a forward solve with the factor per coordinate left out) and the diagonal on the rest make
 the preconditioner (symmetric and positive definite on ``F``): a free set that lost weights, as the
 tail's steps do when weights reach zero, is preconditioned as well as by a new factor.
 """
@@ -161,33 +161,36 @@ class _Restricted:
     ``F \ F0``, zero off ``F``.
 
     The block of the coordinates ``S = F & F0`` that the factor shares with ``F`` is solved exactly, not
-    by the factor's solve restricted to ``S``: with ``G = H_{F0 F0}^{-1}`` and ``R = F0 \ F`` the
-    coordinates left out, ``H_{SS}^{-1} r = (G - G_{:R} G_{RR}^{-1} G_{R:}) r`` on ``S`` (``G_{:R}``
-    costs ``|R|`` solves with the factor, once per step). So a step whose free set lost weights (they
-    reached zero, or moved the wrong way and were left out) keeps a factor as good as a new one.
+    by the factor's solve restricted to ``S``. With ``H_{F0 F0} = L L^T``, ``R = F0 \ F`` the
+    coordinates left out and ``W = L^{-1} E_R`` (``|R|`` forward solves, once per step), the solution
+    of ``H_SS z_S = r_S`` (``z_R = 0``) is ``z = L^{-T} (I - W (W^T W)^{-1} W^T) L^{-1} r``: the
+    factor's two triangular solves with the component along ``W`` taken out between them. So a step
+    whose free set lost weights (they reached zero, or moved the wrong way and were left out) keeps
+    a factor as good as a new one.
     """
 
     def __init__(self, factor: FreeSetFactor, diagonal: np.ndarray, free: np.ndarray):
         self.factor = factor
         self.shared = free[factor.index]
         self.inverse_diagonal = np.where(free & ~factor.free, 1.0 / np.maximum(diagonal, 1e-300), 0.0)
-        self.removed = np.flatnonzero(~self.shared)
-        self.columns = None
-        if len(self.removed):
-            unit = np.zeros((len(factor.index), len(self.removed)))
-            unit[self.removed, np.arange(len(self.removed))] = 1.0
-            self.columns = factor.solve(unit)  # G_{:R}
-            self.block = np.linalg.cholesky(self.columns[self.removed])  # G_RR = L_R L_R^T
+        removed = np.flatnonzero(~self.shared)
+        self.W = None
+        if len(removed):
+            unit = np.zeros((len(factor.index), len(removed)))
+            unit[removed, np.arange(len(removed))] = 1.0
+            self.W = scipy.linalg.solve_triangular(factor.lower, unit, lower=True, check_finite=False)
+            self.gram = np.linalg.cholesky(self.W.T @ self.W)
 
     def apply(self, r: np.ndarray) -> np.ndarray:
         out = self.inverse_diagonal * r
-        factor = self.factor
-        solved = factor.solve(np.where(self.shared, r[factor.index], 0.0))
-        if self.columns is not None:
-            half = scipy.linalg.solve_triangular(self.block, solved[self.removed], lower=True, check_finite=False)
-            solved -= self.columns @ scipy.linalg.solve_triangular(self.block, half, lower=True, trans="T",
-                                                                   check_finite=False)
-        out[factor.index] += np.where(self.shared, solved, 0.0)
+        lower = self.factor.lower
+        u = scipy.linalg.solve_triangular(lower, np.where(self.shared, r[self.factor.index], 0.0), lower=True,
+                                          check_finite=False)
+        if self.W is not None:
+            half = scipy.linalg.solve_triangular(self.gram, self.W.T @ u, lower=True, check_finite=False)
+            u -= self.W @ scipy.linalg.solve_triangular(self.gram, half, lower=True, trans="T", check_finite=False)
+        solved = scipy.linalg.solve_triangular(lower, u, lower=True, trans="T", check_finite=False)
+        out[self.factor.index] += np.where(self.shared, solved, 0.0)
         return out
 
 
