@@ -258,3 +258,26 @@ def test_ridge_newton_direction_keeps_every_weight(digits):
     assert np.any(plain[:problem.n_coef] * g[:problem.n_coef] > 0)  # some weights move along the gradient
     d = _orthant_direction(hessian, g, x, free, 1e-8, None, None, problem.n_coef)
     np.testing.assert_array_equal(d, plain)
+
+
+def test_a_direction_that_is_no_descent_is_replaced_by_a_steepest_descent_step(digits, monkeypatch):
+    """Conjugate gradients truncated early (or re-started from a solution with weights left out) can
+    end short of a descent direction. Such a step is not taken, nor does the row give up: a
+    steepest-descent step on the orthant lowers F, and the tail goes on to its certificate."""
+    import mnist_logreg.solvers.newton as newton
+
+    X, y = digits
+    problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("l1", 1.0).at(2.0, len(y)))
+    x0 = minimize_owlqn(problem, np.zeros(problem.size), tol=0.0, kkt_tol=0.1 * problem.penalty.strength,
+                        max_iter=5000, report_gap=False).x
+    real, values = newton._orthant_direction, []
+
+    def ascent_first(hessian, pg, x, *args, **kwargs):
+        values.append(problem.objective(problem.scores(x), x))
+        return pg.copy() if len(values) == 1 else real(hessian, pg, x, *args, **kwargs)
+
+    monkeypatch.setattr(newton, "_orthant_direction", ascent_first)
+    result = minimize_newton(problem, x0, tol=1e-8, max_iter=100)
+    assert len(values) >= 3  # the replaced step, then Newton steps
+    assert values[1] < values[0]
+    assert result.converged and result.gap <= 1e-8

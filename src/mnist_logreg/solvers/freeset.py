@@ -163,7 +163,9 @@ class _Restricted:
     The block of the coordinates ``S = F & F0`` that the factor shares with ``F`` is solved exactly, not
     by the factor's solve restricted to ``S``. With ``H_{F0 F0} = L L^T``, ``R = F0 \ F`` the
     coordinates left out and ``W = L^{-1} E_R`` (``|R|`` forward solves, once per step), the solution
-    of ``H_SS z_S = r_S`` (``z_R = 0``) is ``z = L^{-T} (I - W (W^T W)^{-1} W^T) L^{-1} r``: the
+    of ``H_SS z_S = r_S`` (``z_R = 0``) is ``z = L^{-T} (I - Q Q^T) L^{-1} r`` with ``Q`` an orthonormal
+    basis of ``W``'s columns (QR; through ``(W^T W)^{-1}`` instead, which squares the spread of ``W``'s
+    columns, a row of the Fashion-MNIST grid of BENCHMARKS.md lost its descent direction): the
     factor's two triangular solves with the component along ``W`` taken out between them. So a step
     whose free set lost weights (they reached zero, or moved the wrong way and were left out) keeps
     a factor as good as a new one.
@@ -178,8 +180,7 @@ class _Restricted:
         if len(removed):
             unit = np.zeros((len(factor.index), len(removed)))
             unit[removed, np.arange(len(removed))] = 1.0
-            self.W = scipy.linalg.solve_triangular(factor.lower, unit, lower=True, check_finite=False)
-            self.gram = np.linalg.cholesky(self.W.T @ self.W)
+            self.W = np.linalg.qr(scipy.linalg.solve_triangular(factor.lower, unit, lower=True, check_finite=False))[0]
 
     def apply(self, r: np.ndarray) -> np.ndarray:
         out = self.inverse_diagonal * r
@@ -187,8 +188,7 @@ class _Restricted:
         u = scipy.linalg.solve_triangular(lower, np.where(self.shared, r[self.factor.index], 0.0), lower=True,
                                           check_finite=False)
         if self.W is not None:
-            half = scipy.linalg.solve_triangular(self.gram, self.W.T @ u, lower=True, check_finite=False)
-            u -= self.W @ scipy.linalg.solve_triangular(self.gram, half, lower=True, trans="T", check_finite=False)
+            u -= self.W @ (self.W.T @ u)
         solved = scipy.linalg.solve_triangular(lower, u, lower=True, trans="T", check_finite=False)
         out[self.factor.index] += np.where(self.shared, solved, 0.0)
         return out

@@ -357,7 +357,11 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         preconditioner = None if gram is None else _KroneckerPreconditioner(gram, P, penalty.alpha, problem.n_classes,
                                                                             problem.n_features)
         d = _orthant_direction(hessian, pg, x, free, forcing, preconditioner, factors, n_coef, aimed)
-        step = orthant_backtrack(problem, x, Z, F, pg, d, 1.0)
+        step = orthant_backtrack(problem, x, Z, F, pg, d, 1.0) if pg @ d < 0 else None
+        if step is None:
+            # Conjugate gradients truncated early, or re-started from a solution with weights left out,
+            # can end short of a descent direction: a steepest-descent step on the orthant instead.
+            step = orthant_backtrack(problem, x, Z, F, pg, -pg, 1.0)
         if step is None:
             Z, fresh = problem.scores(x), True
             gap = duality_gap(problem, x, Z)
