@@ -85,3 +85,21 @@ def test_score_fit_record(digits_fit):
     loss = log_loss(split.y_train_codes, model.predict_proba(split.X_train))
     assert record["objective"] == pytest.approx(loss + np.sum(model.coef_ ** 2) / (2 * 0.5 * n), rel=1e-10)
     assert record["nonzero_fraction"] == pytest.approx(np.mean(model.coef_ != 0))
+
+
+@pytest.mark.parametrize("used", [0, 3, 40, 64])
+def test_scores_of_sparse_and_dense_weights_are_the_product(used):
+    """Whatever share of pixels the weights use (none, a few: only those columns are read; most: the
+    other orientation of the product), the scores are ``X coef^T + intercept`` as NumPy's einsum
+    computes it in float64, on a non-contiguous X too."""
+    from mnist_logreg.objective import linear_scores
+
+    rng = np.random.default_rng(used)
+    X = rng.random((300, 128))[:, ::2]  # 64 columns, not contiguous
+    coef = np.zeros((5, 64))
+    columns = rng.choice(64, size=used, replace=False)
+    coef[:, columns] = rng.standard_normal((5, used))
+    intercept = rng.standard_normal(5)
+    Z = linear_scores(X, coef, intercept)
+    assert Z.shape == (300, 5) and Z.flags.c_contiguous
+    np.testing.assert_allclose(Z, np.einsum("ij,cj->ic", X, coef) + intercept, rtol=1e-12, atol=1e-12)

@@ -50,13 +50,15 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
     """Ranks 1..n of each column of ``values`` (n, m), tied values sharing their mean rank."""
     n, m = values.shape
     ranks = np.empty((n, m))
+    starts = np.empty(n, dtype=bool)
+    starts[0] = True
     for j in range(m):
-        order = np.argsort(values[:, j], kind="stable")
+        order = np.argsort(values[:, j])  # any order within a run of ties: they share its mean rank
         ordered = values[order, j]
-        first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])  # where each run of ties starts
-        last = np.r_[first[1:], n]  # ... and ends (exclusive): its positions are first+1 .. last, 1-based
-        run = np.repeat(np.arange(len(first)), last - first)
-        ranks[order, j] = ((first + 1 + last) / 2.0)[run]
+        np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+        first = np.flatnonzero(starts)  # where each run of ties starts ...
+        last = np.append(first[1:], n)  # ... and ends (exclusive): its positions are first+1 .. last, 1-based
+        ranks[order, j] = np.repeat((first + 1 + last) / 2.0, last - first)
     return ranks
 
 
