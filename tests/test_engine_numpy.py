@@ -322,3 +322,28 @@ def test_path_resumes_exactly(digits, solver):
         assert F(X, y, resumed[i], rows[i + 1]) == pytest.approx(F(X, y, fresh[i + 1], rows[i + 1]), rel=2e-6)
 
 
+
+
+@pytest.mark.parametrize("penalty, l1_ratio", [("l1", 1.0), ("elasticnet", 0.5)])
+def test_strong_l1_rows_are_zero_weights_certified_without_iterations(digits, penalty, l1_ratio):
+    """Where lambda_1 is at least the largest weight gradient at zero weights, zero weights are the
+    optimum: such rows take no iteration, their intercepts fit the class frequencies (the objective
+    is the entropy of the class distribution) and the gap proves it; the first C with a non-zero
+    weight is solved as usual."""
+    from mnist_logreg.solvers.gap import certified_gap
+    from mnist_logreg.objective import linear_scores
+
+    X, y = digits
+    rows = [GridPoint(penalty, l1_ratio, C) for C in (1e-4, 2e-4, 5e-4, 1e-3, 1.0)]
+    fits = dict(NumpyEngine().fit_path(X, y, 10, rows))
+    frequencies = np.bincount(y, minlength=10) / len(y)
+    entropy = float(-np.sum(frequencies * np.log(frequencies)))
+    for i, row in enumerate(rows[:-1]):
+        fit = fits[i]
+        assert not fit.coef.any() and fit.n_iter == 0 and fit.converged
+        value = objective(X, y, fit.coef, fit.intercept, l1_ratio=l1_ratio, C=row.C)
+        assert value == pytest.approx(entropy, rel=1e-12)
+        gap = certified_gap(X, y, fit.coef, fit.intercept, linear_scores(X, fit.coef, fit.intercept), value,
+                            l1_ratio=l1_ratio, C=row.C)
+        assert gap <= 1e-12
+    assert fits[len(rows) - 1].coef.any() and fits[len(rows) - 1].n_iter > 0

@@ -53,6 +53,8 @@ def extrapolated_start(problem: Problem, before: tuple[np.ndarray, float], last:
     if problem.penalty.has_nonsmooth:
         n = problem.n_coef
         x[:n] = np.where(np.sign(x[:n]) == np.sign(x1[:n]), x[:n], 0.0)
+    if np.array_equal(x, x1):  # nothing moved (zero weights under a penalty that keeps them zero): no passes
+        return x1
     if problem.objective(problem.scores(x), x) < problem.objective(problem.scores(x1), x1):
         return x
     return x1

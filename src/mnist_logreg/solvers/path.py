@@ -44,7 +44,7 @@ columns. The working set depends on the start point alone, so a row started from
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -53,6 +53,7 @@ from .centring import CentredProblem
 from .datafit import SoftmaxDatafit
 from .extrapolate import extrapolated_start
 from .freeset import FactorCache
+from .gap import duality_gap
 from .owlqn import OWLQNResult, minimize_owlqn
 from .penalties import PenaltySpec
 from .preconditioner import GramPreconditioner
@@ -268,6 +269,17 @@ def _hand_over(problem: Problem, prepared: "PreparedProblem", tol: float) -> tup
     return ROUGH_KKT_SMOOTH * lambda_max, GAP_MARGIN * tol
 
 
+def _null_row(problem: Problem, x: np.ndarray, tol: float) -> OWLQNResult:
+    """A separable row whose ``lambda_1`` is at least ``lambda_max``, at a point with zero weights:
+    every weight's gradient there is within ``lambda_1``, so zero weights are optimal and the
+    certificate at ``x`` (intercepts re-optimised) ends the row without an iteration. Its primal
+    value and dual point do not depend on C (no penalty is paid, the dual point needs no scaling),
+    so :func:`solve_path` computes it once for all such C."""
+    gap = duality_gap(problem, x, problem.scores(x))
+    return OWLQNResult(gap.x, 0, gap.relative <= tol, problem.kkt(gap.x, gap.grad), gap.relative, gap.primal,
+                       gap.dual)
+
+
 def _gap_row(problem: Problem, prepared: "PreparedProblem", centred: Problem, x: np.ndarray, tol: float, memory: int,
              max_iter: int, factors: FactorCache) -> OWLQNResult:
     """One penalised C of a separable penalty under the gap criterion: quasi-Newton on the centred
@@ -431,6 +443,8 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
     if start is not None:
         x = datafit.pack(np.asarray(start[0])[:, columns], start[1])
     factors = FactorCache()  # this path's own: the Newton tails of neighbouring C share free sets
+    null: OWLQNResult | None = None  # the certificate of zero weights, the same for every C that makes them optimal
+    n_coef = datafit.n_coef
     solved: list[tuple[np.ndarray, float]] = []  # the last two rows: (solution, C)
     for i in sorted(range(len(Cs)), key=lambda i: Cs[i]):
         began = time.perf_counter()
@@ -440,7 +454,10 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
             x = extrapolated_start(problem, solved[0], solved[1], Cs[i])
         centred = Problem(fast.datafit, fast.centred_penalty(problem.penalty))
         by_gap = criterion == "gap" and not problem.penalty.is_zero  # no penalty: no finite dual, KKT
-        if by_gap and problem.penalty.separable:
+        if by_gap and problem.penalty.separable and problem.penalty.strength >= lambda_max and not x[:n_coef].any():
+            null = null or _null_row(problem, x, tol)
+            result = replace(null, x=null.x.copy())
+        elif by_gap and problem.penalty.separable:
             result = _gap_row(problem, prepared, centred, x, tol, memory, max_iter, factors)
         else:
             # A gap certificate is asked for each time the proximal iterations meet their KKT
