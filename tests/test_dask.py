@@ -68,6 +68,10 @@ def assert_same(result, reference):
 def test_local_cluster_gives_the_same_table_and_the_scheduler_ran_every_task(split, reference):
     with make_executor(scheduler="local:2") as executor:
         result = run_sweep(split, ROWS, get_engine("numpy"), cv=CV, executor=executor)
+        # Loopback and ports of the system's choosing, the dashboard's too (not the fixed 8787).
+        assert executor.client.scheduler.address.startswith("tcp://127.0.0.1:")
+        assert executor.client.dashboard_link.startswith("http://127.0.0.1:")
+        assert ":8787/" not in executor.client.dashboard_link
     assert_same(result, reference)
     n_tasks = len(plan_tasks(ROWS, [42], CV))
     # The scheduler's task stream: every task ran once, on its two workers (loopback addresses).
@@ -77,7 +81,8 @@ def test_local_cluster_gives_the_same_table_and_the_scheduler_ran_every_task(spl
 
 
 def test_worker_lost_mid_sweep_loses_no_row(real_split, real_reference):
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0") as cluster, \
             distributed.Client(cluster) as client:
         pids = sorted(client.run(os.getpid).values())
         killed = []

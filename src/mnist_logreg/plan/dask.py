@@ -50,8 +50,10 @@ class DaskExecutor:
             return
         local = re.fullmatch(r"local:(\d+)", self.address.strip())
         if local:
+            # Loopback only, every port chosen by the system; the dashboard too (``dashboard_address=None``
+            # does not turn it off: it takes the fixed port 8787).
             self._cluster = LocalCluster(n_workers=int(local.group(1)), threads_per_worker=1, processes=True,
-                                         host="127.0.0.1", scheduler_port=0, dashboard_address=None)
+                                         host="127.0.0.1", scheduler_port=0, dashboard_address="127.0.0.1:0")
             self.client = Client(self._cluster)
         else:
             self.client = Client(self.address)
