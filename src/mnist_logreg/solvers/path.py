@@ -246,7 +246,7 @@ def _rough_phase(problem: Problem, prepared: "PreparedProblem", centred: Problem
         rough = minimize_working_set(centred, start, kkt_tol=centred_tol, max_iter=max_iter, memory=memory)
     else:
         rough = minimize_owlqn(centred, start, tol=gap_tol, kkt_tol=centred_tol, max_iter=max_iter, memory=memory,
-                               criterion="gap" if gap_tol > 0 else "kkt", report_gap=False)
+                               criterion="gap" if gap_tol > 0 else "kkt", report_gap=False, exact_gap=False)
     rough.x = fast.from_centred(rough.x)
     return rough
 
