@@ -260,25 +260,29 @@ def _orthant_direction(hessian: _Hessian, pg: np.ndarray, x: np.ndarray, free: n
     if hessian.problem.penalty.strength > 0:  # without an L1 part there are no orthants to keep
         entering[:n_coef] = free[:n_coef] & (x[:n_coef] == 0)
         support[:n_coef] = x[:n_coef] != 0
+    # The first solve is the same system either way: solved once, shared by both.
+    first = _newton_direction(hessian, pg, free, forcing, preconditioner, factors, aimed=aimed)
     args = (hessian, pg, x, free, forcing, preconditioner, factors, aimed, entering)
-    d = _resolved_direction(*args, support) if support.any() else None
-    return d if d is not None else _resolved_direction(*args, None)
+    d = _resolved_direction(*args, support, first=first.copy()) if support.any() else None
+    return d if d is not None else _resolved_direction(*args, None, first=first)
 
 
 def _resolved_direction(hessian: _Hessian, pg: np.ndarray, x: np.ndarray, free: np.ndarray, forcing: float,
                         preconditioner, factors: FactorCache | None, aimed: float | None, entering: np.ndarray,
-                        support: np.ndarray | None) -> np.ndarray | None:
-    """Solve ``H_FF d_F = -pg_F``, then again without the ``entering`` weights the solution moved the
-    wrong way and, given ``support``, with the support weights it moved past zero fixed at ``-x``
-    (``H_FF' d_F' = -pg_F' - H_F'R d_R``), up to ``MAX_RESOLVES`` times, each from the solution so far.
+                        support: np.ndarray | None, first: np.ndarray) -> np.ndarray | None:
+    """From ``first``, the solution of ``H_FF d_F = -pg_F`` (modified here), solve again without the
+    ``entering`` weights it moved the wrong way and, given ``support``, with the support weights it
+    moved past zero fixed at ``-x`` (``H_FF' d_F' = -pg_F' - H_F'R d_R``), up to ``MAX_RESOLVES``
+    times, each from the solution so far.
 
     Returns the direction, or ``None`` when weights were moved to zero and the quadratic model
     ``pg . d + d H d / 2`` does not decrease along it (one more product).
     """
     fixed = np.zeros(x.size)  # the moves of the weights taken to zero
-    rhs, d = pg, None
+    rhs, d = pg, first
     for attempt in range(MAX_RESOLVES + 1):
-        d = _newton_direction(hessian, rhs, free, forcing, preconditioner, factors, start=d, aimed=aimed)
+        if attempt > 0:
+            d = _newton_direction(hessian, rhs, free, forcing, preconditioner, factors, start=d, aimed=aimed)
         wrong = entering & (d * pg >= 0) & (d != 0)
         crossing = support & (x * (x + d) < 0) if support is not None else np.zeros_like(wrong)
         if not (wrong.any() or crossing.any()):
