@@ -129,10 +129,13 @@ class FreeSetFactor:
                 H[diagonal] += 9.0 * self.shift
                 self.shift *= 10.0
 
-    def solve(self, r: np.ndarray) -> np.ndarray:
-        """``(H_FF + shift I)^{-1} r`` for ``r`` of shape (|F|,)."""
-        half = scipy.linalg.solve_triangular(self.lower, r, lower=True, check_finite=False)
-        return scipy.linalg.solve_triangular(self.lower, half, lower=True, trans="T", check_finite=False)
+    def forward(self, r: np.ndarray) -> np.ndarray:
+        """``L^{-1} r`` for ``r`` of shape (|F|,) or (|F|, m); ``L`` the lower factor of ``H_FF + shift I``."""
+        return scipy.linalg.solve_triangular(self.lower, r, lower=True, check_finite=False)
+
+    def backward(self, u: np.ndarray) -> np.ndarray:
+        """``L^{-T} u``: after :meth:`forward`, ``(H_FF + shift I)^{-1} r``."""
+        return scipy.linalg.solve_triangular(self.lower, u, lower=True, trans="T", check_finite=False)
 
     def covers(self, free: np.ndarray) -> bool:
         """Whether ``free`` adds at most ``MAX_CHANGE`` of its coordinates to the factor's free set and
@@ -180,17 +183,15 @@ class _Restricted:
         if len(removed):
             unit = np.zeros((len(factor.index), len(removed)))
             unit[removed, np.arange(len(removed))] = 1.0
-            self.W = np.linalg.qr(scipy.linalg.solve_triangular(factor.lower, unit, lower=True, check_finite=False))[0]
+            self.W = np.linalg.qr(factor.forward(unit))[0]
 
     def apply(self, r: np.ndarray) -> np.ndarray:
         out = self.inverse_diagonal * r
-        lower = self.factor.lower
-        u = scipy.linalg.solve_triangular(lower, np.where(self.shared, r[self.factor.index], 0.0), lower=True,
-                                          check_finite=False)
+        factor = self.factor
+        u = factor.forward(np.where(self.shared, r[factor.index], 0.0))
         if self.W is not None:
             u -= self.W @ (self.W.T @ u)
-        solved = scipy.linalg.solve_triangular(lower, u, lower=True, trans="T", check_finite=False)
-        out[self.factor.index] += np.where(self.shared, solved, 0.0)
+        out[factor.index] += np.where(self.shared, factor.backward(u), 0.0)
         return out
 
 
