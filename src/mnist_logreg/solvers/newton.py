@@ -263,17 +263,17 @@ def _orthant_direction(hessian: _Hessian, pg: np.ndarray, x: np.ndarray, free: n
     # The first solve is the same system either way: solved once, shared by both.
     first = _newton_direction(hessian, pg, free, forcing, preconditioner, factors, aimed=aimed)
     args = (hessian, pg, x, free, forcing, preconditioner, factors, aimed, entering)
-    d = _resolved_direction(*args, support, first=first.copy()) if support.any() else None
-    return d if d is not None else _resolved_direction(*args, None, first=first)
+    d = _resolved_direction(*args, support, first=first.copy())
+    return d if d is not None else _resolved_direction(*args, np.zeros_like(support), first=first)
 
 
 def _resolved_direction(hessian: _Hessian, pg: np.ndarray, x: np.ndarray, free: np.ndarray, forcing: float,
                         preconditioner, factors: FactorCache | None, aimed: float | None, entering: np.ndarray,
-                        support: np.ndarray | None, first: np.ndarray) -> np.ndarray | None:
+                        support: np.ndarray, first: np.ndarray) -> np.ndarray | None:
     """From ``first``, the solution of ``H_FF d_F = -pg_F`` (modified here), solve again without the
-    ``entering`` weights it moved the wrong way and, given ``support``, with the support weights it
-    moved past zero fixed at ``-x`` (``H_FF' d_F' = -pg_F' - H_F'R d_R``), up to ``MAX_RESOLVES``
-    times, each from the solution so far.
+    ``entering`` weights it moved the wrong way and with the ``support`` weights it moved past zero
+    fixed at ``-x`` (``H_FF' d_F' = -pg_F' - H_F'R d_R``), up to ``MAX_RESOLVES`` times, each from
+    the solution so far (an empty ``support``: the zero weights' rule alone).
 
     Returns the direction, or ``None`` when weights were moved to zero and the quadratic model
     ``pg . d + d H d / 2`` does not decrease along it (one more product).
@@ -284,7 +284,7 @@ def _resolved_direction(hessian: _Hessian, pg: np.ndarray, x: np.ndarray, free: 
         if attempt > 0:
             d = _newton_direction(hessian, rhs, free, forcing, preconditioner, factors, start=d, aimed=aimed)
         wrong = entering & (d * pg >= 0) & (d != 0)
-        crossing = support & (x * (x + d) < 0) if support is not None else np.zeros_like(wrong)
+        crossing = support & (x * (x + d) < 0)
         if not (wrong.any() or crossing.any()):
             break
         free = free & ~wrong & ~crossing
