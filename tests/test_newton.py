@@ -135,26 +135,43 @@ def test_group_rows_are_certified_by_their_gap(digits, solver):
 
 
 
-def test_newton_step_moves_entering_weights_into_their_orthant_only(digits):
-    """A zero weight whose gradient exceeds the penalty enters the step's free set but may only move
-    against its pseudo-gradient. Where the solution of the Newton system moves some the other way,
-    the direction leaves them out and is still a descent direction of the quadratic model (with the
-    Hessian recomputed here in float64 from X)."""
+def _tail_step(problem, kkt_tol):
+    """The first Newton step of ``problem``'s tail after OWL-QN to ``kkt_tol``: ``(x, pg, free, P, hessian)``
+    at the tail's own start (intercepts re-fitted), the free set as the tail builds it."""
     from mnist_logreg.solvers.datafit import log_normaliser
     from mnist_logreg.solvers.gap import duality_gap
-    from mnist_logreg.solvers.newton import _Hessian, _newton_direction, _orthant_direction
+    from mnist_logreg.solvers.newton import _Hessian
     from mnist_logreg.solvers.owlqn import pseudo_gradient
 
-    X, y = digits
-    problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("l1", 1.0).at(5.0, len(y)))
-    rough = minimize_owlqn(problem, np.zeros(problem.size), tol=0.0, kkt_tol=1e-2, max_iter=5000, report_gap=False)
-    at = duality_gap(problem, rough.x, problem.scores(rough.x))  # the tail's own start: intercepts re-fitted
+    rough = minimize_owlqn(problem, np.zeros(problem.size), tol=0.0, kkt_tol=kkt_tol, max_iter=5000, report_gap=False)
+    at = duality_gap(problem, rough.x, problem.scores(rough.x))
     x, n_coef = at.x, problem.n_coef
     pg = pseudo_gradient(x, at.grad, problem.penalty.strength, n_coef)
     free = np.ones(x.size, dtype=bool)
     free[:n_coef] = (x[:n_coef] != 0) | (pg[:n_coef] != 0)
     P = log_normaliser(at.Z)[1]
-    hessian = _Hessian(problem, P, free)
+    return x, pg, free, P, _Hessian(problem, P, free)
+
+
+def _model(X, y, P, pg, d, problem):
+    """``pg . d + d H d / 2`` with the Hessian of the mean log-loss recomputed in float64 from X."""
+    dW, db = problem.unpack(d)
+    U = X @ dW.T + db
+    curvature = float(np.sum(U * (P * (U - np.sum(P * U, axis=1, keepdims=True))))) / len(y)
+    return pg @ d + 0.5 * curvature
+
+
+def test_newton_step_moves_entering_weights_into_their_orthant_only(digits):
+    """A zero weight whose gradient exceeds the penalty enters the step's free set but may only move
+    against its pseudo-gradient. Where the solution of the Newton system moves some the other way,
+    the direction leaves them out and is still a descent direction of the quadratic model (with the
+    Hessian recomputed here in float64 from X)."""
+    from mnist_logreg.solvers.newton import _newton_direction, _orthant_direction
+
+    X, y = digits
+    problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("l1", 1.0).at(5.0, len(y)))
+    x, pg, free, P, hessian = _tail_step(problem, kkt_tol=1e-2)
+    n_coef = problem.n_coef
     entering = np.zeros(x.size, dtype=bool)
     entering[:n_coef] = free[:n_coef] & (x[:n_coef] == 0)
 
@@ -166,18 +183,7 @@ def test_newton_step_moves_entering_weights_into_their_orthant_only(digits):
     d = _orthant_direction(hessian, pg, x, free, 0.5, None, None, n_coef)
     assert not wrong_way(d).any()
     assert np.all(d[~free] == 0)
-    dW, db = problem.unpack(d)
-    U = X @ dW.T + db
-    curvature = float(np.sum(U * (P * (U - np.sum(P * U, axis=1, keepdims=True))))) / len(y)
-    assert pg @ d + 0.5 * curvature < 0
-
-
-def _model(X, y, P, pg, d, problem):
-    """``pg . d + d H d / 2`` with the Hessian of the mean log-loss recomputed in float64 from X."""
-    dW, db = problem.unpack(d)
-    U = X @ dW.T + db
-    curvature = float(np.sum(U * (P * (U - np.sum(P * U, axis=1, keepdims=True))))) / len(y)
-    return pg @ d + 0.5 * curvature
+    assert _model(X, y, P, pg, d, problem) < 0
 
 
 @pytest.mark.parametrize("C", [0.5, 2.0])
@@ -186,22 +192,12 @@ def test_newton_step_takes_weights_it_would_move_past_zero_to_zero(digits, C):
     The direction moves them to zero exactly (no further) and re-solves the rest given that move, so
     the step decreases the quadratic model, and by more than the plain solution cut back to the
     orthant (what the line search's projection would make of it; here that one even raises it)."""
-    from mnist_logreg.solvers.datafit import log_normaliser
-    from mnist_logreg.solvers.gap import duality_gap
-    from mnist_logreg.solvers.newton import _Hessian, _newton_direction, _orthant_direction
-    from mnist_logreg.solvers.owlqn import pseudo_gradient
+    from mnist_logreg.solvers.newton import _newton_direction, _orthant_direction
 
     X, y = digits
     problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("l1", 1.0).at(C, len(y)))
-    l1 = problem.penalty.strength
-    rough = minimize_owlqn(problem, np.zeros(problem.size), tol=0.0, kkt_tol=0.1 * l1, max_iter=5000, report_gap=False)
-    at = duality_gap(problem, rough.x, problem.scores(rough.x))
-    x, n_coef = at.x, problem.n_coef
-    pg = pseudo_gradient(x, at.grad, l1, n_coef)
-    free = np.ones(x.size, dtype=bool)
-    free[:n_coef] = (x[:n_coef] != 0) | (pg[:n_coef] != 0)
-    P = log_normaliser(at.Z)[1]
-    hessian = _Hessian(problem, P, free)
+    x, pg, free, P, hessian = _tail_step(problem, kkt_tol=0.1 * problem.penalty.strength)
+    n_coef = problem.n_coef
     support = np.zeros(x.size, dtype=bool)
     support[:n_coef] = x[:n_coef] != 0
 
