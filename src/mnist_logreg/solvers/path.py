@@ -455,10 +455,11 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
             x = extrapolated_start(problem, solved[0], solved[1], Cs[i])
         centred = Problem(fast.datafit, fast.centred_penalty(problem.penalty))
         by_gap = criterion == "gap" and not problem.penalty.is_zero  # no penalty: no finite dual, KKT
-        if by_gap and problem.penalty.separable and problem.penalty.strength >= lambda_max and not x[:n_coef].any():
+        separable = by_gap and problem.penalty.separable
+        if separable and problem.penalty.strength >= lambda_max and not x[:n_coef].any():
             null = null or _null_row(problem, x, tol)
             result = replace(null, x=null.x.copy())
-        elif by_gap and problem.penalty.separable:
+        elif separable:
             result = _gap_row(problem, prepared, centred, x, tol, memory, max_iter, factors)
         else:
             # A gap certificate is asked for each time the proximal iterations meet their KKT
