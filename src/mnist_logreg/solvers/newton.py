@@ -16,7 +16,10 @@ weights whose gradient exceeds the penalty) ``F = f + lambda_1 |W|_1`` is smooth
     H = \frac1n \sum_i (\operatorname{diag} p_i - p_i p_i^\top) \otimes \tilde x_i \tilde x_i^\top
         + \alpha I_W,
 
-on the free set ``F`` (non-zero weights, violating zero weights, intercepts; ``x~ = (x, 1)``), keeping
+on the free set ``F`` (non-zero weights, violating zero weights, intercepts; ``x~ = (x, 1)``; less one
+intercept and, without a ridge, one weight of every pixel whose k weights are all free, which would
+make ``H_FF`` singular: :mod:`.nullspace`, which also shifts each pixel's weights to the median
+after every step under pure L1), keeping
 every weight in its orthant: zero weights the solution moves the wrong way leave ``F``, and weights it
 moves past zero are moved to zero exactly, the system solved again for the rest
 (:func:`_orthant_direction`; case a's weak l1 rows: 60 -> 40 steps), by
@@ -49,6 +52,7 @@ import numpy as np
 from .datafit import log_normaliser
 from .freeset import SWITCH_CG, FactorCache
 from .gap import duality_gap
+from .nullspace import balance_columns, pin_null_directions
 from .owlqn import OWLQNResult, orthant_backtrack, pseudo_gradient
 from .preconditioner import DELTA, class_eigen
 from .problem import Problem
@@ -352,6 +356,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         free = np.ones(x.size, dtype=bool)
         if l1 > 0:
             free[:n_coef] = (x[:n_coef] != 0) | (pg[:n_coef] != 0)
+        pin_null_directions(free, x, pg, problem.n_classes, problem.n_features, penalty.alpha)
         P = log_normaliser(Z)[1]
         hessian = _Hessian(problem, P, free, previous=hessian)
         first_kkt = first_kkt or max(kkt, 1e-300)
@@ -373,5 +378,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         support = x[:n_coef] != 0  # did every weight of the support keep its sign?
         settled = l1 > 0 and np.array_equal(np.sign(step[0][:n_coef][support]), np.sign(x[:n_coef][support]))
         x, Z = step
+        if l1 > 0 and penalty.alpha == 0:
+            x = balance_columns(x, problem.n_classes, problem.n_features)  # Z stays valid: the same loss
         fresh = False
 
