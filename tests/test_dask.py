@@ -80,11 +80,25 @@ def test_local_cluster_gives_the_same_table_and_the_scheduler_ran_every_task(spl
     assert all(w.startswith("tcp://127.0.0.1:") for w in result.executor["tasks_by_worker"])
 
 
-def test_worker_lost_mid_sweep_loses_no_row(real_split, real_reference):
+def test_another_client_in_the_process_does_not_take_the_sweep(split, reference):
+    # A notebook often holds a Client of its own; created after the executor's, it is Dask's default
+    # client, and the sweep must still wait on its futures in its own client's event loop.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address="127.0.0.1:0") as cluster, \
-            distributed.Client(cluster) as client:
-        pids = sorted(client.run(os.getpid).values())
+            make_executor(scheduler=cluster.scheduler_address) as executor, \
+            distributed.Client(cluster) as other:
+        assert distributed.default_client() is other
+        result = run_sweep(split, ROWS, get_engine("numpy"), cv=CV, executor=executor)
+    assert_same(result, reference)
+
+
+def test_worker_lost_mid_sweep_loses_no_row(real_split, real_reference):
+    # One client in this process, the executor's, as under `--scheduler ADDR` (a second client of the
+    # test's own once made a future's wait meet an event of the other client's loop).
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0") as cluster, \
+            make_executor(scheduler=cluster.scheduler_address) as executor:
+        pids = sorted(executor.client.run(os.getpid).values())
         killed = []
 
         def kill_one_worker(n):
@@ -92,10 +106,9 @@ def test_worker_lost_mid_sweep_loses_no_row(real_split, real_reference):
                 os.kill(pids[0], signal.SIGKILL)
                 killed.append(pids[0])
 
-        with make_executor(scheduler=cluster.scheduler_address) as executor:
-            result = run_sweep(real_split, REAL_ROWS, get_engine("numpy"), cv=CV, executor=executor,
-                               progress=kill_one_worker)
-        assert killed and pids[0] not in client.run(os.getpid).values()
+        result = run_sweep(real_split, REAL_ROWS, get_engine("numpy"), cv=CV, executor=executor,
+                           progress=kill_one_worker)
+        assert killed and pids[0] not in executor.client.run(os.getpid).values()
     assert_same(result, real_reference)
 
 

@@ -83,7 +83,8 @@ class DaskExecutor:
             futures = [self.client.submit(run_task, t, shared[t.repeat], engine_future,
                                           key=f"{self._prefix}-{t.key}", pure=False) for t in tasks]
             try:
-                for future in as_completed(futures):
+                # This client's loop, not the default client's: a notebook's own Client, made later, is the default.
+                for future in as_completed(futures, loop=self.client.loop):
                     result = future.result()
                     self._workers[result.worker] += 1
                     yield result
