@@ -87,8 +87,10 @@ ROUGH_KKT_L1 = 1e-2
 #: of ``lambda_1``: under a weak L1 penalty (``lambda_1`` far below ``lambda_max``) ``ROUGH_KKT`` alone
 #: hands the tail violations larger than the penalty itself, and its orthant-wise steps then bring
 #: in hundreds of wrong signs (case a, l1 at C = 10: 284 after the first step, 38 steps; with this
-#: share, 19 steps and half the time; BENCHMARKS.md). Not with the Gram preconditioner, whose proximal
-#: steps converge slowly that far (60,000 Fashion-MNIST images, l1 at C = 1: 1,073 steps, 312 s).
+#: share, 19 steps and half the time; BENCHMARKS.md). With the Gram preconditioner too, its proximal
+#: steps then minimising each model further below ``ROUGH_KKT`` (:data:`.proxqn.FINE_SWEEPS`): on 60,000
+#: Fashion-MNIST images, l1 at C = 1, the tail handed over at ``ROUGH_KKT`` never certified, while from
+#: here it does (326 s in all, at Cyanure's objective; BENCHMARKS.md).
 ROUGH_L1 = 0.1
 #: Without an L1 part the L-BFGS phase stops at this share of the gap tolerance (checked on the
 #: centred copy; the margin absorbs the rounding between the copy and X, so the Newton tail's first
@@ -240,8 +242,15 @@ def _rough_phase(problem: Problem, prepared: "PreparedProblem", centred: Problem
     start = fast.to_centred(x)
     centred_tol = kkt_tol / fast.kkt_factor()
     if prepared.preconditioner is not None:
-        rough = minimize_proxqn(centred, start, prepared.preconditioner, kkt_tol=centred_tol, max_iter=max_iter,
+        # To ROUGH_KKT lambda_max as tuned; below it (a weak L1 part: ROUGH_L1 lambda_1), with finer model solves.
+        coarse_tol = max(centred_tol, ROUGH_KKT * prepared.lambda_max / fast.kkt_factor())
+        rough = minimize_proxqn(centred, start, prepared.preconditioner, kkt_tol=coarse_tol, max_iter=max_iter,
                                 memory=memory)
+        if centred_tol < coarse_tol and rough.n_iter < max_iter:
+            fine = minimize_proxqn(centred, rough.x, prepared.preconditioner, kkt_tol=centred_tol,
+                                   max_iter=max_iter - rough.n_iter, memory=memory, fine=True)
+            fine.n_iter += rough.n_iter
+            rough = fine
     elif problem.penalty.has_nonsmooth:
         rough = minimize_working_set(centred, start, kkt_tol=centred_tol, max_iter=max_iter, memory=memory)
     else:
@@ -255,8 +264,8 @@ def _hand_over(problem: Problem, prepared: "PreparedProblem", tol: float) -> tup
     """``(kkt_tol, gap_tol)`` at which the quasi-Newton phase of a gap-criterion row hands over to the
     Newton tail, one case per method of :func:`_rough_phase`:
 
-    * proximal steps on the Gram preconditioner: a KKT violation of ``ROUGH_KKT`` (``ROUGH_KKT_SMOOTH``
-      without an L1 part) times ``lambda_max``;
+    * proximal steps on the Gram preconditioner: a KKT violation of ``ROUGH_KKT`` times ``lambda_max`` or,
+      with an L1 part, ``ROUGH_L1 * lambda_1`` if smaller (``ROUGH_KKT_SMOOTH * lambda_max`` without one);
     * OWL-QN on working sets (an L1 part): ``ROUGH_KKT_L1 * lambda_max`` and ``ROUGH_L1 * lambda_1``,
       whichever is smaller;
     * L-BFGS (no L1 part): a gap of ``GAP_MARGIN * tol`` on the centred copy (or the KKT violation
@@ -264,7 +273,9 @@ def _hand_over(problem: Problem, prepared: "PreparedProblem", tol: float) -> tup
     """
     penalty, lambda_max = problem.penalty, prepared.lambda_max
     if prepared.preconditioner is not None:
-        return (ROUGH_KKT if penalty.has_nonsmooth else ROUGH_KKT_SMOOTH) * lambda_max, 0.0
+        if penalty.has_nonsmooth:
+            return min(ROUGH_KKT * lambda_max, ROUGH_L1 * penalty.strength), 0.0
+        return ROUGH_KKT_SMOOTH * lambda_max, 0.0
     if penalty.has_nonsmooth:
         return min(ROUGH_KKT_L1 * lambda_max, ROUGH_L1 * penalty.strength), 0.0
     return ROUGH_KKT_SMOOTH * lambda_max, GAP_MARGIN * tol
