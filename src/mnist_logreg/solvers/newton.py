@@ -356,7 +356,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         free = np.ones(x.size, dtype=bool)
         if l1 > 0:
             free[:n_coef] = (x[:n_coef] != 0) | (pg[:n_coef] != 0)
-        pin_null_directions(free, x, pg, problem.n_classes, problem.n_features, penalty.alpha)
+        pin_null_directions(free, x, problem.n_classes, problem.n_features, penalty.alpha)
         P = log_normaliser(Z)[1]
         hessian = _Hessian(problem, P, free, previous=hessian)
         first_kkt = first_kkt or max(kkt, 1e-300)

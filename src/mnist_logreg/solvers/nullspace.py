@@ -22,8 +22,8 @@ Two exact remedies, for a pure L1 penalty (no ridge):
   smallest for ``t`` in the median interval of the column. Shifting each column by the point of
   that interval nearest zero lowers the objective (or leaves it) and leaves a zero weight in every
   column whose median interval does not hold zero.
-* :func:`pin_null_directions`: a fully free pixel keeps one weight fixed for the step (a zero weight
-  if it has one, the smallest otherwise), and the last class's intercept is always fixed. Any change
+* :func:`pin_null_directions`: a fully free pixel keeps one weight fixed for the step (its first
+  zero weight in class order if it has one, the smallest otherwise), and the last class's intercept is always fixed. Any change
   of the scores the step could make is still possible (moving one weight alone is the same, for the
   loss, as moving the other k - 1 the opposite way), and the system is no longer singular.
 """
@@ -49,11 +49,10 @@ def balance_columns(x: np.ndarray, n_classes: int, n_features: int) -> np.ndarra
     return out
 
 
-def pin_null_directions(free: np.ndarray, x: np.ndarray, pg: np.ndarray, n_classes: int, n_features: int,
-                        ridge: float) -> None:
+def pin_null_directions(free: np.ndarray, x: np.ndarray, n_classes: int, n_features: int, ridge: float) -> None:
     """Take out of ``free`` (in place) the last intercept and, without a ridge, one weight of every
-    pixel whose k weights are all free: a zero weight, the one with the smallest pseudo-gradient,
-    where the column has one, else the smallest in magnitude."""
+    pixel whose k weights are all free: its first zero weight (in class order) where the column has
+    one, else the smallest in magnitude."""
     k, n_coef = n_classes, n_classes * n_features
     free[n_coef + k - 1] = False
     if ridge > 0:
@@ -62,8 +61,5 @@ def pin_null_directions(free: np.ndarray, x: np.ndarray, pg: np.ndarray, n_class
     full = np.flatnonzero(free_W.all(axis=0))
     if len(full) == 0:
         return
-    W = x[:n_coef].reshape(k, n_features)[:, full]
-    violation = np.abs(pg[:n_coef].reshape(k, n_features)[:, full])
-    # Zero weights rank first (by their violation), then the others by magnitude.
-    rank = np.where(W == 0, violation - np.inf, np.abs(W))
-    free_W[np.argmin(rank, axis=0), full] = False
+    magnitude = np.abs(x[:n_coef].reshape(k, n_features)[:, full])  # a zero weight is the smallest
+    free_W[np.argmin(magnitude, axis=0), full] = False

@@ -271,14 +271,10 @@ def _hand_over(problem: Problem, prepared: "PreparedProblem", tol: float) -> tup
     * L-BFGS (no L1 part): a gap of ``GAP_MARGIN * tol`` on the centred copy (or the KKT violation
       ``ROUGH_KKT_SMOOTH * lambda_max``), after which the tail's first certificate usually ends the row.
     """
-    penalty, lambda_max = problem.penalty, prepared.lambda_max
-    if prepared.preconditioner is not None:
-        if penalty.has_nonsmooth:
-            return min(ROUGH_KKT * lambda_max, ROUGH_L1 * penalty.strength), 0.0
-        return ROUGH_KKT_SMOOTH * lambda_max, 0.0
+    penalty, lambda_max, gram = problem.penalty, prepared.lambda_max, prepared.preconditioner is not None
     if penalty.has_nonsmooth:
-        return min(ROUGH_KKT_L1 * lambda_max, ROUGH_L1 * penalty.strength), 0.0
-    return ROUGH_KKT_SMOOTH * lambda_max, GAP_MARGIN * tol
+        return min((ROUGH_KKT if gram else ROUGH_KKT_L1) * lambda_max, ROUGH_L1 * penalty.strength), 0.0
+    return ROUGH_KKT_SMOOTH * lambda_max, 0.0 if gram else GAP_MARGIN * tol
 
 
 def _null_row(problem: Problem, x: np.ndarray, tol: float) -> OWLQNResult:

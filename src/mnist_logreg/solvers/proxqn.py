@@ -58,9 +58,9 @@ class _Model:
     """The quasi-Newton model: preconditioner, scale ``sigma``, class curvature matrix and curvature pairs."""
 
     def __init__(self, problem: Problem, preconditioner: GramPreconditioner, curvature: np.ndarray, memory: int,
-                 sweeps: tuple[int, float] = (MAX_SWEEPS, SUBPROBLEM_TOL)):
+                 fine: bool):
         self.k, self.d = problem.n_classes, problem.n_features
-        self.sweeps = sweeps
+        self.sweeps = (FINE_SWEEPS, FINE_SUBPROBLEM_TOL) if fine else (MAX_SWEEPS, SUBPROBLEM_TOL)
         self.n_coef = problem.n_coef
         self.preconditioner = preconditioner
         self.penalty = problem.penalty
@@ -177,8 +177,7 @@ def minimize_proxqn(problem: Problem, x0: np.ndarray, preconditioner: GramPrecon
     x = np.array(x0, dtype=np.float64)
     Z = problem.scores(x)
     f, g, curvature = problem.value_grad(Z, x, curvature=True)
-    model = _Model(problem, preconditioner, curvature, memory,
-                   (FINE_SWEEPS, FINE_SUBPROBLEM_TOL) if fine else (MAX_SWEEPS, SUBPROBLEM_TOL))
+    model = _Model(problem, preconditioner, curvature, memory, fine)
     F = f + problem.nonsmooth(x)
     fresh, stalled, n_iter = True, False, 0
     while True:
