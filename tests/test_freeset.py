@@ -14,6 +14,7 @@ from sklearn.datasets import load_digits
 from mnist_logreg.objective import objective
 from mnist_logreg.solvers import Problem, SoftmaxDatafit, minimize_owlqn
 from mnist_logreg.solvers.datafit import log_normaliser
+from mnist_logreg.solvers import freeset
 from mnist_logreg.solvers.freeset import FactorCache, FreeSetFactor
 from mnist_logreg.solvers.newton import _conjugate_gradients, _Hessian, minimize_newton
 from mnist_logreg.solvers.penalties import PenaltySpec
@@ -43,19 +44,43 @@ def _consistent_rhs(hessian, free):
     return np.where(free, hessian.product(v), 0.0)
 
 
-@pytest.mark.parametrize("l1_ratio, C", [(1.0, 0.5), (0.5, 2.0)])
-def test_factor_is_of_the_free_set_hessian(digits, l1_ratio, C):
-    problem, hessian, free = _step(digits, l1_ratio, C)
+def _dense(hessian, free):
+    """``H_FF`` column by column from Hessian products."""
     index = np.flatnonzero(free)
-    assert 0 < len(index) < free.size  # a strict subset: the test reaches the gather of columns
     dense = np.empty((len(index), len(index)))
     for m, i in enumerate(index):
         e = np.zeros(free.size)
         e[i] = 1.0
         dense[:, m] = hessian.product(e)[index]
+    return dense
+
+
+@pytest.mark.parametrize("l1_ratio, C", [(1.0, 0.5), (0.5, 2.0)])
+def test_factor_is_of_the_free_set_hessian(digits, l1_ratio, C, monkeypatch):
+    """With every sample kept, the factored matrix is ``H_FF`` (plus the shift)."""
+    monkeypatch.setattr(freeset, "PAIR_THRESHOLD", 0.0)
+    problem, hessian, free = _step(digits, l1_ratio, C)
+    assert 0 < np.count_nonzero(free) < free.size  # a strict subset: the test reaches the gather of columns
+    dense = _dense(hessian, free)
     factor = FreeSetFactor(hessian, free)
-    factored = factor.lower @ factor.lower.T - factor.shift * np.eye(len(index))
+    lower = factor.lower.astype(np.float64)
+    assert np.all(np.triu(lower, 1) == 0)
+    factored = lower @ lower.T - factor.shift * np.eye(len(dense))
     assert np.abs(factored - dense).max() <= 1e-4 * np.abs(dense).max()
+
+
+def test_samples_left_out_leave_a_matrix_below_the_hessian(digits, monkeypatch):
+    """Leaving out the samples of small pair weights removes positive semidefinite terms: ``H_FF``
+    minus the factored matrix has no negative eigenvalue, and it is small."""
+    monkeypatch.setattr(freeset, "PAIR_THRESHOLD", 1e-3)
+    problem, hessian, free = _step(digits, 1.0, 0.5)
+    dense = _dense(hessian, free)
+    factor = FreeSetFactor(hessian, free)
+    lower = factor.lower.astype(np.float64)
+    missing = np.linalg.eigvalsh(dense - (lower @ lower.T - factor.shift * np.eye(len(dense))))
+    scale = np.linalg.eigvalsh(dense).max()
+    assert missing.min() >= -1e-5 * scale  # float32 rounding only
+    assert 1e-6 * scale < missing.max() <= 0.05 * scale  # something was left out, and little
 
 
 def test_preconditioned_direction_is_the_newton_direction(digits):
@@ -67,7 +92,7 @@ def test_preconditioned_direction_is_the_newton_direction(digits):
     assert solved
     factor = FreeSetFactor(hessian, free)
     exact, iterations, solved = _conjugate_gradients(hessian, rhs, free, 1e-10,
-                                                     factor.preconditioner(hessian.diagonal, free))
+                                                     factor.preconditioner(hessian, free))
     assert solved and iterations < plain_iterations / 3
     # Both solve it to the rounding of the float32 products.
     residual = lambda d: np.linalg.norm(np.where(free, hessian.product(d) - rhs, 0.0))
@@ -84,7 +109,7 @@ def test_factor_on_a_changed_free_set_is_a_preconditioner(digits):
     changed[np.flatnonzero(~free[:problem.n_coef])[:2]] = True
     assert not factor.covers(np.zeros_like(free)) and factor.covers(free)
     rhs = _consistent_rhs(hessian, changed)
-    d, _, solved = _conjugate_gradients(hessian, rhs, changed, 1e-10, factor.preconditioner(hessian.diagonal, changed))
+    d, _, solved = _conjugate_gradients(hessian, rhs, changed, 1e-10, factor.preconditioner(hessian, changed))
     assert solved
     assert np.all(d[~changed] == 0)
     assert np.linalg.norm(np.where(changed, hessian.product(d) - rhs, 0.0)) <= 1e-6 * np.linalg.norm(rhs)
@@ -100,16 +125,18 @@ def test_factor_on_a_smaller_free_set_is_the_inverse_of_its_block(digits):
     smaller = free.copy()
     smaller[weights[::5]] = False
     assert factor.covers(smaller)
-    factored = factor.lower @ factor.lower.T  # the matrix the factor inverts (float32-formed H_FF + shift)
+    lower = factor.lower.astype(np.float64)
+    factored = lower @ lower.T  # the matrix the factor inverts (the formed H_FF + shift)
     kept = smaller[factor.index]
     r = np.where(smaller, np.random.default_rng(1).standard_normal(free.size), 0.0)
-    expected = np.linalg.solve(factored[np.ix_(kept, kept)], r[factor.index][kept])
-    applied = factor.preconditioner(hessian.diagonal, smaller).apply(r)
+    applied = factor.preconditioner(hessian, smaller).apply(r)
     assert np.all(applied[~smaller] == 0)
-    assert np.allclose(applied[factor.index][kept], expected, rtol=1e-8, atol=1e-10 * np.abs(expected).max())
+    # It solves the block's system, to the float32 factor's rounding (a backward error).
+    residual = factored[np.ix_(kept, kept)] @ applied[factor.index][kept] - r[factor.index][kept]
+    assert np.linalg.norm(residual) <= 1e-2 * np.linalg.norm(r)
     rhs = _consistent_rhs(hessian, smaller)
     d, iterations, solved = _conjugate_gradients(hessian, rhs, smaller, 1e-6,
-                                                 factor.preconditioner(hessian.diagonal, smaller))
+                                                 factor.preconditioner(hessian, smaller))
     assert solved and iterations <= 3
 
 
@@ -128,3 +155,17 @@ def test_newton_with_factors_reaches_the_minimum(digits, l1_ratio, C):
     f_reference = objective(X, y, *problem.unpack(reference.x), l1_ratio=l1_ratio, C=C)
     assert f_newton <= f_reference + 1e-12
     assert f_newton == pytest.approx(f_reference, rel=1e-8)
+
+
+def test_a_class_with_nothing_free_still_curves_the_others(digits, monkeypatch):
+    """A pair of classes adds to a free class's block even when the other class has no free coordinate."""
+    monkeypatch.setattr(freeset, "PAIR_THRESHOLD", 0.0)
+    problem, hessian, free = _step(digits, 0.5, 2.0)
+    k, d = problem.n_classes, problem.n_features
+    free = free.copy()
+    free[3 * d:4 * d] = False
+    free[k * d + 3] = False
+    dense = _dense(hessian, free)
+    lower = FreeSetFactor(hessian, free).lower.astype(np.float64)
+    factored = lower @ lower.T
+    assert np.abs(factored - dense).max() <= 1e-4 * np.abs(dense).max()

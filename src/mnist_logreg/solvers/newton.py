@@ -35,8 +35,11 @@ BENCHMARKS.md). Only where the free set's factor preconditions the step: without
 costs hundreds of products (elastic net on 2,000 Fashion-MNIST images: 75 -> 114 s). A Hessian-vector product costs two passes over
 the free columns of X (:meth:`_Hessian.product`); the conjugate gradients
 are preconditioned by the diagonal of ``H`` or, given :class:`AugmentedGram`, by the Kronecker
-factor ``(S (x) A + alpha I)^{-1}`` of :mod:`.preconditioner`, and, where the free set is small
-enough to form ``H_FF`` itself, by its Cholesky factor, kept from step to step (:mod:`.freeset`). Then, as in OWL-QN, a backtracking
+factor ``(S (x) A + alpha I)^{-1}`` of :mod:`.preconditioner`, and, where forming ``H_FF`` itself
+is affordable (class pair by class pair, on the samples whose pair is uncertain: :mod:`.pairs`), by
+its Cholesky factor, kept from step to step (:mod:`.freeset`; on 60,000 Fashion-MNIST images every
+weight of an l2 row fits one, and a step needs a few products instead of hundreds). Then, as in
+OWL-QN, a backtracking
 search along ``pi(x + t Delta)`` (``pi`` zeroes the weights that leave the orthant) with the Armijo
 condition on ``pg``. The free set is rebuilt at every step, so zero weights whose gradient crosses
 the penalty enter and weights that reach zero leave.
@@ -46,6 +49,8 @@ the one the step needs, so it costs no extra pass).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -61,6 +66,9 @@ __all__ = ["AugmentedGram", "minimize_newton"]
 
 #: Conjugate-gradient iterations per Newton step, at most.
 MAX_CG = 200
+#: A step reuses the last step's float32 copy of the free columns when they include its own with at
+#: most this share more (a weight that reached zero, under L1, leaves its column in the copy).
+EXTRA_COLUMNS = 0.1
 #: Times a Newton step's system is solved again without the zero weights its solution moved the wrong way.
 MAX_RESOLVES = 3
 #: The tightest relative residual a settled step's conjugate gradients aim at. The Hessian products
@@ -77,17 +85,25 @@ class _Hessian:
     L1 that is the support and its violators, often a small part of X.
     """
 
-    def __init__(self, problem: Problem, P: np.ndarray, free: np.ndarray, block: int = 4096,
-                 previous: "_Hessian | None" = None):
+    def __init__(self, problem: Problem, P: np.ndarray, free: np.ndarray, previous: "_Hessian | None" = None):
         self.problem, self.P = problem, P
-        k, d, n = problem.n_classes, problem.n_features, problem.n_samples
+        k, d = problem.n_classes, problem.n_features
         self.columns = np.flatnonzero(free[:k * d].reshape(k, d).any(axis=0))
-        if previous is not None and np.array_equal(previous.columns, self.columns):
-            self.X = previous.X  # the same free columns as the last step (the usual case): no new copy
+        if previous is not None and _covers(previous.columns, self.columns):
+            # The last step's free columns include these (the usual case): no new copy. Products read
+            # the few extra columns with zero weights; their entries are outside the free set.
+            self.columns, self.X = previous.columns, previous.X
         else:
             # float32 products: the conjugate gradients only need an approximate H (inexact Newton), and
             # the gradient and the certificate stay in X's dtype.
             self.X = np.ascontiguousarray(problem.X[:, self.columns], dtype=np.float32)
+
+    @functools.cached_property
+    def diagonal(self) -> np.ndarray:
+        """``diag H`` (flat layout), computed on first use: a pass over the free columns that a step
+        preconditioned by a factor covering its free set never needs."""
+        problem, P, block = self.problem, self.P, 4096
+        k, d, n = problem.n_classes, problem.n_features, problem.n_samples
         weights = P * (1.0 - P)  # the diagonal of diag p_i - p_i p_i^T
         # diag H_W = (P(1-P))^T (X o X) / n + alpha, read in blocks of rows (no copy of X o X kept).
         part_diag = np.zeros((k, len(self.columns)))
@@ -97,7 +113,7 @@ class _Hessian:
                                                                                                     copy=False)
         diag_W = np.zeros((k, d))
         diag_W[:, self.columns] = part_diag / n + problem.penalty.alpha
-        self.diagonal = np.concatenate([diag_W.ravel(), weights.sum(axis=0) / n])
+        return np.concatenate([diag_W.ravel(), weights.sum(axis=0) / n])
 
     def product(self, v: np.ndarray) -> np.ndarray:
         r"""``H v`` for a flat vector ``v`` (k*d + k,) that is zero outside the free columns.
@@ -116,6 +132,12 @@ class _Hessian:
         out_W[:, self.columns] = (HU.T.astype(X.dtype) @ X).astype(np.float64, copy=False) + problem.penalty.alpha * V
         out[n_coef:] = HU.sum(axis=0)
         return out
+
+
+def _covers(kept: np.ndarray, wanted: np.ndarray) -> bool:
+    """Whether the sorted columns ``kept`` include ``wanted`` with at most ``EXTRA_COLUMNS`` more."""
+    return (len(kept) <= (1 + EXTRA_COLUMNS) * len(wanted) and len(wanted) > 0
+            and bool(np.isin(wanted, kept, assume_unique=True).all()))
 
 
 class AugmentedGram:
@@ -226,20 +248,25 @@ def _newton_direction(hessian: _Hessian, pg: np.ndarray, free: np.ndarray, forci
     With a :class:`.freeset.FactorCache` and a free set small enough to factor, they run on the
     kept factor (or the usual preconditioner when none covers ``free``) for at most ``SWITCH_CG``
     iterations; if that does not settle the step, a factor of this step's Hessian is built, kept,
-    and the iterations go on with it. Only there, where a tight solve costs a few products, do they
+    and the iterations go on with it. Once a path has needed a factor, a step that no kept factor
+    covers builds one at once (on case b the Kronecker-preconditioned attempts never settled a
+    step, and cost ``SWITCH_CG`` products each). Only there, where a tight solve costs a few products, do they
     go on to the tighter relative residual ``aimed`` when one is given.
     """
     if factors is None or not factors.affordable(hessian, free):
         return _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, start=start)[0]
     forcing = min(forcing, aimed) if aimed is not None else forcing
     factor = factors.usable(free)
-    if factor is not None:
-        preconditioner = factor.preconditioner(hessian.diagonal, free)
-    d, _, solved = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, max_iter=SWITCH_CG, start=start)
-    if solved:
-        return d
+    d = start
+    if factor is not None or not factors.needed:
+        if factor is not None:
+            preconditioner = factor.preconditioner(hessian, free)
+        d, _, solved = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, max_iter=SWITCH_CG,
+                                            start=start)
+        if solved:
+            return d
     factor = factors.build(hessian, free)
-    return _conjugate_gradients(hessian, -pg, free, forcing, factor.preconditioner(hessian.diagonal, free),
+    return _conjugate_gradients(hessian, -pg, free, forcing, factor.preconditioner(hessian, free),
                                 start=d)[0]
 
 
