@@ -92,6 +92,10 @@ ROUGH_KKT_L1 = 1e-2
 #: Fashion-MNIST images, l1 at C = 1, the tail handed over at ``ROUGH_KKT`` never certified, while from
 #: here it does (326 s in all, at Cyanure's objective; BENCHMARKS.md).
 ROUGH_L1 = 0.1
+#: The same share on the Gram-preconditioned path, where the tail's steps are factored (.freeset) and so
+#: cheap that handing over three times earlier pays: case b's l1 row 64-77 -> 46-50 s, the tall 8x8
+#: digits' grid 1.63 -> 1.37 s (1 was slower on case b: 71-87 s; BENCHMARKS.md).
+ROUGH_L1_GRAM = 0.3
 #: Without an L1 part the L-BFGS phase stops at this share of the gap tolerance (checked on the
 #: centred copy; the margin absorbs the rounding between the copy and X, so the Newton tail's first
 #: certificate on X usually ends the row without a Newton step). The two gaps agree to ~1 % (case a's
@@ -242,7 +246,7 @@ def _rough_phase(problem: Problem, prepared: "PreparedProblem", centred: Problem
     start = fast.to_centred(x)
     centred_tol = kkt_tol / fast.kkt_factor()
     if prepared.preconditioner is not None:
-        # To ROUGH_KKT lambda_max as tuned; below it (a weak L1 part: ROUGH_L1 lambda_1), with finer model solves.
+        # To ROUGH_KKT lambda_max as tuned; below it (a weak L1 part: ROUGH_L1_GRAM lambda_1), with finer model solves.
         coarse_tol = max(centred_tol, ROUGH_KKT * prepared.lambda_max / fast.kkt_factor())
         rough = minimize_proxqn(centred, start, prepared.preconditioner, kkt_tol=coarse_tol, max_iter=max_iter,
                                 memory=memory)
@@ -265,7 +269,7 @@ def _hand_over(problem: Problem, prepared: "PreparedProblem", tol: float) -> tup
     Newton tail, one case per method of :func:`_rough_phase`:
 
     * proximal steps on the Gram preconditioner: a KKT violation of ``ROUGH_KKT`` times ``lambda_max`` or,
-      with an L1 part, ``ROUGH_L1 * lambda_1`` if smaller; without one, the same ``ROUGH_KKT`` where every
+      with an L1 part, ``ROUGH_L1_GRAM * lambda_1`` if smaller; without one, the same ``ROUGH_KKT`` where every
       weight's Hessian fits one factor (``k (d + 1) <= MAX_FREE``: the tail's Newton steps then cost a
       few products each; case b's l2 row 37 -> 13 s), else ``ROUGH_KKT_SMOOTH * lambda_max``;
     * OWL-QN on working sets (an L1 part): ``ROUGH_KKT_L1 * lambda_max`` and ``ROUGH_L1 * lambda_1``,
@@ -275,7 +279,9 @@ def _hand_over(problem: Problem, prepared: "PreparedProblem", tol: float) -> tup
     """
     penalty, lambda_max, gram = problem.penalty, prepared.lambda_max, prepared.preconditioner is not None
     if penalty.has_nonsmooth:
-        return min((ROUGH_KKT if gram else ROUGH_KKT_L1) * lambda_max, ROUGH_L1 * penalty.strength), 0.0
+        if gram:
+            return min(ROUGH_KKT * lambda_max, ROUGH_L1_GRAM * penalty.strength), 0.0
+        return min(ROUGH_KKT_L1 * lambda_max, ROUGH_L1 * penalty.strength), 0.0
     if gram and problem.n_classes * (problem.n_features + 1) <= MAX_FREE:
         # Every weight free fits one factor of the Hessian (.freeset), which makes Newton steps cheap.
         return ROUGH_KKT * lambda_max, 0.0
