@@ -51,6 +51,8 @@ PAIR_THRESHOLD = 1e-4
 MAX_CHANGE = 0.05
 #: ... and leaves out at most this share of the factor's coordinates (each costs a solve with the factor).
 MAX_REMOVED = 0.25
+#: Free sets up to this size are factored by NumPy (a copy), larger ones in place by SciPy's LAPACK.
+SMALL_FACTOR = 2048
 #: Diagonal shift of the factored matrix, relative to its largest diagonal entry (raised tenfold
 #: until the Cholesky factorisation succeeds).
 SHIFT = 1e-6
@@ -132,15 +134,24 @@ class FreeSetFactor:
 
 
 def _factor_in_place(H: np.ndarray, shift: float) -> tuple[np.ndarray, float]:
-    """``(L, shift)``: the lower Cholesky factor of the symmetric ``H + shift I``, in ``H``'s memory.
+    """``(L, shift)``: the lower Cholesky factor of the symmetric ``H + shift I``, in ``H``'s memory
+    (above ``SMALL_FACTOR`` coordinates).
 
     ``shift`` is raised tenfold until the factorisation succeeds. LAPACK factors the transposed
     view (the same matrix, in Fortran order) and writes the factor over one triangle only, so the
     other still holds ``H`` for a retry; it is zeroed once the factor stands.
     """
+    size = H.shape[0]
+    if size <= SMALL_FACTOR:
+        # NumPy's LAPACK (a copy is cheap here): with two threads, switching to SciPy's OpenBLAS
+        # between NumPy's products leaves each pool's threads spinning against the other's.
+        while True:
+            try:
+                return np.linalg.cholesky(H + np.asarray(shift, H.dtype) * np.eye(size, dtype=H.dtype)), shift
+            except np.linalg.LinAlgError:
+                shift *= 10.0
     diagonal = H.diagonal().copy()
     potrf, = scipy.linalg.lapack.get_lapack_funcs(("potrf",), (H,))
-    size = H.shape[0]
     while True:
         H[np.diag_indices(size)] = diagonal + shift
         lower, info = potrf(H.T, lower=True, overwrite_a=True, clean=False)

@@ -25,7 +25,8 @@ the Loewner order, close to it), which a preconditioner can afford to miss (BENC
 
 from __future__ import annotations
 
-import numba
+import functools
+
 import numpy as np
 
 __all__ = ["pair_hessian"]
@@ -54,10 +55,16 @@ def _gather_scaled(X, rows, columns, scale, out):
         out[r, m] = s
 
 
-try:
-    _gather = numba.njit(cache=True, nogil=True)(_gather_scaled)
-except RuntimeError:  # no writable cache folder: compile per process
-    _gather = numba.njit(nogil=True)(_gather_scaled)
+@functools.cache
+def _gather():
+    """The compiled :func:`_gather_scaled`, compiled (or loaded from Numba's cache) on first use: Numba
+    itself is imported only then, so fits that never gather a large block do not pay for it."""
+    import numba
+
+    try:
+        return numba.njit(cache=True, nogil=True)(_gather_scaled)
+    except RuntimeError:  # no writable cache folder: compile per process
+        return numba.njit(nogil=True)(_gather_scaled)
 
 
 def _pair_gram(X: np.ndarray, weight: np.ndarray, columns: np.ndarray, threshold: float) -> np.ndarray:
@@ -71,7 +78,7 @@ def _pair_gram(X: np.ndarray, weight: np.ndarray, columns: np.ndarray, threshold
     for start in range(0, len(rows), BLOCK):
         block = work[:min(BLOCK, len(rows) - start)]
         if block.size >= NUMBA_SIZE:
-            _gather(X, rows[start:start + BLOCK], columns, scale[start:start + BLOCK], block)
+            _gather()(X, rows[start:start + BLOCK], columns, scale[start:start + BLOCK], block)
         else:  # small: NumPy's indexing, without loading the compiled kernel into the process
             block[:, :m] = X[np.ix_(rows[start:start + BLOCK], columns)]
             block[:, :m] *= scale[start:start + BLOCK, None]
