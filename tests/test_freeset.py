@@ -14,7 +14,7 @@ from sklearn.datasets import load_digits
 from mnist_logreg.objective import objective
 from mnist_logreg.solvers import Problem, SoftmaxDatafit, minimize_owlqn
 from mnist_logreg.solvers.datafit import log_normaliser
-from mnist_logreg.solvers import freeset
+from mnist_logreg.solvers import freeset, pairs
 from mnist_logreg.solvers.freeset import FactorCache, FreeSetFactor
 from mnist_logreg.solvers.newton import _conjugate_gradients, _Hessian, minimize_newton
 from mnist_logreg.solvers.penalties import PenaltySpec
@@ -55,10 +55,13 @@ def _dense(hessian, free):
     return dense
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("l1_ratio, C", [(1.0, 0.5), (0.5, 2.0)])
-def test_factor_is_of_the_free_set_hessian(digits, l1_ratio, C, monkeypatch):
-    """With every sample kept, the factored matrix is ``H_FF`` (plus the shift)."""
+def test_factor_is_of_the_free_set_hessian(digits, l1_ratio, C, compiled, monkeypatch):
+    """With every sample kept, the factored matrix is ``H_FF`` (plus the shift), whether the rows are
+    gathered by NumPy or by the compiled kernel (which large problems use)."""
     monkeypatch.setattr(freeset, "PAIR_THRESHOLD", 0.0)
+    monkeypatch.setattr(pairs, "NUMBA_SIZE", 0 if compiled else 1 << 62)
     problem, hessian, free = _step(digits, l1_ratio, C)
     assert 0 < np.count_nonzero(free) < free.size  # a strict subset: the test reaches the gather of columns
     dense = _dense(hessian, free)
