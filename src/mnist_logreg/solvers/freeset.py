@@ -58,13 +58,18 @@ SMALL_FACTOR = 2048
 SHIFT = 1e-6
 
 
-def factor_products(P: np.ndarray, n_free: int, n_columns: int) -> float:
-    """Cost of forming and factoring ``H_FF`` at the probabilities ``P`` (n, k), in Hessian products
-    (two passes over ``n_columns`` columns): the pairs' rank updates on their rows above
-    ``PAIR_THRESHOLD`` (at most ``n_columns`` columns each) and the factorisation, at ``LEVEL3_SHARE``."""
-    n, k = P.shape
-    rows = sum(np.count_nonzero(P[:, a] * P[:, b] > PAIR_THRESHOLD) for a in range(k) for b in range(a + 1, k))
-    product = 4.0 * n * max(n_columns, 1) * k
+def pair_rows(P: np.ndarray) -> int:
+    """How many rows the pairs' rank updates of :mod:`.pairs` read at the probabilities ``P`` (n, k):
+    over the pairs of classes, the samples whose pair weight exceeds ``PAIR_THRESHOLD``."""
+    k = P.shape[1]
+    return sum(np.count_nonzero(P[:, a] * P[:, b] > PAIR_THRESHOLD) for a in range(k) for b in range(a + 1, k))
+
+
+def factor_products(n_samples: int, n_classes: int, rows: int, n_free: int, n_columns: int) -> float:
+    """Cost of forming and factoring ``H_FF``, in Hessian products (two passes over ``n_columns``
+    columns): the pairs' rank updates on ``rows`` rows (:func:`pair_rows`, at most ``n_columns``
+    columns each) and the factorisation, at ``LEVEL3_SHARE``."""
+    product = 4.0 * n_samples * max(n_columns, 1) * n_classes
     return LEVEL3_SHARE * (rows * n_columns ** 2 + n_free ** 3 / 3.0) / product
 
 
@@ -215,14 +220,24 @@ class FactorCache:
     def __init__(self):
         self.factor: FreeSetFactor | None = None
         self.built = 0
-        #: Set once conjugate gradients without a factor have failed to settle a step on this path:
-        #: later steps that no kept factor covers build one at once instead of trying again.
+        #: Set once a factor has been built on this path (conjugate gradients without a covering one
+        #: did not settle a step): later steps that no kept factor covers build one at once.
         self.needed = False
+        self._rows: tuple[np.ndarray, int] | None = None  # (P, pair_rows(P)) of the last step asked about
 
     def affordable(self, hessian, free: np.ndarray) -> bool:
-        """Whether a factor of ``free`` is worth building at this step's size (``MAX_FREE``, ``MAX_FACTOR_PRODUCTS``)."""
+        """Whether a factor of ``free`` is worth building at this step's size (``MAX_FREE``, ``MAX_FACTOR_PRODUCTS``).
+
+        A step asks once per solve (its re-solves too); the pairs' rows depend on its probabilities
+        alone, so they are counted once per step."""
         n_free = int(np.count_nonzero(free))
-        return n_free <= MAX_FREE and factor_products(hessian.P, n_free, len(hessian.columns)) <= MAX_FACTOR_PRODUCTS
+        if n_free > MAX_FREE:
+            return False
+        if self._rows is None or self._rows[0] is not hessian.P:
+            self._rows = (hessian.P, pair_rows(hessian.P))
+        problem = hessian.problem
+        return factor_products(problem.n_samples, problem.n_classes, self._rows[1], n_free,
+                               len(hessian.columns)) <= MAX_FACTOR_PRODUCTS
 
     def usable(self, free: np.ndarray) -> FreeSetFactor | None:
         """The kept factor when it covers ``free``."""
