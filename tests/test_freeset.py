@@ -143,6 +143,33 @@ def test_factor_on_a_smaller_free_set_is_the_inverse_of_its_block(digits):
     assert solved and iterations <= 3
 
 
+def test_a_resolve_that_leaves_out_more_weights_extends_the_kept_basis(digits):
+    """A step's re-solve leaves out a superset of the weights its first solve left out: the
+    preconditioner extends the basis it kept and is still the exact inverse of the factored
+    matrix's block, the same (to float32 rounding) as one built for that free set from scratch."""
+    problem, hessian, free = _step(digits, 1.0, 0.5)
+    factor, fresh = FreeSetFactor(hessian, free), FreeSetFactor(hessian, free)
+    weights = np.flatnonzero(free[:problem.n_coef])
+    first = free.copy()
+    first[weights[::5]] = False
+    second = first.copy()
+    second[weights[1::7]] = False
+    factor.preconditioner(hessian, first)
+    extended = factor.preconditioner(hessian, second)
+    assert extended.W.shape[1] == np.count_nonzero(free & ~second)
+    assert np.allclose(extended.W.T.astype(np.float64) @ extended.W, np.eye(extended.W.shape[1]), atol=1e-5)
+    r = np.where(second, np.random.default_rng(2).standard_normal(free.size), 0.0)
+    applied, reference = extended.apply(r), fresh.preconditioner(hessian, second).apply(r)
+    assert np.linalg.norm(applied - reference) <= 1e-3 * np.linalg.norm(reference)
+    # Both solve the block's system to the float32 factor's rounding: backward errors alike.
+    lower = factor.lower.astype(np.float64)
+    kept = second[factor.index]
+    block = (lower @ lower.T)[np.ix_(kept, kept)]
+    errors = [np.linalg.norm(block @ z[factor.index][kept] - r[factor.index][kept]) for z in (applied, reference)]
+    assert errors[0] <= 1.5 * errors[1] + 1e-3 * np.linalg.norm(r)
+    assert errors[1] <= 5e-2 * np.linalg.norm(r)
+
+
 @pytest.mark.parametrize("l1_ratio, C", [(1.0, 5.0), (0.5, 20.0)])
 def test_newton_with_factors_reaches_the_minimum(digits, l1_ratio, C):
     X, y = digits

@@ -18,7 +18,8 @@ l2 row: 3.2 s to form and factor, about 50 products' worth).
 A factor stays useful while the free set and the probabilities move little, which is where the
 tail spends its steps (the last Newton steps of a row, and the first of the next C on a path), so
 :class:`FactorCache` keeps the newest one per path and rebuilds it only when conjugate gradients
-with it (or, without one, with the diagonal) take more than ``SWITCH_CG`` iterations. On a free set
+with it (or, without one, with the diagonal) take more than :meth:`FactorCache.attempts` iterations
+(``SWITCH_CG``, or a quarter of what a new factor costs in products, if less). On a free set
 that differs from the factor's, the exact inverse of the factored matrix's block on the shared
 coordinates (a forward solve with the factor per coordinate left out) and the diagonal on the rest make
 the preconditioner (symmetric and positive definite on ``F``): a free set that lost weights, as the
@@ -34,8 +35,15 @@ from .pairs import BLOCK, pair_hessian
 
 __all__ = ["FreeSetFactor", "FactorCache", "SWITCH_CG", "max_factor_bytes"]
 
-#: Conjugate-gradient iterations after which a step builds a factor of its free set (when affordable).
+#: Conjugate-gradient iterations after which a step builds a factor of its free set (when affordable) ...
 SWITCH_CG = 15
+#: ... and at most this share of what the factor would cost (in products; :meth:`FactorCache.attempts`),
+#: since an attempt that fails is paid on top of the factor: on 60,000 Fashion-MNIST images a factor
+#: costs ~25 products, and a kept factor that the step's probabilities have moved away from (or the
+#: Kronecker preconditioner) rarely settles a step in 15 iterations there ...
+ATTEMPT_SHARE = 0.25
+#: ... but at least this many.
+MIN_ATTEMPTS = 4
 #: A factor is built only when forming and factoring it costs at most this many Hessian products ...
 MAX_FACTOR_PRODUCTS = 100
 #: ... counting a floating-point operation of the formation's rank updates and of the Cholesky
@@ -115,6 +123,7 @@ class FreeSetFactor:
         n_weights = int(np.count_nonzero(free_W))
         H[np.arange(n_weights), np.arange(n_weights)] += problem.penalty.alpha  # the ridge: weights only
         self.lower, self.shift = _factor_in_place(H, SHIFT * max(float(H.diagonal().max()), 1e-300))
+        self._basis: tuple[np.ndarray, np.ndarray] | None = None  # the last removed_basis: (mask, basis)
 
     def forward(self, r: np.ndarray) -> np.ndarray:
         """``L^{-1} r`` for ``r`` of shape (|F|,) or (|F|, m); ``L`` the lower factor of ``H_FF + shift I``."""
@@ -132,10 +141,42 @@ class FreeSetFactor:
         removed = np.count_nonzero(self.free & ~free)
         return added <= MAX_CHANGE * max(np.count_nonzero(free), 1) and removed <= MAX_REMOVED * len(self.index)
 
+    def removed_basis(self, removed: np.ndarray) -> np.ndarray | None:
+        """An orthonormal basis of ``L^{-1} E_R`` for the factor's coordinates ``removed`` (a mask over
+        :attr:`index`), or ``None`` when there are none.
+
+        A step that solves again without more weights (:func:`.newton._resolved_direction`) removes a
+        superset of the last set: the basis kept from it is extended by the new columns alone
+        (orthogonalised against it twice, then QR), instead of ``|R|`` forward solves and a QR from scratch.
+        """
+        if not removed.any():
+            return None
+        kept = self._basis
+        if kept is not None and not (kept[0] & ~removed).any():
+            mask, basis = kept
+            new = np.flatnonzero(removed & ~mask)
+            if not len(new):
+                return basis
+            block = self.forward(_unit_columns(len(self.index), new))
+            for _ in range(2):  # classical Gram-Schmidt, twice: orthogonal to working precision
+                block -= basis @ (basis.T @ block)
+            basis = np.hstack([basis, np.linalg.qr(block)[0]])
+        else:
+            basis = np.linalg.qr(self.forward(_unit_columns(len(self.index), np.flatnonzero(removed))))[0]
+        self._basis = (removed.copy(), basis)
+        return basis
+
     def preconditioner(self, hessian, free: np.ndarray) -> "_Restricted":
         """The preconditioner of a step on ``free``: this factor on the shared coordinates, the diagonal
         of the step's Hessian (``hessian.diagonal``, read only if needed) elsewhere."""
         return _Restricted(self, hessian, free)
+
+
+def _unit_columns(size: int, rows: np.ndarray) -> np.ndarray:
+    """``E_R``: the columns of the identity of order ``size`` at ``rows``."""
+    unit = np.zeros((size, len(rows)))
+    unit[rows, np.arange(len(rows))] = 1.0
+    return unit
 
 
 def _factor_in_place(H: np.ndarray, shift: float) -> tuple[np.ndarray, float]:
@@ -182,7 +223,8 @@ class _Restricted:
 
     The block of the coordinates ``S = F & F0`` that the factor shares with ``F`` is solved exactly, not
     by the factor's solve restricted to ``S``. With ``H_{F0 F0} = L L^T``, ``R = F0 \ F`` the
-    coordinates left out and ``W = L^{-1} E_R`` (``|R|`` forward solves, once per step), the solution
+    coordinates left out and ``W = L^{-1} E_R`` (``|R|`` forward solves; a re-solve that leaves out more
+    coordinates extends the factor's last basis, :meth:`FreeSetFactor.removed_basis`), the solution
     of ``H_SS z_S = r_S`` (``z_R = 0``) is ``z = L^{-T} (I - Q Q^T) L^{-1} r`` with ``Q`` an orthonormal
     basis of ``W``'s columns (QR; through ``(W^T W)^{-1}`` instead, which squares the spread of ``W``'s
     columns, a row of the Fashion-MNIST grid of BENCHMARKS.md lost its descent direction): the
@@ -197,12 +239,7 @@ class _Restricted:
         outside = free & ~factor.free
         self.inverse_diagonal = (np.where(outside, 1.0 / np.maximum(hessian.diagonal, 1e-300), 0.0) if outside.any()
                                  else np.zeros(free.size))
-        removed = np.flatnonzero(~self.shared)
-        self.W = None
-        if len(removed):
-            unit = np.zeros((len(factor.index), len(removed)))
-            unit[removed, np.arange(len(removed))] = 1.0
-            self.W = np.linalg.qr(factor.forward(unit))[0]
+        self.W = factor.removed_basis(~self.shared)
 
     def apply(self, r: np.ndarray) -> np.ndarray:
         out = self.inverse_diagonal * r
@@ -225,19 +262,25 @@ class FactorCache:
         self.needed = False
         self._rows: tuple[np.ndarray, int] | None = None  # (P, pair_rows(P)) of the last step asked about
 
-    def affordable(self, hessian, free: np.ndarray) -> bool:
-        """Whether a factor of ``free`` is worth building at this step's size (``MAX_FREE``, ``MAX_FACTOR_PRODUCTS``).
+    def cost(self, hessian, free: np.ndarray) -> float:
+        """What a factor of ``free`` would cost at this step, in Hessian products (:func:`factor_products`).
 
         A step asks once per solve (its re-solves too); the pairs' rows depend on its probabilities
         alone, so they are counted once per step."""
-        n_free = int(np.count_nonzero(free))
-        if n_free > MAX_FREE:
-            return False
         if self._rows is None or self._rows[0] is not hessian.P:
             self._rows = (hessian.P, pair_rows(hessian.P))
         problem = hessian.problem
-        return factor_products(problem.n_samples, problem.n_classes, self._rows[1], n_free,
-                               len(hessian.columns)) <= MAX_FACTOR_PRODUCTS
+        return factor_products(problem.n_samples, problem.n_classes, self._rows[1], int(np.count_nonzero(free)),
+                               len(hessian.columns))
+
+    def affordable(self, hessian, free: np.ndarray) -> bool:
+        """Whether a factor of ``free`` is worth building at this step's size (``MAX_FREE``, ``MAX_FACTOR_PRODUCTS``)."""
+        return np.count_nonzero(free) <= MAX_FREE and self.cost(hessian, free) <= MAX_FACTOR_PRODUCTS
+
+    def attempts(self, hessian, free: np.ndarray) -> int:
+        """Conjugate-gradient iterations a step spends before it builds a factor: ``SWITCH_CG``, or fewer
+        where a factor costs less than ``SWITCH_CG / ATTEMPT_SHARE`` products (at least ``MIN_ATTEMPTS``)."""
+        return int(max(MIN_ATTEMPTS, min(SWITCH_CG, ATTEMPT_SHARE * self.cost(hessian, free))))
 
     def usable(self, free: np.ndarray) -> FreeSetFactor | None:
         """The kept factor when it covers ``free``."""
