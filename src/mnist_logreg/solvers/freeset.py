@@ -18,8 +18,8 @@ l2 row: 3.2 s to form and factor, about 50 products' worth).
 A factor stays useful while the free set and the probabilities move little, which is where the
 tail spends its steps (the last Newton steps of a row, and the first of the next C on a path), so
 :class:`FactorCache` keeps the newest one per path and rebuilds it only when conjugate gradients
-with it (or, without one, with the diagonal) take more than :meth:`FactorCache.attempts` iterations
-(``SWITCH_CG``, or a quarter of what a new factor costs in products, if less). On a free set
+with it take more than :meth:`FactorCache.attempts` iterations (``SWITCH_CG``, or a quarter of what a
+new factor costs in products, if less), or without one, with the diagonal, more than ``SWITCH_CG``. On a free set
 that differs from the factor's, the exact inverse of the factored matrix's block on the shared
 coordinates (a forward solve with the factor per coordinate left out) and the diagonal on the rest make
 the preconditioner (symmetric and positive definite on ``F``): a free set that lost weights, as the
@@ -274,7 +274,7 @@ class FactorCache:
                                len(hessian.columns))
 
     def affordable(self, hessian, free: np.ndarray) -> bool:
-        """Whether a factor of ``free`` is worth building at this step's size (``MAX_FREE``, ``MAX_FACTOR_PRODUCTS``)."""
+        """Whether a factor of ``free`` is worth building at this step (``MAX_FREE``, ``MAX_FACTOR_PRODUCTS``)."""
         return np.count_nonzero(free) <= MAX_FREE and self.cost(hessian, free) <= MAX_FACTOR_PRODUCTS
 
     def attempts(self, hessian, free: np.ndarray) -> int:

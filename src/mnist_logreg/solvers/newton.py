@@ -55,7 +55,7 @@ import functools
 import numpy as np
 
 from .datafit import log_normaliser
-from .freeset import FactorCache
+from .freeset import SWITCH_CG, FactorCache
 from .gap import duality_gap
 from .nullspace import balance_columns, pin_null_directions
 from .owlqn import OWLQNResult, orthant_backtrack, pseudo_gradient
@@ -246,12 +246,14 @@ def _newton_direction(hessian: _Hessian, pg: np.ndarray, free: np.ndarray, forci
     """The step's direction: conjugate gradients on ``H_FF d_F = -pg_F`` (from ``start``, if given).
 
     With a :class:`.freeset.FactorCache` and a free set small enough to factor, they run on the
-    kept factor (or the usual preconditioner when none covers ``free``) for at most
-    :meth:`.freeset.FactorCache.attempts` iterations; if that does not settle the step, a factor of this step's Hessian is built, kept,
-    and the iterations go on with it. Once a path has needed a factor, a step that no kept factor
-    covers builds one at once (on case b the Kronecker-preconditioned attempts never settled a
-    step, and cost 15 products each). Only there, where a tight solve costs a few products, do they
-    go on to the tighter relative residual ``aimed`` when one is given.
+    kept factor for at most :meth:`.freeset.FactorCache.attempts` iterations (or, where the path has
+    never needed a factor, on the usual preconditioner for at most ``SWITCH_CG``: a path whose steps
+    it settles keeps no factor, so each row depends on its start point alone); if that does not
+    settle the step, a factor of this step's Hessian is built, kept, and the iterations go on with it.
+    Once a path has needed a factor, a step that no kept factor covers builds one at once (on case b
+    the Kronecker-preconditioned attempts never settled a step, and cost 15 products each). Only
+    there, where a tight solve costs a few products, do they go on to the tighter relative residual
+    ``aimed`` when one is given.
     """
     if factors is None or not factors.affordable(hessian, free):
         return _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, start=start)[0]
@@ -261,8 +263,9 @@ def _newton_direction(hessian: _Hessian, pg: np.ndarray, free: np.ndarray, forci
     if factor is not None or not factors.needed:
         if factor is not None:
             preconditioner = factor.preconditioner(hessian, free)
-        d, _, solved = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner,
-                                            max_iter=factors.attempts(hessian, free), start=start)
+        attempts = factors.attempts(hessian, free) if factor is not None else SWITCH_CG
+        d, _, solved = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, max_iter=attempts,
+                                            start=start)
         if solved:
             return d
     factor = factors.build(hessian, free)
