@@ -49,12 +49,15 @@ def _model_cd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_feat
         Current point and gradient of the smooth part, ``N = k*d + k``.
     D : float64 array of shape (N,)
         Step, updated in place (start at zero).
-    DA : float64 array of shape (k, d)
-        ``D_W @ A``, updated in place (start at zero).
+    DA : float32 or float64 array of shape (k, d)
+        ``D_W @ A``, updated in place (start at zero); in ``A``'s dtype.
     r : float64 array of shape (2m,)
         ``Wk.T @ D``, updated in place.
     Wk, Wh : float64 arrays of shape (N, 2m)
-    A : float64 array of shape (d, d)
+    A : float32 or float64 array of shape (d, d)
+        The Gram matrix; float32 for a float32 copy of X, whose gradients carry float32 rounding
+        anyway: updating ``DA``, most of a coordinate step, then moves half the bytes at twice the
+        vector width (60,000 Fashion-MNIST images, l1 at C = 1: 117 -> 52 ms a model).
     sigma : float
     S : float64 array of shape (k, k)
     ridge, lam : float
@@ -66,6 +69,7 @@ def _model_cd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_feat
     n_coef = n_classes * n_features
     N = n_coef + n_classes
     m2 = Wk.shape[1]
+    cast = np.empty(1, DA.dtype)
     full = True
     sweeps = 0
     while sweeps < max_sweeps:
@@ -113,8 +117,10 @@ def _model_cd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_feat
                 continue
             D[i] += step
             if i < n_coef:
+                cast[0] = step
+                step_da = cast[0]  # in DA's dtype, so the update vectorises in it
                 for l in range(n_features):
-                    DA[c, l] += step * A[j, l]
+                    DA[c, l] += step_da * A[j, l]
             for q in range(m2):
                 r[q] += step * Wk[i, q]
             change = abs(step) * h
@@ -140,6 +146,7 @@ def _model_bcd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_fea
     d = n_features
     n_coef = k * d
     m2 = Wk.shape[1]
+    cast = np.empty(1, DA.dtype)
     # L_j: the largest eigenvalue of B_jj = sigma S A_jj + ridge I - (Wh Wk^T)_jj.
     L = np.empty(d)
     H = np.empty((k, k))
@@ -191,8 +198,10 @@ def _model_bcd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_fea
                     continue
                 moved += step * step
                 D[i] += step
+                cast[0] = step
+                step_da = cast[0]
                 for l in range(d):
-                    DA[c, l] += step * A[j, l]
+                    DA[c, l] += step_da * A[j, l]
                 for q in range(m2):
                     r[q] += step * Wk[i, q]
             change = np.sqrt(moved) * L[j]

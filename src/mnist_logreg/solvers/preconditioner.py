@@ -63,6 +63,14 @@ class GramPreconditioner:
     def n_features(self) -> int:
         return self.A.shape[0]
 
+    def gram(self, dtype) -> np.ndarray:
+        """``A`` in ``dtype`` (float32 or float64), the float32 copy made once."""
+        if np.dtype(dtype) == self.A.dtype:
+            return self.A
+        if getattr(self, "_A32", None) is None:
+            self._A32 = self.A.astype(np.float32)
+        return self._A32
+
     def apply(self, W: np.ndarray) -> np.ndarray:
         """``W @ A`` for weights ``W`` of shape (k, d): ``(I (x) A) vec(W)`` in row-major order."""
         return W @ self.A

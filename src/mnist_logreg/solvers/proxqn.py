@@ -63,6 +63,8 @@ class _Model:
         self.sweeps = (FINE_SWEEPS, FINE_SUBPROBLEM_TOL) if fine else (MAX_SWEEPS, SUBPROBLEM_TOL)
         self.n_coef = problem.n_coef
         self.preconditioner = preconditioner
+        # The model's coordinate descent runs in the copy's precision (float32: :mod:`._cd`).
+        self.dtype = np.float32 if problem.datafit.X.dtype == np.float32 else np.float64
         self.penalty = problem.penalty
         self.ridge = problem.penalty.alpha
         # (s, y, 1/s.y, s_W @ A); the last one only feeds the compact form, used with a non-smooth part.
@@ -138,7 +140,8 @@ class _Model:
         D = np.zeros_like(x)
         # The penalty's proximal step, compiled: per weight (soft threshold) or per pixel column.
         kernel = model_cd if self.penalty.separable else model_bcd
-        kernel(x, g, D, np.zeros((self.k, self.d)), np.zeros(Wk.shape[1]), Wk, Wh, self.preconditioner.A, self.sigma,
+        A = self.preconditioner.gram(self.dtype)
+        kernel(x, g, D, np.zeros((self.k, self.d), dtype=A.dtype), np.zeros(Wk.shape[1]), Wk, Wh, A, self.sigma,
                self.S, self.ridge, self.penalty.strength, self.k, self.d, self.sweeps[0], self.sweeps[1] * kkt)
         return D
 
