@@ -162,6 +162,7 @@ class FreeSetFactor:
                 block -= basis @ (basis.T @ block)
             basis = np.hstack([basis, np.linalg.qr(block)[0]])
         else:
+            self._basis = kept = None  # freed before the new basis is made
             basis = np.linalg.qr(self.forward(_unit_columns(len(self.index), np.flatnonzero(removed))))[0]
         self._basis = (removed.copy(), basis)
         return basis
