@@ -170,6 +170,47 @@ def test_a_resolve_that_leaves_out_more_weights_extends_the_kept_basis(digits):
     assert errors[1] <= 5e-2 * np.linalg.norm(r)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_factor_extended_by_entering_weights_is_the_larger_free_sets(digits, compiled, monkeypatch):
+    """At the same probabilities, a factor bordered by entering weights (their Hessian columns, the same
+    pairs' rows left out) inverts the matrix a new factor of the larger free set is formed from: the
+    two preconditioners agree to float32 rounding, and conjugate gradients with the extended one settle
+    the larger set's system in a few products."""
+    if compiled:
+        monkeypatch.setattr(pairs, "NUMBA_SIZE", 0)
+    problem, hessian, free = _step(digits, 1.0, 0.5)
+    smaller = free.copy()
+    weights = np.flatnonzero(free[:problem.n_coef])
+    smaller[weights[::14]] = False  # these enter later, two of them as an extension of its own
+    smaller[problem.n_coef + 3] = False  # an intercept enters too
+    middle = smaller.copy()
+    middle[weights[::14][:2]] = True
+    factor = FreeSetFactor(hessian, smaller)
+    assert factor.extend(hessian, middle) and factor.extend(hessian, free)
+    assert len(factor.index) == np.count_nonzero(free) and np.array_equal(factor.free, free)
+    rhs = _consistent_rhs(hessian, free)
+    fresh = FreeSetFactor(hessian, free)
+    # Both solve the new factor's matrix (formed H_FF + shift) to float32 rounding: backward errors alike.
+    lower = fresh.lower.astype(np.float64)
+    matrix, at = lower @ lower.T, fresh.index
+    errors = [np.linalg.norm(matrix @ z[at] - rhs[at]) for z in (factor.preconditioner(hessian, free).apply(rhs),
+                                                               fresh.preconditioner(hessian, free).apply(rhs))]
+    assert errors[0] <= 1.5 * errors[1] + 1e-4 * np.linalg.norm(rhs)
+    d, iterations, solved = _conjugate_gradients(hessian, rhs, free, 1e-6, factor.preconditioner(hessian, free))
+    assert solved and iterations <= 3
+
+
+def test_extension_is_refused_past_its_share(digits):
+    """More entering weights than ``MAX_BORDER`` of the factor leave it unchanged (the caller builds a new one)."""
+    problem, hessian, free = _step(digits, 1.0, 0.5)
+    smaller = free.copy()
+    weights = np.flatnonzero(free[:problem.n_coef])
+    smaller[weights[::2]] = False
+    factor = FreeSetFactor(hessian, smaller)
+    assert not factor.extend(hessian, free)
+    assert np.array_equal(factor.free, smaller) and len(factor.index) == np.count_nonzero(smaller)
+
+
 @pytest.mark.parametrize("l1_ratio, C", [(1.0, 5.0), (0.5, 20.0)])
 def test_newton_with_factors_reaches_the_minimum(digits, l1_ratio, C):
     X, y = digits

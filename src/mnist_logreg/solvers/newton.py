@@ -272,6 +272,7 @@ def _newton_direction(hessian: _Hessian, pg: np.ndarray, free: np.ndarray, forci
     d = start
     if factor is not None or not factors.needed:
         if factor is not None:
+            factor.extend(hessian, free)  # entering weights: a border of the kept factor, not its diagonal
             preconditioner = factor.preconditioner(hessian, free)
         attempts = factors.attempts(hessian, free) if factor is not None else SWITCH_CG
         d, _, solved = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, max_iter=attempts,
