@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from .pairs import BLOCK, pair_hessian
+from .pairs import BLOCK, class_pair_weights, pair_hessian
 
 __all__ = ["FreeSetFactor", "FactorCache", "SWITCH_CG", "max_factor_bytes"]
 
@@ -145,16 +145,22 @@ class FreeSetFactor:
         """``L^{-1} r`` for ``r`` of shape (|F|,) or (|F|, m); ``L`` the lower factor of ``H_FF + shift I``."""
         size = self.lower.shape[0]
         y = scipy.linalg.solve_triangular(self.lower, r[:size].astype(self.lower.dtype), lower=True,
-                                          check_finite=False).astype(np.float64)
+                                          check_finite=False)
+        if not self._borders:
+            return y
+        y = y.astype(np.float64)
         for B, lower_added in self._borders:
             end = size + lower_added.shape[0]
             part = r[size:end].astype(np.float64) - B.T @ y
             y = np.concatenate([y, scipy.linalg.solve_triangular(lower_added, part, lower=True, check_finite=False)])
             size = end
-        return y.astype(self.lower.dtype, copy=False)
+        return y.astype(self.lower.dtype)
 
     def backward(self, u: np.ndarray) -> np.ndarray:
         """``L^{-T} u``: after :meth:`forward`, ``(H_FF + shift I)^{-1} r``."""
+        if not self._borders:
+            return scipy.linalg.solve_triangular(self.lower, u.astype(self.lower.dtype), lower=True, trans="T",
+                                                 check_finite=False)
         u = u.astype(np.float64)  # a copy: the borders' parts are taken out of it
         parts = []
         end = len(u)
@@ -166,8 +172,6 @@ class FreeSetFactor:
             end = start
         x0 = scipy.linalg.solve_triangular(self.lower, u[:end].astype(self.lower.dtype), lower=True, trans="T",
                                            check_finite=False)
-        if not parts:
-            return x0
         return np.concatenate([x0.astype(np.float64)] + parts[::-1]).astype(self.lower.dtype)
 
     def extend(self, hessian, free: np.ndarray) -> bool:
@@ -198,31 +202,30 @@ class FreeSetFactor:
         position = np.full(d, -1)
         position[hessian.columns] = np.arange(len(hessian.columns))
         rows = np.concatenate([self.index, added])
-        row_class = np.where(rows < n_coef, rows // d, rows - n_coef)
         is_weight = rows < n_coef
-        row_column = np.where(is_weight, position[np.minimum(rows, n_coef - 1) % d], -1)
-        # A kept weight whose column the step's copy lacks has left the free set: the preconditioner
+        row_class = np.where(is_weight, rows // d, rows - n_coef)
+        # A kept weight whose column the step's copy lacks (-1) has left the free set: the preconditioner
         # takes it out (removed_basis), so its coupling is left at zero.
-        present = ~is_weight | (row_column >= 0)
+        row_column = np.full(len(rows), -1)
+        row_column[is_weight] = position[rows[is_weight] % d]
+        weight_rows = row_column >= 0
+        class_pairs = {}  # class -> its pairs' weights, as pair_hessian keeps them
         columns = np.zeros((len(rows), len(added)))
         for start in range(0, len(added), EXTEND_BLOCK):
             chunk = added[start:start + EXTEND_BLOCK]
             T = np.empty((n, k, len(chunk)), dtype=X.dtype)
             for m, coordinate in enumerate(chunk):
                 c = coordinate // d if coordinate < n_coef else coordinate - n_coef
-                x = X[:, position[coordinate % d]] if coordinate < n_coef else 1.0
-                # Class c's pairs as in pair_hessian, the same rows left out: -x p_c p_b towards class b,
-                # and their sum on class c.
-                pair = P[:, c][:, None] * P
-                pair[:, c] = 0.0
-                pair[pair <= PAIR_THRESHOLD] = 0.0
-                T[:, :, m] = -(np.asarray(x)[..., None] * pair) if coordinate < n_coef else -pair
+                if c not in class_pairs:
+                    class_pairs[c] = class_pair_weights(P, c, PAIR_THRESHOLD)
+                x = X[:, position[coordinate % d], None] if coordinate < n_coef else 1.0
+                # -x p_c p_b towards class b, and their sum on class c.
+                T[:, :, m] = -x * class_pairs[c]
                 T[:, c, m] = -T[:, :, m].sum(axis=1)
             T = T.reshape(n, k * len(chunk))
             HW = (X.T @ T).reshape(len(hessian.columns), k, len(chunk)).astype(np.float64) / n
             Hb = T.sum(axis=0, dtype=np.float64).reshape(k, len(chunk)) / n
             block = np.zeros((len(rows), len(chunk)))
-            weight_rows = is_weight & present
             block[weight_rows] = HW[row_column[weight_rows], row_class[weight_rows]]
             block[~is_weight] = Hb[row_class[~is_weight]]
             columns[:, start:start + len(chunk)] = block
@@ -278,7 +281,7 @@ class FreeSetFactor:
                 block -= basis @ (basis.T @ block)
             basis = np.hstack([basis, np.linalg.qr(block)[0]])
         else:
-            self._basis = kept = None  # freed before the new basis is made
+            self._basis = None  # freed before the new basis is made
             basis = np.linalg.qr(self.forward(_unit_columns(len(self.index), np.flatnonzero(removed))))[0]
         self._basis = (removed.copy(), basis)
         return basis

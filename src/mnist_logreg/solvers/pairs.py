@@ -29,7 +29,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["pair_hessian"]
+__all__ = ["class_pair_weights", "pair_hessian"]
 
 #: Blocks of at least this many numbers are gathered by the compiled kernel (a fused, vectorised
 #: copy; loading it costs a process ~0.2 s once), smaller ones by NumPy's indexing.
@@ -65,6 +65,16 @@ def _gather():
         return numba.njit(cache=True, nogil=True)(_gather_scaled)
     except RuntimeError:  # no writable cache folder: compile per process
         return numba.njit(nogil=True)(_gather_scaled)
+
+
+def class_pair_weights(P: np.ndarray, c: int, threshold: float) -> np.ndarray:
+    """``p_c p_b`` (n, k) for class ``c``'s pairs with every class ``b``: 0 for ``b = c`` and on the
+    rows that :func:`pair_hessian` leaves out of a pair (weight at most ``threshold``). Class ``c``'s
+    columns of the formed matrix are built from these (:meth:`.freeset.FreeSetFactor.extend`)."""
+    weights = P[:, c, None] * P
+    weights[:, c] = 0.0
+    weights[weights <= threshold] = 0.0
+    return weights
 
 
 def _pair_gram(X: np.ndarray, weight: np.ndarray, columns: np.ndarray, threshold: float) -> np.ndarray:
