@@ -22,6 +22,8 @@ took l2 from 98 iterations with ``diag(S)`` alone to 59 (undamped ``S``: 61) and
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["GramPreconditioner", "class_eigen"]
@@ -65,11 +67,11 @@ class GramPreconditioner:
 
     def gram(self, dtype) -> np.ndarray:
         """``A`` in ``dtype`` (float32 or float64), the float32 copy made once."""
-        if np.dtype(dtype) == self.A.dtype:
-            return self.A
-        if getattr(self, "_A32", None) is None:
-            self._A32 = self.A.astype(np.float32)
-        return self._A32
+        return self.A if np.dtype(dtype) == self.A.dtype else self._float32
+
+    @functools.cached_property
+    def _float32(self) -> np.ndarray:
+        return self.A.astype(np.float32)
 
     def apply(self, W: np.ndarray) -> np.ndarray:
         """``W @ A`` for weights ``W`` of shape (k, d): ``(I (x) A) vec(W)`` in row-major order."""
