@@ -55,6 +55,12 @@ def _dense(hessian, free):
     return dense
 
 
+def _factored(factor):
+    """``L L^T`` in float64: the matrix a factor without borders inverts (the formed ``H_FF`` + shift)."""
+    lower = factor.lower.astype(np.float64)
+    return lower @ lower.T
+
+
 @pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("l1_ratio, C", [(1.0, 0.5), (0.5, 2.0)])
 def test_factor_is_of_the_free_set_hessian(digits, l1_ratio, C, compiled, monkeypatch):
@@ -79,8 +85,7 @@ def test_samples_left_out_leave_a_matrix_below_the_hessian(digits, monkeypatch):
     problem, hessian, free = _step(digits, 1.0, 0.5)
     dense = _dense(hessian, free)
     factor = FreeSetFactor(hessian, free)
-    lower = factor.lower.astype(np.float64)
-    missing = np.linalg.eigvalsh(dense - (lower @ lower.T - factor.shift * np.eye(len(dense))))
+    missing = np.linalg.eigvalsh(dense - (_factored(factor) - factor.shift * np.eye(len(dense))))
     scale = np.linalg.eigvalsh(dense).max()
     assert missing.min() >= -1e-5 * scale  # float32 rounding only
     assert 1e-6 * scale < missing.max() <= 0.05 * scale  # something was left out, and little
@@ -128,8 +133,7 @@ def test_factor_on_a_smaller_free_set_is_the_inverse_of_its_block(digits):
     smaller = free.copy()
     smaller[weights[::5]] = False
     assert factor.covers(smaller)
-    lower = factor.lower.astype(np.float64)
-    factored = lower @ lower.T  # the matrix the factor inverts (the formed H_FF + shift)
+    factored = _factored(factor)
     kept = smaller[factor.index]
     r = np.where(smaller, np.random.default_rng(1).standard_normal(free.size), 0.0)
     applied = factor.preconditioner(hessian, smaller).apply(r)
@@ -162,9 +166,8 @@ def test_a_resolve_that_leaves_out_more_weights_extends_the_kept_basis(digits):
     applied, reference = extended.apply(r), fresh.preconditioner(hessian, second).apply(r)
     assert np.linalg.norm(applied - reference) <= 1e-3 * np.linalg.norm(reference)
     # Both solve the block's system to the float32 factor's rounding: backward errors alike.
-    lower = factor.lower.astype(np.float64)
     kept = second[factor.index]
-    block = (lower @ lower.T)[np.ix_(kept, kept)]
+    block = _factored(factor)[np.ix_(kept, kept)]
     errors = [np.linalg.norm(block @ z[factor.index][kept] - r[factor.index][kept]) for z in (applied, reference)]
     assert errors[0] <= 1.5 * errors[1] + 1e-3 * np.linalg.norm(r)
     assert errors[1] <= 5e-2 * np.linalg.norm(r)
@@ -191,8 +194,7 @@ def test_a_factor_extended_by_entering_weights_is_the_larger_free_sets(digits, c
     rhs = _consistent_rhs(hessian, free)
     fresh = FreeSetFactor(hessian, free)
     # Both solve the new factor's matrix (formed H_FF + shift) to float32 rounding: backward errors alike.
-    lower = fresh.lower.astype(np.float64)
-    matrix, at = lower @ lower.T, fresh.index
+    matrix, at = _factored(fresh), fresh.index
     errors = [np.linalg.norm(matrix @ z[at] - rhs[at]) for z in (factor.preconditioner(hessian, free).apply(rhs),
                                                                fresh.preconditioner(hessian, free).apply(rhs))]
     assert errors[0] <= 1.5 * errors[1] + 1e-4 * np.linalg.norm(rhs)
@@ -237,6 +239,5 @@ def test_a_class_with_nothing_free_still_curves_the_others(digits, monkeypatch):
     free[3 * d:4 * d] = False
     free[k * d + 3] = False
     dense = _dense(hessian, free)
-    lower = FreeSetFactor(hessian, free).lower.astype(np.float64)
-    factored = lower @ lower.T
+    factored = _factored(FreeSetFactor(hessian, free))
     assert np.abs(factored - dense).max() <= 1e-4 * np.abs(dense).max()
