@@ -135,7 +135,10 @@ class FreeSetFactor:
         H /= problem.n_samples
         n_weights = int(np.count_nonzero(free_W))
         H[np.arange(n_weights), np.arange(n_weights)] += problem.penalty.alpha  # the ridge: weights only
-        self.lower, self.shift = _factor_in_place(H, SHIFT * max(float(H.diagonal().max()), 1e-300))
+        # The step's damping (:mod:`.newton`, under L1 without a ridge) is the least shift: the factor then
+        # inverts the matrix the conjugate gradients solve with.
+        shift = max(SHIFT * max(float(H.diagonal().max()), 1e-300), hessian.damping)
+        self.lower, self.shift = _factor_in_place(H, shift)
         self._basis: tuple[np.ndarray, np.ndarray] | None = None  # the last removed_basis: (mask, basis)
         # Coordinates added since (:meth:`extend`): for each extension, (B, L_A) with the factor's rows
         # [[L, 0], [B^T, L_A]] over the coordinates so far and the added ones.
