@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
@@ -58,8 +58,6 @@ def test_newton_reaches_the_quasi_newton_minimum(digits, l1_ratio, C, preconditi
 def test_newton_certifies_l1_rows_on_exactly_collinear_columns(C):
     """Columns that are exact combinations of others make ``H_FF`` singular under L1 without a ridge:
     the undamped steps ran 200 times at gaps of 0.15-0.25 on these rows; the damped ones certify."""
-    from sklearn.datasets import make_classification
-
     X, y = make_classification(n_samples=1000, n_features=40, n_informative=8, n_redundant=24, n_classes=3,
                                n_clusters_per_class=2, class_sep=0.8, random_state=0)
     problem = Problem(SoftmaxDatafit(X, y, 3), PenaltySpec("l1", 1.0).at(C, len(y)))

@@ -440,8 +440,12 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
                                                                             problem.n_features)
         d = _orthant_direction(hessian, pg, x, free, forcing, preconditioner, factors, n_coef, aimed)
         step = orthant_backtrack(problem, x, Z, F, pg, d, 1.0) if pg @ d < 0 else None
-        # Was the Newton step taken whole (t = 1; the weights it took past zero are zero)?
-        whole = step is not None and np.array_equal(step[0][step[0] != 0], (x + d)[step[0] != 0])
+        if hessian.damping:
+            # Less damping after a Newton step taken whole (t = 1; the weights it took past zero are zero),
+            # where the model can be trusted more; more after one the search cut or that was no descent.
+            moved = step[0] != 0 if step is not None else None
+            whole = step is not None and np.array_equal(step[0][moved], (x + d)[moved])
+            damping = max(damping * DAMPING_FACTOR, MIN_DAMPING) if whole else min(damping / DAMPING_FACTOR, MAX_DAMPING)
         if step is None:
             # Conjugate gradients truncated early, or re-started from a solution with weights left out,
             # can end short of a descent direction: a steepest-descent step on the orthant instead.
@@ -450,8 +454,6 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
             Z, fresh = problem.scores(x), True
             gap = duality_gap(problem, x, Z)
             return OWLQNResult(gap.x, n_iter, gap.relative <= tol, kkt, gap.relative, gap.primal, gap.dual)
-        if hessian.damping:  # a step taken whole: the model can be trusted more; less damping next time
-            damping = max(damping * DAMPING_FACTOR, MIN_DAMPING) if whole else min(damping / DAMPING_FACTOR, MAX_DAMPING)
         support = x[:n_coef] != 0  # did every weight of the support keep its sign?
         settled = l1 > 0 and np.array_equal(np.sign(step[0][:n_coef][support]), np.sign(x[:n_coef][support]))
         x, Z = step
