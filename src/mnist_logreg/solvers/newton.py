@@ -66,6 +66,7 @@ import functools
 
 import numpy as np
 
+from .columns import take_columns
 from .datafit import log_normaliser
 from .freeset import SWITCH_CG, FactorCache
 from .gap import duality_gap
@@ -121,9 +122,13 @@ class _Hessian:
             # the few extra columns with zero weights; their entries are outside the free set.
             self.columns, self.X = previous.columns, previous.X
         else:
+            if len(self.columns) * (1 + EXTRA_COLUMNS) >= d:
+                # Nearly every column: copy them all, so that the next steps, whose free sets gain and
+                # lose a few columns (weak L1), read this copy instead of making their own.
+                self.columns = np.arange(d)
             # float32 products: the conjugate gradients only need an approximate H (inexact Newton), and
             # the gradient and the certificate stay in X's dtype.
-            self.X = np.ascontiguousarray(problem.X[:, self.columns], dtype=np.float32)
+            self.X = take_columns(problem.X, self.columns, np.float32)
 
     @functools.cached_property
     def diagonal(self) -> np.ndarray:

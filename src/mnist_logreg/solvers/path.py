@@ -50,6 +50,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .centring import CentredProblem
+from .columns import take_columns
 from .datafit import SoftmaxDatafit
 from .extrapolate import extrapolated_start
 from .freeset import MAX_FREE, FactorCache
@@ -164,7 +165,7 @@ def _working_matrix(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         X = np.asarray(X, dtype=np.float64)
     columns = nonzero_columns(X)
     if len(columns) <= (1 - MIN_DROPPED_SHARE) * X.shape[1]:
-        return np.ascontiguousarray(X[:, columns]), columns
+        return take_columns(X, columns), columns
     return np.ascontiguousarray(X), np.arange(X.shape[1])
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .columns import take_columns
 from .datafit import SoftmaxDatafit
 from .penalties import Penalty
 
@@ -77,5 +78,5 @@ class Problem:
 
     def restricted(self, columns: np.ndarray) -> "Problem":
         """The same row on the columns ``columns`` of X only (a copy of those columns)."""
-        sub = SoftmaxDatafit(np.ascontiguousarray(self.X[:, columns]), self.y, self.n_classes)
+        sub = SoftmaxDatafit(take_columns(self.X, columns), self.y, self.n_classes)
         return Problem(sub, self.penalty)
