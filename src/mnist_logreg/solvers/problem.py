@@ -58,6 +58,14 @@ class Problem:
             out[1][:self.n_coef] += self.penalty.ridge_grad(w)
         return (out[0] + self.penalty.ridge(w),) + out[1:]
 
+    def value_grad_along(self, Z: np.ndarray, x: np.ndarray, dx: np.ndarray):
+        """``(X dx, f, grad f, curvature)`` at ``x + dx`` in one pass over X (:meth:`.SoftmaxDatafit.value_grad_along`)."""
+        dZ, loss, grad, S = self.datafit.value_grad_along(Z, dx)
+        w = x[:self.n_coef] + dx[:self.n_coef]
+        if self.penalty.alpha:
+            grad[:self.n_coef] += self.penalty.ridge_grad(w)
+        return dZ, loss + self.penalty.ridge(w), grad, S
+
     def nonsmooth(self, x: np.ndarray) -> float:
         """``lambda_1 h(W)``."""
         return self.penalty.nonsmooth(self.weights(x))

@@ -211,25 +211,34 @@ def minimize_proxqn(problem: Problem, x0: np.ndarray, preconditioner: GramPrecon
         if accepted is None:
             stalled = True
             continue
-        x_new, Z_new, F_new = accepted
-        f_new, g_new, curvature = problem.value_grad(Z_new, x_new, curvature=True)
+        x_new, Z_new, F_new, at_new = accepted
+        f_new, g_new, curvature = at_new or problem.value_grad(Z_new, x_new, curvature=True)
         model.update(x_new - x, g_new - g, curvature)
         x, Z, g, F, fresh = x_new, Z_new, g_new, F_new, False
 
 
 def _search(problem: Problem, model: _Model, x, Z, g, F, kkt):
-    """Backtrack along the model's step until the Armijo condition holds; ``None`` if it never does."""
+    """Backtrack along the model's step until the Armijo condition holds; ``None`` if it never does.
+
+    Returns ``(x_new, Z_new, F_new, at_new)``: ``at_new`` is ``(f, grad f, curvature)`` at ``x_new``
+    when the whole step is taken (computed in the same pass as the step's scores, since it usually
+    is), else ``None``.
+    """
     D = model.step(x, g, kkt)
     decrease = float(g @ D) + problem.nonsmooth(x + D) - problem.nonsmooth(x)
     if not decrease < 0:
         return None
-    XD = problem.scores(D)  # Z moves linearly along D
-    t = 1.0
-    for _ in range(MAX_BACKTRACKS):
+    XD, f_1, g_1, curvature_1 = problem.value_grad_along(Z, x, D)  # Z moves linearly along D
+    x_1 = x + D
+    F_1 = f_1 + problem.nonsmooth(x_1)
+    if F_1 <= F + ARMIJO * decrease:
+        return x_1, Z + XD, F_1, (f_1, g_1, curvature_1)
+    t = 0.5
+    for _ in range(MAX_BACKTRACKS - 1):
         x_t = x + t * D
         Z_t = Z + t * XD
         F_t = problem.objective(Z_t, x_t)
         if F_t <= F + ARMIJO * t * decrease:
-            return x_t, Z_t, F_t
+            return x_t, Z_t, F_t, None
         t *= 0.5
     return None
