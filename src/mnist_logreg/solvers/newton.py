@@ -56,6 +56,17 @@ violation, so the convergence stays superlinear, and it adapts to the data: afte
 the share falls, after a step the line search cut it rises (:data:`DAMPING`). Case d2's grid, nearly
 all of it the l1 path: 446 -> 6 s; case b's l1 tail: 18 -> 14 s (one run each).
 
+Until a step keeps every support weight's sign, zero weights enter the free set by the size of their
+violation: only those whose pseudo-gradient is at least ``ENTER_SHARE`` of the largest among the zero
+weights (a working set that grows, as in glmnet's and celer's, and which the certificate, computed on
+every weight, checks); once the signs are settled, every violator enters. When every violator entered
+from the start, a step could move a hundred and fifty weakly violating weights off zero for almost no
+decrease, and the next steps had to cut them back to zero at step lengths of 1e-3 (BENCHMARKS.md).
+
+The products run in float32 until the relative gap is below ``PRECISE_GAP`` and a step no longer halves
+the largest violation; from then on in X's dtype, whose rounding no longer limits the steps to tight
+tolerances.
+
 The certificate is the relative duality gap of :mod:`.gap`, computed at every step (its gradient is
 the one the step needs, so it costs no extra pass).
 """
@@ -98,6 +109,13 @@ DAMPING_FACTOR = 0.25
 #: gaps of 0.2 after 200 steps, where 0.1 certified them: tests/test_newton.py).
 MIN_DAMPING = 1e-6
 MAX_DAMPING = 1.0
+#: Below this relative gap, a step that does not halve the largest violation makes the tail's Hessian products run
+#: in X's dtype (float64) instead of float32: their rounding then limits the steps (an l1 row of the 8x8 digits asked
+#: for a gap of 1e-10 stopped lowering a violation of 4.5e-14, a gap of 1.4e-10, for 5,000 steps).
+PRECISE_GAP = 1e-6
+#: Under L1, a zero weight enters a step's free set when its violation is at least this share of the largest
+#: violation among the zero weights (the largest always enters).
+ENTER_SHARE = 0.3
 #: The tightest relative residual a settled step's conjugate gradients aim at. The Hessian products
 #: run in float32; aiming at 3e-4 there stalled an l1 row of the 8x8 digits asked for a gap of 1e-10
 #: at 6e-9 for 5,000 steps, where 1e-3 certifies it at 2e-14 (tests/test_engine_numpy.py).
@@ -107,28 +125,31 @@ MIN_FORCING = 1e-3
 class _Hessian:
     """Products with the Hessian of the smooth part at one point, on the columns that can move.
 
-    Only the columns of X with a free coordinate enter a product (copied in float32; from
+    Only the columns of X with a free coordinate enter a product (copied in ``dtype``; from
     ``previous``, the last step's Hessian on the same problem, when its columns are the same): under
     L1 that is the support and its violators, often a small part of X.
     """
 
-    def __init__(self, problem: Problem, P: np.ndarray, free: np.ndarray, previous: "_Hessian | None" = None):
+    def __init__(self, problem: Problem, P: np.ndarray, free: np.ndarray, previous: "_Hessian | None" = None,
+                 dtype=np.float32):
         self.problem, self.P = problem, P
         self.damping = 0.0  # mu of (H + mu I), set by the step under L1 without a ridge
         k, d = problem.n_classes, problem.n_features
         self.columns = np.flatnonzero(free[:k * d].reshape(k, d).any(axis=0))
-        if previous is not None and _covers(previous.columns, self.columns):
+        if previous is not None and previous.X.dtype == dtype and _covers(previous.columns, self.columns):
             # The last step's free columns include these (the usual case): no new copy. Products read
             # the few extra columns with zero weights; their entries are outside the free set.
             self.columns, self.X = previous.columns, previous.X
         else:
-            if len(self.columns) * (1 + EXTRA_COLUMNS) >= d:
+            if len(self.columns) * (1 + EXTRA_COLUMNS) >= d or np.dtype(dtype) != np.float32:
                 # Nearly every column: copy them all, so that the next steps, whose free sets gain and
-                # lose a few columns (weak L1), read this copy instead of making their own.
+                # lose a few columns (weak L1), read this copy instead of making their own. In float64
+                # (a tail's last steps, X's own dtype), X itself is read: no copy, whatever the columns.
                 self.columns = np.arange(d)
-            # float32 products: the conjugate gradients only need an approximate H (inexact Newton), and
-            # the gradient and the certificate stay in X's dtype.
-            self.X = take_columns(problem.X, self.columns, np.float32)
+            # float32 products (``dtype``) until the tail nears the rounding they allow: the conjugate
+            # gradients only need an approximate H (inexact Newton), and the gradient and the certificate
+            # stay in X's dtype.
+            self.X = take_columns(problem.X, self.columns, dtype)
 
     @functools.cached_property
     def diagonal(self) -> np.ndarray:
@@ -410,6 +431,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
     fresh = True  # Z computed from x, not accumulated along line searches
     n_iter, first_kkt, hessian, scale, damping = 0, None, None, None, DAMPING
     settled = False
+    precise, last_kkt = False, None  # float64 products, once float32 ones stop lowering the violation
     while True:
         gap = duality_gap(problem, x, Z)
         if gap.relative <= tol and not fresh:
@@ -428,11 +450,18 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         n_iter += 1
         free = np.ones(x.size, dtype=bool)
         if l1 > 0:
-            free[:n_coef] = (x[:n_coef] != 0) | (pg[:n_coef] != 0)
+            zero = x[:n_coef] == 0
+            violation = np.where(zero, np.abs(pg[:n_coef]), 0.0)
+            # Zero weights enter by the size of their violation (see the module docstring).
+            share = 0.0 if settled else ENTER_SHARE  # settled signs: every violator, as the certificate asks
+            free[:n_coef] = ~zero | (violation >= share * violation.max(initial=0.0)) & (violation > 0)
         pin_null_directions(free, x, problem.n_classes, problem.n_features, penalty.alpha)
         P = log_normaliser(Z)[1]
         first_kkt = first_kkt or max(kkt, 1e-300)
-        hessian = _Hessian(problem, P, free, previous=hessian)
+        if not precise and last_kkt is not None and gap.relative < PRECISE_GAP and kkt > 0.5 * last_kkt:
+            precise = True
+        last_kkt = kkt
+        hessian = _Hessian(problem, P, free, previous=hessian, dtype=problem.X.dtype if precise else np.float32)
         if l1 > 0 and penalty.alpha == 0:
             # Levenberg-Marquardt damping, shrinking with the violation (see the module docstring); the
             # scale is the first step's, since the mean curvature changes little along a tail.
