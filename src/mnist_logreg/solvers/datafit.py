@@ -114,29 +114,36 @@ class SoftmaxDatafit:
         grad : ndarray of shape (k*d + k,), float64
         curvature : ndarray of shape (k, k), only when asked for
         """
-        lse, P = log_normaliser(Z)
-        loss = float(np.mean(lse - Z[self._rows, self.y]))
-        if curvature:
-            # The Hessian of the loss in the scores, averaged.
-            S = (np.diag(P.sum(axis=0)) - P.T @ P) / self.n_samples
+        total, R, S = self._residuals(Z, self.y, curvature)
+        loss = total / self.n_samples
         # R = (P - Y) / n, the residuals; grad_W = R^T X, grad_b = sum_i R_i.
-        P[self._rows, self.y] -= 1.0
-        P /= self.n_samples
+        R /= self.n_samples
         grad = np.empty(self.size)
-        grad_W = (P.T.astype(self.X.dtype) @ self.X).astype(np.float64, copy=False)
+        grad_W = (R.T.astype(self.X.dtype) @ self.X).astype(np.float64, copy=False)
         grad[:self.n_coef] = grad_W.ravel()
-        grad[self.n_coef:] = P.sum(axis=0)
+        grad[self.n_coef:] = R.sum(axis=0)
         if curvature:
-            return loss, grad, S
+            return loss, grad, S / self.n_samples
         return loss, grad
+
+    def _residuals(self, Z: np.ndarray, labels: np.ndarray, curvature: bool):
+        """``(sum_i loss_i, P - Y, sum_i (diag p_i - p_i p_i^T) or None)`` for the rows of scores ``Z``
+        (float64, shape (m, k)) with class codes ``labels`` (m,)."""
+        lse, P = log_normaliser(Z)
+        rows = self._rows[:len(labels)]
+        total = float(np.sum(lse - Z[rows, labels]))
+        # The Hessian of the loss in the scores, summed over the rows.
+        S = np.diag(P.sum(axis=0)) - P.T @ P if curvature else None
+        P[rows, labels] -= 1.0
+        return total, P, S
 
     def value_grad_along(self, Z: np.ndarray, dx: np.ndarray, block: int = 4096):
         """The scores of a step ``dx`` and the loss, gradient and class curvature at ``Z + X dx``, in one pass.
 
         A search that usually takes its first trial (a quasi-Newton step) needs ``X dx`` and, at
         ``Z + X dx``, the gradient: two products with X. Here both run on one block of rows before
-        the next is read, so each block comes from cache the second time (the products are bound by
-        memory traffic; BENCHMARKS.md, "Fused passes").
+        the next is read, so each block comes from cache the second time (BENCHMARKS.md: "One pass for
+        the step's scores and the new gradient").
 
         Parameters
         ----------
@@ -161,16 +168,13 @@ class SoftmaxDatafit:
         total, S = 0.0, np.zeros((k, k))
         grad_W, grad_b = np.zeros((k, self.n_features)), np.zeros(k)
         for start in range(0, n, block):
-            stop = min(start + block, n)
-            X_block, rows = self.X[start:stop], np.arange(stop - start)
-            dZ[start:stop] = (X_block @ dW_T).astype(np.float64, copy=False) + db
-            Z_new = Z[start:stop] + dZ[start:stop]
-            lse, P = log_normaliser(Z_new)
-            labels = self.y[start:stop]
-            total += float(np.sum(lse - Z_new[rows, labels]))
-            S += np.diag(P.sum(axis=0)) - P.T @ P
-            P[rows, labels] -= 1.0
-            grad_W += (P.T.astype(self.X.dtype) @ X_block).astype(np.float64, copy=False)
-            grad_b += P.sum(axis=0)
+            X_block = self.X[start:start + block]
+            dZ[start:start + block] = (X_block @ dW_T).astype(np.float64, copy=False) + db
+            block_total, R, block_S = self._residuals(Z[start:start + block] + dZ[start:start + block],
+                                                      self.y[start:start + block], curvature=True)
+            total += block_total
+            S += block_S
+            grad_W += (R.T.astype(self.X.dtype) @ X_block).astype(np.float64, copy=False)
+            grad_b += R.sum(axis=0)
         grad = np.concatenate([grad_W.ravel(), grad_b]) / n
         return dZ, total / n, grad, S / n

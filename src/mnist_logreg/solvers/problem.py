@@ -52,19 +52,20 @@ class Problem:
 
     def value_grad(self, Z: np.ndarray, x: np.ndarray, curvature: bool = False):
         """``(f, grad f)``, plus the class curvature matrix when asked (see :meth:`.SoftmaxDatafit.value_grad`)."""
-        out = self.datafit.value_grad(Z, curvature)
-        w = x[:self.n_coef]
-        if self.penalty.alpha:
-            out[1][:self.n_coef] += self.penalty.ridge_grad(w)
-        return (out[0] + self.penalty.ridge(w),) + out[1:]
+        loss, grad, *rest = self.datafit.value_grad(Z, curvature)
+        return (*self._with_ridge(loss, grad, x), *rest)
 
     def value_grad_along(self, Z: np.ndarray, x: np.ndarray, dx: np.ndarray):
         """``(X dx, f, grad f, curvature)`` at ``x + dx`` in one pass over X (:meth:`.SoftmaxDatafit.value_grad_along`)."""
         dZ, loss, grad, S = self.datafit.value_grad_along(Z, dx)
-        w = x[:self.n_coef] + dx[:self.n_coef]
+        return (dZ, *self._with_ridge(loss, grad, x + dx), S)
+
+    def _with_ridge(self, loss: float, grad: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """The datafit's ``(loss, grad)`` at ``x`` plus the ridge (``grad`` updated in place)."""
+        w = x[:self.n_coef]
         if self.penalty.alpha:
             grad[:self.n_coef] += self.penalty.ridge_grad(w)
-        return dZ, loss + self.penalty.ridge(w), grad, S
+        return loss + self.penalty.ridge(w), grad
 
     def nonsmooth(self, x: np.ndarray) -> float:
         """``lambda_1 h(W)``."""
