@@ -454,7 +454,8 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
             violation = np.where(zero, np.abs(pg[:n_coef]), 0.0)
             # Zero weights enter by the size of their violation (see the module docstring).
             share = 0.0 if settled else ENTER_SHARE  # settled signs: every violator, as the certificate asks
-            free[:n_coef] = ~zero | (violation >= share * violation.max(initial=0.0)) & (violation > 0)
+            entering = (violation > 0) & (violation >= share * violation.max(initial=0.0))
+            free[:n_coef] = ~zero | entering
         pin_null_directions(free, x, problem.n_classes, problem.n_features, penalty.alpha)
         P = log_normaliser(Z)[1]
         first_kkt = first_kkt or max(kkt, 1e-300)
