@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from mnist_logreg.errors import UsageError
 from mnist_logreg.plan.grid import make_grid, parse_C, parse_l1_ratios, parse_penalties
@@ -39,12 +39,14 @@ def test_any_C_text_parses_to_positive_values_or_raises_our_error(text):
 
 
 @given(st.text(max_size=30))
+@example("GROUP")  # every penalty the README lists, whatever its case
+@example(" l1 ,L2, elasticnet,none")
 def test_any_penalty_text_parses_to_known_names_or_raises_our_error(text):
     try:
         names = parse_penalties(text)
     except UsageError:
         return
-    assert set(names) <= {"l1", "l2", "elasticnet", "none"} and len(names) == len(set(names))
+    assert set(names) <= {"l1", "l2", "elasticnet", "group", "none"} and len(names) == len(set(names))
 
 
 def test_unknown_penalty_lists_the_allowed_ones():
