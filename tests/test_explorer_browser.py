@@ -91,7 +91,7 @@ def _go_to(page, index: int) -> None:
 
 def test_each_path_shows_its_rows_at_first_middle_and_last_stop(page, run_folder):
     results = pd.read_csv(run_folder / "results.csv")
-    names = {"l1": ("l1", 1.0), "l2": ("l2", 0.0), "elasticnet 0.5": ("elasticnet", 0.5), "none": ("none", 0.0)}
+    names = {"l1": ("l1", 1.0), "l2": ("l2", 0.0), "elasticnet (l1_ratio=0.5)": ("elasticnet", 0.5), "none": ("none", 0.0)}
     options = _role(page, "path").locator("option").all_text_contents()
     assert sorted(options) == sorted(names)
     for name in options:

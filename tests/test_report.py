@@ -21,6 +21,7 @@ from mnist_logreg.report.figures import figure_png
 from mnist_logreg.io.record import Choice, DatasetFacts, RefitFacts, RunRecord, SplitFacts, Timings
 from mnist_logreg.report import render_report, write_report
 from mnist_logreg.report.explorer import confusion_counts, explorer_data, path_names, quantise_weights
+from mnist_logreg.report.tables import auc_tables
 
 IMG_SRC = re.compile(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", re.IGNORECASE)
 
@@ -221,16 +222,17 @@ def test_write_report_is_atomic(tmp_path, figures):
 
 # -- the explorer's data ----------------------------------------------------------------------------
 
-def test_path_names_are_those_of_results_csv():
+def test_path_names_are_the_names_every_table_and_figure_gives_the_rows():
     table = pd.DataFrame({"penalty": ["l1", "l2", "elasticnet", "elasticnet", "group", "none"],
                           "l1_ratio": [1.0, 0.0, 0.5, 0.25, 0.5, 0.0], "C": [1, 1, 1, 1, 1, np.inf]})
-    assert path_names(table) == ["l1", "l2", "elasticnet 0.5", "elasticnet 0.25", "group", "none"]
+    assert path_names(table) == ["l1", "l2", "elasticnet (l1_ratio=0.5)", "elasticnet (l1_ratio=0.25)",
+                                 "group (l1_ratio=0.5)", "none"]
+    # the same names as the heatmaps' rows and the top table's penalty column
+    train, _ = auc_tables(table.assign(roc_auc_train=0.9, roc_auc_test=0.8))
+    assert list(train.index) == list(dict.fromkeys(path_names(table)))
+    # group rows name their mix too: "group" alone would hide that 0.5 mixes in a ridge
     two_groups = pd.DataFrame({"penalty": ["group", "group"], "l1_ratio": [0.5, 1.0], "C": [1.0, 1.0]})
-    assert path_names(two_groups) == ["group 0.5", "group 1"]
-    # elasticnet names its mix even when the table has one: "elasticnet" alone would not say which
-    one_mix = pd.DataFrame({"penalty": ["elasticnet", "elasticnet", "group"], "l1_ratio": [0.5, 0.5, 0.5],
-                            "C": [0.1, 1.0, 1.0]})
-    assert path_names(one_mix) == ["elasticnet 0.5", "elasticnet 0.5", "group"]
+    assert path_names(two_groups) == ["group (l1_ratio=0.5)", "group (l1_ratio=1)"]
 
 
 def test_weights_are_quantised_to_int8_keeping_zeros_and_signs():
@@ -297,4 +299,4 @@ def test_explorer_counts_pixels_for_group_rows_and_weights_otherwise(figures):
     results = RESULTS.iloc[[0, 1]].assign(penalty=["group", "l1"], l1_ratio=[1.0, 1.0], C=[0.1, 0.1])
     data = _explorer(results)
     what = {p["name"]: [w for key, w, _ in p["stops"][0]["text"] if key == "nonzero_fraction"] for p in data["paths"]}
-    assert what == {"group": ["pixels in use"], "l1": ["nonzero weights"]}
+    assert what == {"group (l1_ratio=1)": ["pixels in use"], "l1": ["nonzero weights"]}

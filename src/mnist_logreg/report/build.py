@@ -9,6 +9,7 @@ from . import raster
 from ..io.record import RunRecord
 from . import write_report
 from .explorer import explorer_data
+from .tables import auc_tables
 from ..select import pixel_space_weights
 
 __all__ = ["make_run_figures", "make_explorer_data", "build_report"]
@@ -25,7 +26,7 @@ def make_run_figures(split, sweep, pipeline, select_by: str = "roc_auc_test") ->
     return {
         "samples": raster.sample_images(split.X_train_raw, split.y_train, split.image_shape),
         "labels": raster.label_histograms(split.y_train, split.y_test),
-        "auc_heatmaps": raster.auc_heatmaps(fg.auc_tables(sweep.table)),
+        "auc_heatmaps": raster.auc_heatmaps(auc_tables(sweep.table)),
         "auc_vs_C": fg.auc_vs_C(sweep.table, select_by),
         "fit_time": fg.fit_time_vs_C(sweep.table),
         "nonzero": fg.nonzero_vs_C(sweep.table),

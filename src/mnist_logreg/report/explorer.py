@@ -31,7 +31,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..solvers.penalties import KINDS
-from .figures import grid_C_labels
+from .labels import grid_C_labels, row_labels
 from .formats import number, percent
 
 __all__ = ["path_names", "quantise_weights", "confusion_counts", "explorer_data", "render_explorer"]
@@ -48,16 +48,10 @@ _SPREAD = ("roc_auc_train", "roc_auc_test", "roc_auc_cv", "nonzero_fraction")
 
 
 def path_names(results: pd.DataFrame) -> list[str]:
-    """The name of each row's path, as results.csv names it: ``l1``, ``l2``, ``none``, ``group``,
-    or ``elasticnet 0.5``.
-
-    The ``l1_ratio`` is part of the name where the penalty says so (``names_ratio`` of its
-    :class:`~mnist_logreg.solvers.penalties.PenaltyKind`: ``elasticnet``) and for any penalty whose
-    rows in the table take more than one ``l1_ratio`` (e.g. ``group 0.5`` and ``group 1`` side by side).
-    """
-    ratios = results.groupby("penalty", sort=False)["l1_ratio"].nunique()
-    return [f"{p} {float(r):g}" if KINDS[p].names_ratio or ratios[p] > 1 else str(p)
-            for p, r in zip(results["penalty"], results["l1_ratio"])]
+    """The name of each row's path: its penalty as every table and figure of the report names it
+    (:func:`.labels.row_labels`: ``l1``, ``l2``, ``none``, ``elasticnet (l1_ratio=0.5)``,
+    ``group (l1_ratio=1)``), so the rows of one penalty and ``l1_ratio`` form one path."""
+    return row_labels(results)
 
 
 def quantise_weights(coef: np.ndarray) -> tuple[float, np.ndarray]:

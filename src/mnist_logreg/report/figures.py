@@ -7,7 +7,9 @@ with the Agg canvas (:func:`figure_png`).
 Curves and heatmaps are views of the results table (one row per grid point, the columns of
 ``results.csv``). The ``none`` penalty has a single row with ``C = inf``: C has no meaning for it,
 so curves draw it as a horizontal reference line and heatmaps give it one cell in a column of its
-own ("no penalty"), never an ``inf`` tick.
+own ("no penalty"), never an ``inf`` tick. The names of rows and C values (:mod:`.labels`) and
+the tables the figures draw (:mod:`.tables`) live apart from the drawing; the ones this module
+has always offered are re-exported here.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullForma
 from ..io.atomic import write_bytes
 from .raster import as_images as _as_images, grid_shape as _grid_shape, panel_size as _panel_size
 from ..select import select_best
-from ..solvers.penalties import penalty_label as solver_penalty_label
+from .labels import NO_PENALTY_COLUMN, format_C, grid_C_labels, penalty_label, row_labels  # noqa: F401 (re-exported)
+from .tables import auc_tables, over_repeats as _over_repeats, split_finite as _split_finite, with_labels as _with_labels
 
 __all__ = [
     "penalty_label",
@@ -47,69 +50,8 @@ __all__ = [
 
 #: Heatmaps with more C columns than this show colours only (see :func:`auc_heatmaps`).
 MAX_ANNOTATED_COLUMNS = 13
-#: Column label of the heatmap cell that holds the unpenalised fit.
-NO_PENALTY_COLUMN = "no penalty"
 #: Diverging colormap of the weight images: red positive, blue negative, white zero.
 WEIGHT_CMAP = "RdBu_r"
-
-
-def penalty_label(penalty: str, l1_ratio: float) -> str:
-    """Human-readable name of a penalty, used for heatmap rows and legends.
-
-    Parameters
-    ----------
-    penalty : {"l1", "l2", "elasticnet", "group", "none"}
-    l1_ratio : float
-        Only shown for the penalties whose rows differ by it (``elasticnet``, ``group``).
-
-    Returns
-    -------
-    str
-        ``"l1"``, ``"l2"``, ``"none"`` or ``"elasticnet (l1_ratio=0.5)"``.
-    """
-    return solver_penalty_label(penalty, l1_ratio)
-
-
-def format_C(values: Sequence[float]) -> list[str]:
-    """Format C values like ``1e-03``, with the fewest digits that keep them distinct and close.
-
-    The mantissa gets more digits until every label is unique (a 25-point log grid has several
-    values that round to ``1e-03``) and within 5% of its value (2.51 is ``2.5e+00``, not
-    ``3e+00``). Infinite C is written ``"none"``.
-    """
-    finite = [float(v) for v in values if math.isfinite(float(v))]
-    for digits in range(0, 6):
-        labels = [f"{v:.{digits}e}" for v in finite]
-        close = all(abs(float(label) - v) <= 0.05 * abs(v) for label, v in zip(labels, finite))
-        if close and len(set(labels)) == len(set(finite)):
-            break
-    it = iter(labels)
-    return [next(it) if math.isfinite(float(v)) else "none" for v in values]
-
-
-def grid_C_labels(Cs) -> dict[float, str]:
-    """``{C: label}`` for the finite values of a grid, formatted together (:func:`format_C`), so one
-    C is written the same way in every table, axis and caption of a report."""
-    finite = sorted({float(C) for C in Cs if math.isfinite(float(C))})
-    return dict(zip(finite, format_C(finite)))
-
-
-def _with_labels(results: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``results`` with a ``label`` column, in the table's own penalty order."""
-    missing = {"penalty", "l1_ratio", "C"} - set(results.columns)
-    if missing:
-        raise ValueError(f"results: missing column(s) {sorted(missing)}; "
-                         f"expected the columns of results.csv, got {list(results.columns)}")
-    frame = results.copy()
-    frame["C"] = frame["C"].astype(float)
-    frame["label"] = [penalty_label(p, r) for p, r in zip(frame["penalty"], frame["l1_ratio"])]
-    return frame
-
-
-def _split_finite(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows with a finite C (curves over C) and rows without a penalty (reference lines)."""
-    finite = np.isfinite(frame["C"].to_numpy())
-    return frame[finite], frame[~finite]
 
 
 def sample_images(X, y, image_shape, n: int = 20, seed: int = 0) -> Figure:
@@ -165,31 +107,6 @@ def label_histograms(y_train, y_test) -> Figure:
         ax.set_ylabel("count")
         ax.margins(y=0.15)
     return fig
-
-
-def _auc_table(frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Pivot ``column`` to rows = penalty label, columns = formatted C (+ "no penalty")."""
-    finite, unpenalised = _split_finite(frame)
-    rows = list(dict.fromkeys(frame["label"]))
-    by_C = grid_C_labels(finite["C"])
-    names = list(by_C.values())
-    table = pd.DataFrame(np.nan, index=rows, columns=names + ([NO_PENALTY_COLUMN] if len(unpenalised) else []))
-    for label, C, value in zip(finite["label"], finite["C"], finite[column]):
-        table.loc[label, by_C[C]] = value
-    for label, value in zip(unpenalised["label"], unpenalised[column]):
-        table.loc[label, NO_PENALTY_COLUMN] = value
-    return table.astype(float)
-
-
-def auc_tables(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train and test ROC AUC (0..1) as tables: rows = penalty label, columns = formatted C
-    (:func:`grid_C_labels`) and ``"no penalty"`` for the unpenalised fit; NaN where no row exists.
-    Under ``--repeats``, the mean over repeats."""
-    frame = _with_labels(results)
-    if "repeat" in frame.columns and frame["repeat"].nunique() > 1:
-        frame = (frame.groupby(["label", "C"], sort=False)[["roc_auc_train", "roc_auc_test"]].mean()
-                 .reset_index())
-    return _auc_table(frame, "roc_auc_train"), _auc_table(frame, "roc_auc_test")
 
 
 def auc_heatmaps(results: pd.DataFrame) -> Figure:
@@ -267,24 +184,6 @@ def _percent_logit_ticks(ax) -> None:
     ax.yaxis.set_minor_locator(NullLocator())
 
 
-def _over_repeats(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, bool]:
-    """Rows of ``frame`` (labelled, finite C) with ``columns`` averaged over repeats, each with a
-    ``<column>_spread`` standard deviation (ddof=0) over the repeats; whether there were repeats.
-
-    One repeat: the rows themselves, spreads 0."""
-    columns = [c for c in columns if c in frame.columns]
-    repeats = "repeat" in frame.columns and frame["repeat"].nunique() > 1
-    if not repeats:
-        out = frame.copy()
-        for c in columns:
-            out[c + "_spread"] = 0.0
-        return out, False
-    grouped = frame.groupby(["label", "C"], sort=False)
-    out = grouped[columns].mean()
-    spread = grouped[columns].std(ddof=0).add_suffix("_spread")
-    return out.join(spread).reset_index(), True
-
-
 def _band(ax, x, mean, spread, colour, clip=None) -> None:
     """A translucent band ``mean +- spread`` (drawn only where some spread exists)."""
     spread = np.asarray(spread, dtype=float)
@@ -324,8 +223,8 @@ def auc_vs_C(results: pd.DataFrame, select_by: str = "roc_auc_test") -> Figure:
                  layout="constrained")
     axes = _curve_axes(fig, len(labels))
     C_labels = grid_C_labels(results["C"])
-    chosen = results.iloc[select_best(results, select_by)]
-    chosen_label = penalty_label(chosen["penalty"], chosen["l1_ratio"])
+    position = select_best(results, select_by)
+    chosen, chosen_label = results.iloc[position], row_labels(results)[position]
     score = select_by if select_by in finite.columns else "roc_auc_test"
     score_name = {"roc_auc_cv": "CV", "roc_auc_test": "test", "roc_auc_train": "train"}.get(score, score)
     clip = (_AUC_CLIP, 1 - _AUC_CLIP)

@@ -277,7 +277,7 @@ def auc_heatmaps(tables) -> bytes:
     Parameters
     ----------
     tables : (train, test) DataFrames
-        :func:`.figures.auc_tables`: rows = penalty label, columns = C labels (and
+        :func:`.tables.auc_tables`: rows = penalty label, columns = C labels (and
         ``"no penalty"``), values = ROC AUC in 0..1, NaN where the grid has no row.
     """
     train, test = tables

@@ -24,7 +24,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 
 from ..io.atomic import write_text
-from .figures import figure_png, format_C, grid_C_labels, penalty_label
+from .figures import figure_png
+from .labels import format_C, grid_C_labels, penalty_label
 from ..plan.grid import parse_penalties
 from ..io.record import Choice, RunRecord, top_rows
 from .explorer import render_explorer
