@@ -10,6 +10,12 @@ proximal quasi-Newton method on the Gram preconditioner of :mod:`.preconditioner
 minimised by the compiled coordinate descent of :mod:`._cd`), :mod:`.path` the regularisation
 path over C, and :mod:`.fit` the front door the engine and the estimators share.
 
+The certifying tail of a penalised separable row is :mod:`.newton`, orthant-wise Newton-CG on X
+itself, its conjugate gradients preconditioned where affordable by the factored exact Hessian of
+the free set (:mod:`.freeset`, formed class pair by class pair in :mod:`.pairs`); :mod:`.nullspace`
+handles the directions along which the log-loss is flat, :mod:`.extrapolate` the secant start of
+each C, and :mod:`.columns` the column copies of X.
+
 Names are loaded on first use, so importing :mod:`.penalties` (as the grid does) loads no solver.
 """
 

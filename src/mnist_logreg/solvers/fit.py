@@ -57,7 +57,8 @@ class PathFitter:
     solver : {"auto", "owlqn", "proxqn"}, default="auto"
         ``"proxqn"``: proximal quasi-Newton on the pixels' Gram matrix (:mod:`.proxqn`), ~20x fewer
         iterations, each with an ``O(k d^2)`` model step; ``"owlqn"``: orthant-wise L-BFGS with
-        working sets; ``"auto"`` takes ``proxqn`` when there are at least 20 samples per feature.
+        working sets; ``"auto"`` takes ``proxqn`` when there are at least 20 samples per feature and at
+        most 4096 features (:func:`.path.use_preconditioner`).
         A penalty on pixel columns (``group``) always takes proximal quasi-Newton steps: on the
         Gram matrix under ``"auto"`` and ``"proxqn"``, on the identity under ``"owlqn"``.
     """

@@ -17,9 +17,13 @@ l2 row: 3.2 s to form and factor, about 50 products' worth).
 
 A factor stays useful while the free set and the probabilities move little, which is where the
 tail spends its steps (the last Newton steps of a row, and the first of the next C on a path), so
-:class:`FactorCache` keeps the newest one per path and rebuilds it only when conjugate gradients
-with it take more than :meth:`FactorCache.attempts` iterations (``SWITCH_CG``, or a quarter of what a
-new factor costs in products, if less), or without one, with the diagonal, more than ``SWITCH_CG``.
+:class:`FactorCache` keeps the newest one per path and builds a factor of a step's free set (where
+:meth:`FactorCache.affordable`) in three cases: a kept factor covers the free set but conjugate
+gradients with it take more than :meth:`FactorCache.attempts` iterations (``SWITCH_CG``, or a quarter
+of what a new factor costs in products, if less); the path has never needed a factor and conjugate
+gradients with the step's usual preconditioner (the Kronecker factor where the tail has a Gram matrix,
+else the diagonal) take more than ``SWITCH_CG``; or a factor was needed before on this path and no kept
+one covers the free set (``MAX_CHANGE``, ``MAX_REMOVED``): then at once, without an attempt.
 On a free set that adds a few coordinates, the factor is extended by a border
 (:meth:`FreeSetFactor.extend`: their exact Hessian rows at the step's probabilities). On a free set
 that leaves coordinates out, the exact inverse of the factored matrix's block on the shared
@@ -61,8 +65,9 @@ PAIR_THRESHOLD = 1e-4
 MAX_CHANGE = 0.05
 #: ... and leaves out at most this share of the factor's coordinates (each costs a solve with the factor).
 MAX_REMOVED = 0.25
-#: Coordinates added to a kept factor per product with X (:meth:`FreeSetFactor.extend`: ``n x k`` float32
-#: numbers each while it runs) ...
+#: Coordinates added to a kept factor per product with X (:meth:`FreeSetFactor.extend`: ``n x k`` numbers
+#: each while it runs, in the dtype of the step's copy of X: float32, or X's own once the tail's products
+#: run in X's dtype) ...
 EXTEND_BLOCK = 16
 #: ... and at most this share of the factored coordinates in all (the borders' ``B`` are float32
 #: ``|F| x |A|``, counted in :func:`max_factor_bytes`).
@@ -110,7 +115,8 @@ class FreeSetFactor:
     Parameters
     ----------
     hessian : newton._Hessian
-        The step's Hessian: its problem, probabilities ``P`` (n, k), free columns and their float32 copy.
+        The step's Hessian: its problem, probabilities ``P`` (n, k), free columns and their copy (float32,
+        or X's dtype once the tail's products run in it).
     free : ndarray of bool, shape (k*d + k,)
 
     Attributes
@@ -193,7 +199,10 @@ class FreeSetFactor:
         gradients with the bordered factor settle them in 1-3 products, where with those weights on their
         diagonal they did not in the attempt budget and a new factor (1.2-1.5 s) was built.
 
-        Returns ``False``, changing nothing, past ``MAX_BORDER``."""
+        Returns ``False``, changing nothing, past ``MAX_BORDER`` and where the border's floor is not
+        positive (a Schur complement that is not positive definite, on coordinates without curvature).
+        The caller (:func:`.newton._newton_direction`) does not read the result: coordinates the factor
+        does not cover are preconditioned by the inverse diagonal (:class:`_Restricted`)."""
         added = np.flatnonzero(free & ~self.free)
         if not len(added):
             return True

@@ -32,8 +32,8 @@ violation a gap of ``tol`` allows, a relative residual of ``tol * lambda_1 / kkt
 settled, the step before the certificate is then solved that far, instead of shrinking the
 violation by the loose forcing term step after step (case a's l1 rows: 62 -> 56 steps, ~9 % faster;
 BENCHMARKS.md). Only where the free set's factor preconditions the step: without one, a tight solve
-costs hundreds of products (elastic net on 2,000 Fashion-MNIST images: 75 -> 114 s). A Hessian-vector product costs two passes over
-the free columns of X (:meth:`_Hessian.product`); the conjugate gradients
+costs hundreds of products (elastic net on 2,000 Fashion-MNIST images: 75 -> 114 s). A Hessian-vector product costs one pass over
+the free columns of X (both of its products block by block: :meth:`_Hessian.product`); the conjugate gradients
 are preconditioned by the diagonal of ``H`` or, given :class:`AugmentedGram`, by the Kronecker
 factor ``(S (x) A + alpha I)^{-1}`` of :mod:`.preconditioner`, and, where forming ``H_FF`` itself
 is affordable (class pair by class pair, on the samples whose pair is uncertain: :mod:`.pairs`), by
@@ -117,7 +117,7 @@ PRECISE_GAP = 1e-6
 #: violation among the zero weights (the largest always enters).
 ENTER_SHARE = 0.3
 #: The tightest relative residual a settled step's conjugate gradients aim at. The Hessian products
-#: run in float32; aiming at 3e-4 there stalled an l1 row of the 8x8 digits asked for a gap of 1e-10
+#: run in float32 until the switch to X's dtype (``PRECISE_GAP``); aiming at 3e-4 there stalled an l1 row of the 8x8 digits asked for a gap of 1e-10
 #: at 6e-9 for 5,000 steps, where 1e-3 certifies it at 2e-14 (tests/test_engine_numpy.py).
 MIN_FORCING = 1e-3
 

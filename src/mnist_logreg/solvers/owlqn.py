@@ -13,7 +13,8 @@ applies. Each iteration
               \mathrm{sign}(g_j)\max(|g_j| - \lambda, 0) & w_j = 0 \end{cases}
 
    (intercepts are not penalised: ``pg_j = g_j``). ``x`` minimises ``F`` iff ``pg = 0``, so
-   ``max_j |pg_j|`` is the KKT violation used to certify convergence;
+   ``max_j |pg_j|`` is the KKT violation, the certificate under the ``"kkt"`` criterion and without a
+   penalty (under ``"gap"`` it is the relative duality gap of :mod:`.gap`);
 2. takes the L-BFGS direction ``d = -H pg`` from the curvature pairs of the smooth part, zeroing
    the penalised components whose sign disagrees with ``-pg``;
 3. backtracks ``x(t) = pi(x + t d)`` where ``pi`` zeroes every penalised coordinate that leaves the
@@ -75,7 +76,8 @@ class OWLQNResult:
     n_iter : int
         Quasi-Newton iterations taken (each costs two passes over X).
     converged : bool
-        Whether ``kkt <= tol`` at ``x``.
+        Whether the chosen certificate holds at ``x``: ``gap <= tol`` under the ``"gap"`` criterion,
+        ``kkt <= kkt_tol`` under ``"kkt"`` or without a penalty.
     kkt : float
         ``max |pg|`` at ``x``.
     gap : float
@@ -135,11 +137,13 @@ def minimize_owlqn(problem: Problem, x0: np.ndarray, *, tol: float, kkt_tol: flo
                    report_gap: bool = True, exact_gap: bool = True) -> OWLQNResult:
     """Minimise ``F = f(x) + l1 |W|_1`` from ``x0`` until convergence is certified.
 
-    With a penalty the certificate is the relative duality gap ``(F - D) / F <= tol`` of
-    :mod:`.gap`, checked every ``GAP_EVERY`` iterations (one extra pass over X each), or under a pure
-    ridge when the gradient predicts it met (:func:`ridge_gap`); each check also re-optimises the
-    intercepts, which only lowers ``F``. Without a penalty there is no finite
-    dual and the certificate is the KKT violation ``max |grad| <= kkt_tol``.
+    Under ``criterion="gap"`` with a penalty the certificate is the relative duality gap
+    ``(F - D) / F <= tol`` of :mod:`.gap`, checked every ``GAP_EVERY`` iterations (one extra pass over
+    X each), or under a pure ridge when the gradient predicts it met (:func:`ridge_gap`); each check
+    also re-optimises the intercepts, which only lowers ``F``. Under ``criterion="kkt"`` (the default),
+    and without a penalty (no finite dual), the certificate is the KKT violation
+    ``max |pg| <= kkt_tol``, checked at every iteration on scores recomputed from ``x``; with
+    ``report_gap`` the duality gap is then computed once at the end, for the record.
 
     The iterations need a separable penalty (the elastic net: ``l1 = penalty.strength``, the
     ridge in the smooth part). With ``max_iter=0`` nothing is iterated and any penalty is
@@ -152,9 +156,10 @@ def minimize_owlqn(problem: Problem, x0: np.ndarray, *, tol: float, kkt_tol: flo
     x0 : ndarray of shape (k*d + k,)
         Starting point (a warm start from a neighbouring C, or zeros); not modified.
     tol : float
-        Relative duality gap to reach.
+        Relative duality gap to reach under the ``"gap"`` criterion (not read under ``"kkt"``).
     kkt_tol : float
-        Absolute KKT tolerance, used when there is no penalty.
+        Absolute KKT tolerance of the ``"kkt"`` criterion and of rows without a penalty (not read
+        under ``"gap"`` with a penalty).
     max_iter : int
     memory : int, default=10
         Number of L-BFGS curvature pairs kept.

@@ -12,8 +12,8 @@ Laplacian of the classes (because ``sum_b p_b = 1``):
 
 with ``x~ = (x, 1)`` (the intercepts' column). Each ``G_ab`` is a Gram matrix of rows scaled by
 ``sqrt(p_a p_b)``: a symmetric rank update with non-negative weights, so the sum has no cancellation
-(the formation of ``B^T B`` subtracted from a block diagonal, which :mod:`.freeset` used before,
-cancels to rounding wherever ``p_i`` is nearly one-hot) and every term is positive semidefinite.
+(a formation as ``B^T B`` subtracted from a block diagonal would cancel to rounding wherever ``p_i``
+is nearly one-hot) and every term is positive semidefinite.
 
 That also makes the matrix cheap where it matters. Weakly regularised fits are confident: on 60,000
 Fashion-MNIST images at C = 1 a fifth of the samples put more than 0.999 on one class, and the
@@ -103,7 +103,9 @@ def pair_hessian(X: np.ndarray, P: np.ndarray, class_columns: list[np.ndarray], 
 
     Parameters
     ----------
-    X : float32 ndarray of shape (n_samples, c)
+    X : ndarray of shape (n_samples, c)
+        float32, or float64 once the Newton tail's products run in X's dtype (the pairs' blocks are
+        gathered into float32 either way).
         The columns of X that some free weight reads (C order).
     P : ndarray of shape (n_samples, k)
         Class probabilities at the point.

@@ -13,32 +13,49 @@ the datafit is shared and never changes). Solutions move continuously with C, so
 from the previous (stronger) one's solution or, for a separable penalty from the third C on, from
 the secant through the last two (:mod:`.extrapolate`).
 
-Three exact reformulations are applied before solving:
+Two exact reformulations are applied before solving, and one scale is fixed:
 
 * *Empty features.* A column of X that is zero in every training sample has zero gradient, so its
-  weights are 0 at the optimum for every penalty (and stay 0 without one); it is dropped and its
-  weights are returned as zeros.
-* *Relative tolerance.* Convergence is ``kkt <= tol * lambda_max`` (``kkt`` the largest distance
-  of the gradient to the subdifferential) with ``lambda_max = max |grad_W f_0(0, b_0)|``, the gradient at zero weights and the intercepts that
-  fit the class frequencies (``b_0 = log p_c``). Under L1, ``lambda_1 >= lambda_max`` makes ``W = 0``
-  optimal, so ``lambda_max`` is the natural scale of the KKT violation.
+  weights are 0 at the optimum for every penalty (and stay 0 without one); when such columns are at
+  least ``MIN_DROPPED_SHARE`` of X they are dropped (a copy of the rest) and their weights are
+  returned as zeros.
 * *Centred features.* The quasi-Newton iterations run on ``(X - mu) / sigma`` with the penalty
   rewritten for those coordinates (:mod:`.centring`); the answer is mapped back and certified on
   the original X. Centring removes the coupling between the pixel means and the intercepts, which
   halves the iterations on MNIST-like data.
+* *Certificate.* Under ``criterion="gap"`` (what :class:`.fit.PathFitter` always asks for) a penalised
+  row is certified by its relative duality gap ``(F - D) / F <= tol`` (:mod:`.gap`). A row without a
+  penalty (``C = inf``: no finite dual), and every row under ``criterion="kkt"``, is certified instead
+  by ``kkt <= tol * lambda_max`` (``kkt`` the largest distance of the gradient to the subdifferential)
+  with ``lambda_max = max |grad_W f_0(0, b_0)|``, the gradient at zero weights and the intercepts that
+  fit the class frequencies (``b_0 = log p_c``). Under L1, ``lambda_1 >= lambda_max`` makes ``W = 0``
+  optimal, so ``lambda_max`` is the natural scale of the KKT violation (and of the quasi-Newton
+  phase's tolerances below).
 
-With many samples per feature (:func:`use_preconditioner`), the centred iterations are the proximal
-quasi-Newton steps of :mod:`.proxqn` on the Gram matrix of the centred copy (built once, with the
-copy, by :func:`prepare_problem`). Each time they meet their tolerance they ask for the certificate
-on X and, if rounding kept it short, go on with a tighter one. A penalty that is not separable
-(``group``) always takes these proximal steps (OWL-QN's orthants have no meaning for a norm of
-several weights): on the Gram preconditioner, built on first use for such a path, or on the
-identity with ``group_gram=False`` (several times more steps: BENCHMARKS.md).
+A penalised row of a separable penalty (l1, l2, elasticnet) under the gap criterion is solved in two
+phases (:func:`_gap_row`). First a quasi-Newton phase on the centred copy (:func:`_rough_phase`): with
+many samples per feature (:func:`use_preconditioner`) the proximal quasi-Newton steps of :mod:`.proxqn`
+on the Gram matrix of the centred copy (built once, with the copy, by :func:`prepare_problem`);
+otherwise, with an L1 part, OWL-QN on a working set of columns (:mod:`.workingset`: the columns with a
+weight that is non-zero, or whose gradient is near the penalty, at the start point, grown by the KKT
+violators until none is left; every product then reads only those columns; the working set depends on
+the start point alone, so a row started from the same point is solved alike); without one, L-BFGS.
+It stops, uncertified, at the hand-over point of :func:`_hand_over` (a KKT violation relative to
+``lambda_max`` or to ``lambda_1``, or for L-BFGS a gap on the centred copy). Then the Newton tail of
+:mod:`.newton` runs on X itself until the relative gap is at most ``tol``, which is the certificate;
+its free-set factors (:mod:`.freeset`) are handed from C to C along the path. A row whose start has
+zero weights and whose ``lambda_1`` is at least ``lambda_max`` is certified at its start without an
+iteration (:func:`_null_row`).
 
-Otherwise, with an L1 part, the centred iterations run on a working set of columns (:mod:`.workingset`):
-the columns with a weight that is non-zero, or whose gradient is near the penalty, at the start
-point, grown by the KKT violators until none is left; every product then reads only those
-columns. The working set depends on the start point alone, so a row started from the same point is solved alike.
+The other rows (:func:`_kkt_row`: a penalty on pixel columns, ``group``; a row without a penalty; any
+row under ``criterion="kkt"``) are certified by the quasi-Newton iterations themselves. Where these
+run the proximal steps of :mod:`.proxqn` (tall data, or ``group``, whose norm of several weights gives
+OWL-QN's orthants no meaning), each time the iterations meet their KKT tolerance they ask for the
+certificate on X and, if it fails (rounding, or a gap that the KKT tolerance predicted short), go on
+with a tighter one. ``group`` takes these steps on the Gram preconditioner, built on first use for
+such a path, or on the identity with ``group_gram=False`` (several times more steps: BENCHMARKS.md).
+Otherwise the centred phase runs as above to its KKT tolerance, and the certificate on X is computed
+once, iterating on X itself (:func:`_finish`) only where it fails.
 """
 
 from __future__ import annotations
@@ -113,7 +130,7 @@ GAP_ROUNDS = 12
 def use_preconditioner(n_samples: int, n_features: int) -> bool:
     """Whether :mod:`.proxqn` (Gram preconditioner) or :mod:`.owlqn` (scalar) solves a problem of this shape.
 
-    A proximal quasi-Newton step costs two passes over X plus ``O(k d^2)`` for the model; it
+    A proximal quasi-Newton step costs one or two passes over X plus ``O(k d^2)`` for the model; it
     takes ~20x fewer steps than OWL-QN on weakly regularised problems, so it wins when a pass
     (``n d k``) is large compared with the model, i.e. for many samples per feature.
     """
@@ -275,8 +292,9 @@ def _hand_over(problem: Problem, prepared: "PreparedProblem", tol: float) -> tup
       few products each; case b's l2 row 37 -> 13 s), else ``ROUGH_KKT_SMOOTH * lambda_max``;
     * OWL-QN on working sets (an L1 part): ``ROUGH_KKT_L1 * lambda_max`` and ``ROUGH_L1 * lambda_1``,
       whichever is smaller;
-    * L-BFGS (no L1 part): a gap of ``GAP_MARGIN * tol`` on the centred copy (or the KKT violation
-      ``ROUGH_KKT_SMOOTH * lambda_max``), after which the tail's first certificate usually ends the row.
+    * L-BFGS (no L1 part): a gap of ``GAP_MARGIN * tol`` on the centred copy (the KKT tolerance returned
+      with it, ``ROUGH_KKT_SMOOTH * lambda_max``, is not read: under the gap criterion OWL-QN stops on the
+      gap alone), after which the tail's first certificate usually ends the row.
     """
     penalty, lambda_max, gram = problem.penalty, prepared.lambda_max, prepared.preconditioner is not None
     if penalty.has_nonsmooth:
@@ -426,13 +444,17 @@ def solve_path(X: np.ndarray, y: np.ndarray, n_classes: int, Cs: Sequence[float]
     penalty : PenaltySpec
         The path's penalty name and ``l1_ratio``.
     tol : float, default=1e-4
-        Relative KKT tolerance (see the module docstring).
+        Under ``criterion="gap"``, the relative duality gap that certifies a penalised row; under
+        ``"kkt"``, and for a row without a penalty, the KKT violation relative to ``lambda_max`` (see
+        the module docstring). (:class:`.fit.PathFitter` passes 1e-5 and ``"gap"``.)
     max_iter : int, default=5000
-        Quasi-Newton iterations per C.
+        Iterations per C, all phases together: quasi-Newton iterations, plus the Newton tail's steps
+        under ``criterion="gap"``.
     memory : int, default=10
         L-BFGS pairs.
     criterion : {"kkt", "gap"}, default="kkt"
-        Certificate: relative KKT violation, or relative duality gap (see :mod:`.gap`).
+        Certificate: relative KKT violation, or relative duality gap (see :mod:`.gap`; rows without a
+        penalty are certified by the KKT violation either way).
     mixed_precision : bool, default=False
         Iterate on a float32 centred copy (half the memory traffic) and certify, finishing if
         needed, in X's dtype. Faster on small problems; on large ones float32 rounding in the

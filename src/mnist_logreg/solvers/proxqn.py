@@ -18,14 +18,16 @@ at a time otherwise), or, without a non-smooth part, exactly by the two-loop rec
 
 On Fashion-MNIST (60,000 images, C = 1) this takes 75 steps (l1) and 57 (l2) where orthant-wise
 L-BFGS with a scalar initial Hessian took ~2,100 and ~700: the preconditioner removes the pixel
-correlations, which are what make the weakly regularised problem ill-conditioned. Each step costs
-two passes over X (the search direction's scores and the new gradient), as before, plus the model
-minimisation, which costs ``O(k d^2)`` per sweep and does not depend on n; so the method pays off
+correlations, which are what make the weakly regularised problem ill-conditioned. Each step whose
+first trial is taken costs one pass over X (the step's scores and the new gradient, block by block:
+:meth:`.problem.Problem.value_grad_along`; one more where the search cuts the step), plus the model minimisation, which costs ``O(k d^2)`` per sweep and does not depend on n; so the method pays off
 when n is large compared with d, and :func:`.path.solve_path` uses it there.
 
-Convergence is certified as in :mod:`.owlqn`: the largest distance of the gradient to the
-penalty's subdifferential (:meth:`.problem.Problem.kkt`), on scores recomputed from ``x``, at
-most ``kkt_tol``.
+The iterations stop on the KKT test: the largest distance of the gradient to the penalty's
+subdifferential (:meth:`.problem.Problem.kkt`), on scores recomputed from ``x``, at most ``kkt_tol``.
+With ``certify``, each time that test holds they ask for the caller's certificate (in
+:mod:`.path`, the duality gap or KKT violation on X itself) and, when it fails, go on with a
+tighter ``kkt_tol``, at most ``rounds`` times.
 """
 
 from __future__ import annotations
