@@ -54,6 +54,11 @@ def test_unknown_penalty_lists_the_allowed_ones():
         parse_penalties("l1,lasso")
 
 
+def test_a_penalty_named_twice_is_refused_naming_it():
+    with pytest.raises(UsageError, match=r"received 'l1,l2,L1', which names l1 twice; allowed each of l1, l2"):
+        parse_penalties("l1,l2,L1")
+
+
 def test_l1_ratio_range():
     assert parse_l1_ratios("0.2,0.8") == (0.2, 0.8)
     with pytest.raises(UsageError, match="--l1-ratios"):

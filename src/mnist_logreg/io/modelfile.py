@@ -115,7 +115,7 @@ def load_model(path) -> Pipeline:
             raise ModelFileError(f"model file {path}: {size:,} bytes; allowed at most {MAX_MODEL_BYTES:,}")
         data = path.read_bytes()
     except OSError as error:
-        raise ModelFileError(f"model file {path}: cannot be read ({error.strerror})") from None
+        raise ModelFileError(f"model file {path}: cannot be read ({error.strerror or error})") from None
     data = _bounded_archive(path, data)
     try:
         untrusted = set(sio.get_untrusted_types(data=data))

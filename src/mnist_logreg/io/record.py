@@ -102,7 +102,7 @@ class Timings:
     def measure(self, step: str) -> Iterator[None]:
         """Time the block into ``step`` (e.g. ``"sweep_s"``), also when it raises."""
         if step not in {f.name for f in fields(self)}:
-            raise ValueError(f"timings: unknown step {step!r}")
+            raise ValueError(f"timings: unknown step {step!r}; allowed {', '.join(f.name for f in fields(self))}")
         start = time.perf_counter()
         try:
             yield

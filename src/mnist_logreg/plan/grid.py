@@ -140,8 +140,10 @@ def parse_penalties(spec: str | Sequence[str]) -> tuple[str, ...]:
     for name in names:
         if name not in PENALTIES:
             raise UsageError(f"--penalties: unknown penalty {name!r}; allowed {', '.join(PENALTIES)}")
-    if len(set(names)) != len(names):
-        raise UsageError(f"--penalties: {spec!r} names a penalty twice")
+    twice = sorted({name for name in names if names.count(name) > 1}, key=names.index)
+    if twice:
+        raise UsageError(f"--penalties: received {spec!r}, which names {', '.join(twice)} twice; "
+                         f"allowed each of {', '.join(PENALTIES)} at most once")
     return names
 
 

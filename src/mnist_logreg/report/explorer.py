@@ -169,7 +169,8 @@ def explorer_data(results: pd.DataFrame, coef: np.ndarray, intercept: np.ndarray
     results = results.reset_index(drop=True)
     coef = np.asarray(coef)
     if coef.shape[0] != len(results):
-        raise ValueError(f"path: {coef.shape[0]} rows of weights for {len(results)} rows of results")
+        raise ValueError(f"path: received {coef.shape[0]} rows of weights for {len(results)} rows of results; "
+                         f"expected coef of shape (len(results), n_classes, n_features), one per results row")
     names = path_names(results)
     C_labels = grid_C_labels(results["C"])
     has_repeats = "repeat" in results.columns and results["repeat"].nunique() > 1
