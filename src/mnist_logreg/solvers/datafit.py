@@ -84,7 +84,7 @@ class SoftmaxDatafit:
         """``Z = X W^T + b`` in float64, shape (n_samples, k); one pass over X."""
         W, b = self.unpack(x)
         if self.X.dtype == np.float64:
-            Z = (W @ self.X.T).T  # OpenBLAS runs this orientation ~1.6x faster in float64
+            Z = (W @ self.X.T).T  # OpenBLAS runs this orientation faster in float64 (BENCHMARKS.md)
         else:
             Z = (self.X @ W.T.astype(self.X.dtype)).astype(np.float64)
         return Z + b

@@ -22,8 +22,7 @@ from .penalties import PenaltySpec
 __all__ = ["PathFitter", "SOLVERS"]
 
 #: Below this many multiply-adds per pass over X (n * d * k) one BLAS thread is faster than several
-#: (measured on 2 cores: float32 passes of 1.9e6 gain nothing from a second thread, 4e6 and up
-#: gain ~1.6x; case a, 1.2e7, runs 2.4 s -> 2.0 s).
+#: (thread start-up costs more than it saves) (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 ONE_THREAD_PASS = 2e6
 #: Below this many multiply-adds per pass, float32 iterations are on by default.
 SMALL_PASS = 5e7
@@ -55,8 +54,8 @@ class PathFitter:
         BLAS threads during a fit; ``None`` picks 1 below ``ONE_THREAD_PASS`` (where thread start-up costs
         more than it saves) and leaves the BLAS default otherwise.
     solver : {"auto", "owlqn", "proxqn"}, default="auto"
-        ``"proxqn"``: proximal quasi-Newton on the pixels' Gram matrix (:mod:`.proxqn`), ~20x fewer
-        iterations, each with an ``O(k d^2)`` model step; ``"owlqn"``: orthant-wise L-BFGS with
+        ``"proxqn"``: proximal quasi-Newton on the pixels' Gram matrix (:mod:`.proxqn`), far fewer
+        iterations (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"), each with an ``O(k d^2)`` model step; ``"owlqn"``: orthant-wise L-BFGS with
         working sets; ``"auto"`` takes ``proxqn`` when there are at least 20 samples per feature and at
         most 4096 features (:func:`.path.use_preconditioner`).
         A penalty on pixel columns (``group``) always takes proximal quasi-Newton steps: on the

@@ -4,16 +4,13 @@ The Newton tail (:mod:`.newton`) solves ``H_FF d_F = -pg_F`` on a free set ``F``
 support and its violators, without one every weight. Conjugate gradients preconditioned by the
 diagonal, or by the Kronecker factor of :mod:`.preconditioner`, need tens to hundreds of Hessian
 products per step once the steps are accurate, because neighbouring pixels are strongly correlated
-and confident samples bend the Hessian away from any Kronecker product: on 60,000 Fashion-MNIST
-images at C = 1, 300 Kronecker-preconditioned iterations (18 s) do not reach a relative residual of
-1e-2. ``H_FF`` itself is formed class pair by class pair (:mod:`.pairs`: a rank update per pair on
+and confident samples bend the Hessian away from any Kronecker product (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"). ``H_FF`` itself is formed class pair by class pair (:mod:`.pairs`: a rank update per pair on
 the samples whose pair weight ``p_a p_b`` exceeds ``PAIR_THRESHOLD``, float32, no cancellation),
 the ridge ``alpha`` added on the weights, and factored by Cholesky with a small diagonal shift
 (adding one number to every class's intercept, or to every class's weight of a pixel, is a null
 direction of ``H`` without a ridge, :mod:`.nullspace`). It is a preconditioner, not the solve: the
 samples left out and float32 make it close to ``H_FF``, not equal, and conjugate gradients with it
-need two to five products for a relative residual of 1e-4 (all 7,849 free coordinates of case b's
-l2 row: 3.2 s to form and factor, about 50 products' worth).
+need few products for a tight relative residual (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 
 A factor stays useful while the free set and the probabilities move little, which is where the
 tail spends its steps (the last Newton steps of a row, and the first of the next C on a path), so
@@ -44,9 +41,9 @@ __all__ = ["FreeSetFactor", "FactorCache", "SWITCH_CG", "max_factor_bytes"]
 #: Conjugate-gradient iterations after which a step builds a factor of its free set (when affordable) ...
 SWITCH_CG = 15
 #: ... and at most this share of what the factor would cost (in products; :meth:`FactorCache.attempts`),
-#: since an attempt that fails is paid on top of the factor: on 60,000 Fashion-MNIST images a factor
-#: costs ~25 products, and a kept factor that the step's probabilities have moved away from (or the
-#: Kronecker preconditioner) rarely settles a step in 15 iterations there ...
+#: since an attempt that fails is paid on top of the factor: where a factor costs few products, a kept
+#: factor that the step's probabilities have moved away from (or the Kronecker preconditioner) rarely
+#: settles a step in the attempts (BENCHMARKS.md, "Measurements that used to live in the solver docstrings") ...
 ATTEMPT_SHARE = 0.25
 #: ... but at least this many.
 MIN_ATTEMPTS = 4
@@ -54,7 +51,7 @@ MIN_ATTEMPTS = 4
 MAX_FACTOR_PRODUCTS = 100
 #: ... counting a floating-point operation of the formation's rank updates and of the Cholesky
 #: factorisation (level-3 BLAS) as this fraction of one of a product's (level 2 at heart, bound by
-#: memory): on 60,000 x 784 float32, 6 and 2.7 times cheaper (BENCHMARKS.md) ...
+#: memory) (BENCHMARKS.md, "Measurements that used to live in the solver docstrings") ...
 LEVEL3_SHARE = 0.25
 #: ... and the free set has at most this many coordinates (the matrix, factored in place, is
 #: ``|F|^2`` float32 numbers: 256 MiB at most; every weight of 784 pixels x 10 classes fits).
@@ -194,10 +191,10 @@ class FreeSetFactor:
         larger free set's formed matrix. The kept block is not formed again: where the probabilities
         moved, the Schur complement can dip below zero along a few directions, which are raised to
         ``BORDER_FLOOR`` of its mean curvature (any positive definite border keeps the preconditioner
-        symmetric and positive definite). On 60,000 Fashion-MNIST images the tail's last steps add a
-        few to ~70 weights to a factor of ~3,900, at probabilities within 3 % of the factor's: conjugate
-        gradients with the bordered factor settle them in 1-3 products, where with those weights on their
-        diagonal they did not in the attempt budget and a new factor (1.2-1.5 s) was built.
+        symmetric and positive definite). The tail's last steps add a few weights to a large factor at
+        nearly its probabilities: conjugate gradients with the bordered factor settle them in a few
+        products, where with those weights on their diagonal they did not in the attempt budget and a new
+        factor was built (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 
         Returns ``False``, changing nothing, past ``MAX_BORDER`` and where the border's floor is not
         positive (a Schur complement that is not positive definite, on coordinates without curvature).

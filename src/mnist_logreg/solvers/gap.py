@@ -72,8 +72,8 @@ def fit_intercept(datafit: SoftmaxDatafit, Z: np.ndarray, max_steps: int = 20) -
     Newton's method on the k intercepts: gradient ``mean(P) - p_y`` (``p_y`` the class
     frequencies), Hessian ``mean(diag(P_i) - P_i P_i^T)``, which is singular along the all-ones
     direction, so the step is the least-squares solution. Each step is halved until the loss
-    decreases (Armijo): from intercepts far from their optimum a full Newton step overshoots (from
-    random ones, the loss of 300 digits went from 2.7 to 2e13), so a shift never raises the loss.
+    decreases (Armijo): from intercepts far from their optimum a full Newton step overshoots
+    (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"), so a shift never raises the loss.
     """
     target = np.bincount(datafit.y, minlength=datafit.n_classes) / datafit.n_samples
     delta = np.zeros(datafit.n_classes)

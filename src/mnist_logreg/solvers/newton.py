@@ -22,7 +22,7 @@ make ``H_FF`` singular: :mod:`.nullspace`, which also shifts each pixel's weight
 after every step under pure L1), keeping
 every weight in its orthant: zero weights the solution moves the wrong way leave ``F``, and weights it
 moves past zero are moved to zero exactly, the system solved again for the rest
-(:func:`_orthant_direction`; case a's weak l1 rows: 60 -> 40 steps), by
+(:func:`_orthant_direction`; fewer steps on weak l1 rows), by
 conjugate gradients, truncated at a relative residual ``min(0.5, sqrt(kkt / kkt_0))`` (``kkt`` the
 largest entry of ``pg``, ``kkt_0`` its value at the first step: the forcing term of inexact Newton
 methods that keeps the convergence superlinear). Under an L1 part the gap is first order in the
@@ -30,15 +30,15 @@ violation on the support (scaling the dual point into the feasible box costs abo
 relative violation), so once a step has kept every support weight's sign the next one aims at the
 violation a gap of ``tol`` allows, a relative residual of ``tol * lambda_1 / kkt``: with the signs
 settled, the step before the certificate is then solved that far, instead of shrinking the
-violation by the loose forcing term step after step (case a's l1 rows: 62 -> 56 steps, ~9 % faster;
-BENCHMARKS.md). Only where the free set's factor preconditions the step: without one, a tight solve
-costs hundreds of products (elastic net on 2,000 Fashion-MNIST images: 75 -> 114 s). A Hessian-vector product costs one pass over
+violation by the loose forcing term step after step (fewer steps on l1 rows). Only where the free
+set's factor preconditions the step: without one, a tight solve costs hundreds of products and made
+rows slower (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"). A Hessian-vector product costs one pass over
 the free columns of X (both of its products block by block: :meth:`_Hessian.product`); the conjugate gradients
 are preconditioned by the diagonal of ``H`` or, given :class:`AugmentedGram`, by the Kronecker
 factor ``(S (x) A + alpha I)^{-1}`` of :mod:`.preconditioner`, and, where forming ``H_FF`` itself
 is affordable (class pair by class pair, on the samples whose pair is uncertain: :mod:`.pairs`), by
-its Cholesky factor, kept from step to step (:mod:`.freeset`; on 60,000 Fashion-MNIST images every
-weight of an l2 row fits one, and a step needs a few products instead of hundreds). Then, as in
+its Cholesky factor, kept from step to step (:mod:`.freeset`; where every weight of a row fits one, a
+step needs a few products instead of hundreds). Then, as in
 OWL-QN, a backtracking
 search along ``pi(x + t Delta)`` (``pi`` zeroes the weights that leave the orthant) with the Armijo
 condition on ``pg``. The free set is rebuilt at every step, so zero weights whose gradient crosses
@@ -47,14 +47,13 @@ the penalty enter and weights that reach zero leave.
 Under L1 without a ridge, ``H_FF`` is singular wherever columns of X are linearly dependent (exactly
 collinear features; pixels that are sums of others): along such a direction ``v`` the loss is flat
 and ``pg . v = lambda_1 s . v`` need not be zero, so the system has no solution, conjugate gradients
-run to their limit, and each step crawls (a synthetic set with 60 of 100 columns exact combinations of
-20 others, BENCHMARKS.md's case d2: 40-125 s a row). The steps therefore solve ``(H_FF + mu I) d_F =
+run to their limit, and each step crawls (BENCHMARKS.md's case d2, a synthetic set with exactly
+collinear columns). The steps therefore solve ``(H_FF + mu I) d_F =
 -pg_F`` (Levenberg-Marquardt): along a flat direction the step then goes far, until a weight reaches
 zero and leaves the free set (which the orthant rules above handle), and elsewhere it is Newton's up
 to ``mu`` against the curvature. ``mu`` is a share of the mean curvature that shrinks with the
 violation, so the convergence stays superlinear, and it adapts to the data: after a step taken whole
-the share falls, after a step the line search cut it rises (:data:`DAMPING`). Case d2's grid, nearly
-all of it the l1 path: 446 -> 6 s; case b's l1 tail: 18 -> 14 s (one run each).
+the share falls, after a step the line search cut it rises (:data:`DAMPING`) (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 
 Until a step keeps every support weight's sign, zero weights enter the free set by the size of their
 violation: only those whose pseudo-gradient is at least ``ENTER_SHARE`` of the largest among the zero
@@ -94,31 +93,31 @@ MAX_CG = 200
 #: most this share more (a weight that reached zero, under L1, leaves its column in the copy).
 EXTRA_COLUMNS = 0.1
 #: Rows of X per block of a Hessian product: both of its matrix products run on one block before the
-#: next is read (a pass over X instead of two; 60,000 x 600 float32: 44 -> 35 ms).
+#: next is read (a pass over X instead of two) (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 PRODUCT_BLOCK = 8192
 #: Times a Newton step's system is solved again without the zero weights its solution moved the wrong way.
 MAX_RESOLVES = 3
 #: Under L1 without a ridge, each step solves ``(H_FF + mu I) d_F = -pg_F`` (Levenberg-Marquardt; see the
 #: module docstring) with ``mu = damping * h * min(1, kkt / kkt_0)``, ``h`` the mean diagonal of ``H_FF``
-#: at the tail's first step. ``damping`` starts here (held at 1e-2 it took case b's l1 row 51 steps
-#: instead of 10) ...
+#: at the tail's first step. ``damping`` starts here (a larger fixed value took many more steps
+#: (BENCHMARKS.md, "Measurements that used to live in the solver docstrings")) ...
 DAMPING = 1e-3
 #: ... is multiplied by this after a step taken whole (the model was right), divided by it otherwise ...
 DAMPING_FACTOR = 0.25
-#: ... and stays within these bounds (a fixed 1e-3 left rows of a set with exactly collinear columns at
-#: gaps of 0.2 after 200 steps, where 0.1 certified them: tests/test_newton.py).
+#: ... and stays within these bounds (a fixed 1e-3 left rows of a set with exactly collinear columns
+#: uncertified, where 0.1 certified them: tests/test_newton.py; (BENCHMARKS.md, "Measurements that used to live in the solver docstrings")).
 MIN_DAMPING = 1e-6
 MAX_DAMPING = 1.0
 #: Below this relative gap, a step that does not halve the largest violation makes the tail's Hessian products run
-#: in X's dtype (float64) instead of float32: their rounding then limits the steps (an l1 row of the 8x8 digits asked
-#: for a gap of 1e-10 stopped lowering a violation of 4.5e-14, a gap of 1.4e-10, for 5,000 steps).
+#: in X's dtype (float64) instead of float32: their rounding then limits the steps, and a row asked for a very
+#: tight gap stops lowering its violation (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 PRECISE_GAP = 1e-6
 #: Under L1, a zero weight enters a step's free set when its violation is at least this share of the largest
 #: violation among the zero weights (the largest always enters).
 ENTER_SHARE = 0.3
 #: The tightest relative residual a settled step's conjugate gradients aim at. The Hessian products
-#: run in float32 until the switch to X's dtype (``PRECISE_GAP``); aiming at 3e-4 there stalled an l1 row of the 8x8 digits asked for a gap of 1e-10
-#: at 6e-9 for 5,000 steps, where 1e-3 certifies it at 2e-14 (tests/test_engine_numpy.py).
+#: run in float32 until the switch to X's dtype (``PRECISE_GAP``); aiming tighter there stalled a row asked for a very tight gap, where 1e-3
+#: certifies it (tests/test_engine_numpy.py; (BENCHMARKS.md, "Measurements that used to live in the solver docstrings")).
 MIN_FORCING = 1e-3
 
 

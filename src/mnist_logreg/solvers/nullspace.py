@@ -13,8 +13,8 @@ a free set that holds all k weights of some pixel is therefore singular; under L
 side is not zero along ``v_j`` (the loss gradient sums to zero over the classes, the penalty's part
 is ``lambda_1 (#positive - #negative)``), so conjugate gradients chase a step of unbounded length
 along it and the Cholesky factor of the free set, shifted to be factorable, preconditions nothing.
-On 60,000 Fashion-MNIST images (l1, C = 1) 22 pixels were fully free where the tail took over, and
-no Newton system there reached a relative residual of 0.5 in 200 iterations (BENCHMARKS.md).
+Fully free pixels do occur where the tail takes over, and then no Newton system reaches even a loose
+relative residual (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 
 Two exact remedies, for a pure L1 penalty (no ridge):
 

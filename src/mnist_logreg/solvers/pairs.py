@@ -15,11 +15,10 @@ with ``x~ = (x, 1)`` (the intercepts' column). Each ``G_ab`` is a Gram matrix of
 (a formation as ``B^T B`` subtracted from a block diagonal would cancel to rounding wherever ``p_i``
 is nearly one-hot) and every term is positive semidefinite.
 
-That also makes the matrix cheap where it matters. Weakly regularised fits are confident: on 60,000
-Fashion-MNIST images at C = 1 a fifth of the samples put more than 0.999 on one class, and the
-weight ``p_a p_b`` of a pair is below 1e-4 for all but ~6 of the 45 pairs of a sample, so the rows
-whose weight is below ``threshold`` are left out: ``sum_ab |rows_ab|`` is ~6 n instead of 45 n, and
-what is left out is a positive semidefinite matrix of small weights (the formed matrix is below H in
+That also makes the matrix cheap where it matters. Weakly regularised fits are confident: many
+samples put nearly all their probability on one class, and the weight ``p_a p_b`` of most pairs of
+a sample is tiny (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"), so the rows whose weight is below ``threshold`` are left out: ``sum_ab
+|rows_ab|`` is a small multiple of n instead of ``k (k - 1) / 2`` times n, and what is left out is a positive semidefinite matrix of small weights (the formed matrix is below H in
 the Loewner order, close to it), which a preconditioner can afford to miss (BENCHMARKS.md).
 """
 

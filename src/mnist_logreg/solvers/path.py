@@ -22,7 +22,7 @@ Two exact reformulations are applied before solving, and one scale is fixed:
 * *Centred features.* The quasi-Newton iterations run on ``(X - mu) / sigma`` with the penalty
   rewritten for those coordinates (:mod:`.centring`); the answer is mapped back and certified on
   the original X. Centring removes the coupling between the pixel means and the intercepts, which
-  halves the iterations on MNIST-like data.
+  cuts the iterations on MNIST-like data (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 * *Certificate.* Under ``criterion="gap"`` (what :class:`.fit.PathFitter` always asks for) a penalised
   row is certified by its relative duality gap ``(F - D) / F <= tol`` (:mod:`.gap`). A row without a
   penalty (``C = inf``: no finite dual), and every row under ``criterion="kkt"``, is certified instead
@@ -97,27 +97,24 @@ ROUGH_KKT = 1e-3
 ROUGH_KKT_SMOOTH = 1e-5
 #: The same for OWL-QN on working sets (an L1 part, no Gram preconditioner): since the tail's steps
 #: keep every weight in its orthant (zero weights never move the wrong way, weights stop at zero and
-#: the rest is re-solved), it takes over early at the same cost per step (BENCHMARKS.md: case a's
-#: strong l1 rows 0.78 -> 0.65 s at 1e-2 against 3e-3; the 2,000-image Fashion-MNIST grid and
-#: mnist-5k 2-10 % faster, the 8x8 digits unchanged; 3e-2 no better).
+#: the rest is re-solved), it takes over early at the same cost per step; earlier was faster, and
+#: earlier still no better (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 ROUGH_KKT_L1 = 1e-2
 #: With an L1 part the quasi-Newton phase also goes on until the KKT violation is at most this share
 #: of ``lambda_1``: under a weak L1 penalty (``lambda_1`` far below ``lambda_max``) ``ROUGH_KKT`` alone
 #: hands the tail violations larger than the penalty itself, and its orthant-wise steps then bring
-#: in hundreds of wrong signs (case a, l1 at C = 10: 284 after the first step, 38 steps; with this
-#: share, 19 steps and half the time; BENCHMARKS.md). With the Gram preconditioner too, its proximal
-#: steps then minimising each model further below ``ROUGH_KKT`` (:data:`.proxqn.FINE_SWEEPS`): on 60,000
-#: Fashion-MNIST images, l1 at C = 1, the tail handed over at ``ROUGH_KKT`` never certified, while from
-#: here it does (326 s in all, at Cyanure's objective; BENCHMARKS.md).
+#: in hundreds of wrong signs; with this share the tail takes fewer steps. With the Gram preconditioner
+#: too, its proximal steps then minimising each model further below ``ROUGH_KKT``
+#: (:data:`.proxqn.FINE_SWEEPS`): a weak l1 row handed over at ``ROUGH_KKT`` alone could fail to certify,
+#: while from here it does (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 ROUGH_L1 = 0.1
 #: The same share on the Gram-preconditioned path, where the tail's steps are factored (.freeset) and so
-#: cheap that handing over three times earlier pays: case b's l1 row 64-77 -> 46-50 s, the tall 8x8
-#: digits' grid 1.63 -> 1.37 s (1 was slower on case b: 71-87 s; BENCHMARKS.md).
+#: cheap that handing over three times earlier pays (earlier still was slower) (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 ROUGH_L1_GRAM = 0.3
 #: Without an L1 part the L-BFGS phase stops at this share of the gap tolerance (checked on the
 #: centred copy; the margin absorbs the rounding between the copy and X, so the Newton tail's first
-#: certificate on X usually ends the row without a Newton step). The two gaps agree to ~1 % (case a's
-#: l2 rows), so a tenth is margin enough; at half the tolerance the rows iterated 26 % longer.
+#: certificate on X usually ends the row without a Newton step). The two gaps agree closely, so a tenth
+#: is margin enough, and a wider margin makes the rows iterate longer (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 GAP_MARGIN = 0.9
 #: The Newton tail's conjugate gradients are preconditioned by the Gram matrix of X (``True``),
 #: by the Hessian's diagonal (``False``), or by the Gram matrix where the quasi-Newton phase has
@@ -131,7 +128,7 @@ def use_preconditioner(n_samples: int, n_features: int) -> bool:
     """Whether :mod:`.proxqn` (Gram preconditioner) or :mod:`.owlqn` (scalar) solves a problem of this shape.
 
     A proximal quasi-Newton step costs one or two passes over X plus ``O(k d^2)`` for the model; it
-    takes ~20x fewer steps than OWL-QN on weakly regularised problems, so it wins when a pass
+    takes far fewer steps than OWL-QN on weakly regularised problems (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"), so it wins when a pass
     (``n d k``) is large compared with the model, i.e. for many samples per feature.
     """
     return (n_samples >= PRECONDITIONER_MIN_SAMPLES_PER_FEATURE * n_features
@@ -289,7 +286,7 @@ def _hand_over(problem: Problem, prepared: "PreparedProblem", tol: float) -> tup
     * proximal steps on the Gram preconditioner: a KKT violation of ``ROUGH_KKT`` times ``lambda_max`` or,
       with an L1 part, ``ROUGH_L1_GRAM * lambda_1`` if smaller; without one, the same ``ROUGH_KKT`` where every
       weight's Hessian fits one factor (``k (d + 1) <= MAX_FREE``: the tail's Newton steps then cost a
-      few products each; case b's l2 row 37 -> 13 s), else ``ROUGH_KKT_SMOOTH * lambda_max``;
+      few products each (BENCHMARKS.md, "Measurements that used to live in the solver docstrings")), else ``ROUGH_KKT_SMOOTH * lambda_max``;
     * OWL-QN on working sets (an L1 part): ``ROUGH_KKT_L1 * lambda_max`` and ``ROUGH_L1 * lambda_1``,
       whichever is smaller;
     * L-BFGS (no L1 part): a gap of ``GAP_MARGIN * tol`` on the centred copy (the KKT tolerance returned
@@ -342,8 +339,8 @@ def _kkt_row(problem: Problem, prepared: "PreparedProblem", centred: Problem, x:
     # The centred phase always stops on the KKT test; the certificate on X is the chosen one.
     # It aims at 0.8 tol (a weight's KKT violation v in centred coordinates is v * sigma on X,
     # up to the intercepts' part, which the certificate re-optimises): the margin absorbs float32
-    # rounding, and the float64 phase finishes in a few steps where it does not (a margin of 0.5
-    # costs ~20 % more iterations on case a).
+    # rounding, and the float64 phase finishes in a few steps where it does not (a wider margin costs
+    # more iterations: BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
     rough_tol = 0.8 * options["kkt_tol"]
     if gram is not None or not problem.penalty.separable:
         # Proximal steps; a non-separable penalty takes them whatever the shape of X.

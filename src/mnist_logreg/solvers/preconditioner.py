@@ -15,9 +15,9 @@ multiple of the identity; the L-BFGS pairs and the scalar ``sigma`` correct the 
 ``d x d`` and is computed once per fit and shared by every path (:func:`.path.prepare_problem`; one
 product of X with itself, about the cost of a few passes); ``delta`` keeps it invertible where pixels are (nearly) constant. ``S`` (k x k) follows
 the iterate. It is singular along the all-ones direction (adding a constant to every class's
-scores changes nothing), so the model uses ``S + 0.1 diag(S)``: on Fashion-MNIST at C = 1 that
-took l2 from 98 iterations with ``diag(S)`` alone to 59 (undamped ``S``: 61) and l1 from 78 to
-75 (undamped: 82, its coordinate descent crawling along the flat direction).
+scores changes nothing), so the model uses ``S + 0.1 diag(S)``, which took fewer iterations than
+``diag(S)`` alone or the undamped ``S`` (whose coordinate descent crawls along the flat direction)
+(BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import numpy as np
 
 __all__ = ["GramPreconditioner", "class_eigen"]
 
-#: ``delta`` relative to the mean diagonal of the Gram matrix (1e-3 .. 1e-1 measured the same).
+#: ``delta`` relative to the mean diagonal of the Gram matrix (insensitive within a wide range
+#: (BENCHMARKS.md, "Measurements that used to live in the solver docstrings")).
 DELTA = 1e-2
 #: Share of its own diagonal added to the class curvature matrix.
 CLASS_DAMPING = 0.1

@@ -16,8 +16,8 @@ by coordinate descent (:mod:`._cd`: one weight at a time for a separable ``h``, 
 at a time otherwise), or, without a non-smooth part, exactly by the two-loop recursion with
 ``B0^{-1}``.
 
-On Fashion-MNIST (60,000 images, C = 1) this takes 75 steps (l1) and 57 (l2) where orthant-wise
-L-BFGS with a scalar initial Hessian took ~2,100 and ~700: the preconditioner removes the pixel
+On Fashion-MNIST this takes far fewer steps than orthant-wise L-BFGS with a scalar initial Hessian
+(BENCHMARKS.md, "Measurements that used to live in the solver docstrings"): the preconditioner removes the pixel
 correlations, which are what make the weakly regularised problem ill-conditioned. Each step whose
 first trial is taken costs one pass over X (the step's scores and the new gradient, block by block:
 :meth:`.problem.Problem.value_grad_along`; one more where the search cuts the step), plus the model minimisation, which costs ``O(k d^2)`` per sweep and does not depend on n; so the method pays off
@@ -46,12 +46,10 @@ __all__ = ["minimize_proxqn"]
 #: Coordinate-descent sweeps per model minimisation, at most.
 MAX_SWEEPS = 20
 #: The model is minimised until no coordinate moves by more than this share of the KKT violation.
-#: Accurate model steps pay: on Fashion-MNIST, l1 at C = 1, (10 sweeps, 0.1) took ~115 steps and
-#: (20, 0.03) ~80; more accuracy than that gained nothing.
+#: Accurate model steps pay, up to this accuracy (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 SUBPROBLEM_TOL = 0.03
 #: Past the Newton tail's usual hand-over, on a weak L1 penalty, the model is solved further: there the
-#: coordinate descent, not the model, limits each step (60,000 Fashion-MNIST images, l1 at C = 1: the
-#: objective that 500 steps reach at (20, 0.03) is reached in 150 at (100, 0.003), in half the time).
+#: coordinate descent, not the model, limits each step (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
 FINE_SWEEPS = 100
 FINE_SUBPROBLEM_TOL = 0.003
 
@@ -108,7 +106,8 @@ class _Model:
         sy_loss = float(s @ loss_y)
         if sy_loss > 0:
             # sigma = y^T M^{-1} y / s^T y on the loss part, M = S (x) A (the Barzilai-Borwein scale
-            # that fits y to s; the other one, s^T y / s^T M s, took twice the steps on Fashion-MNIST).
+            # that fits y to s; the other one, s^T y / s^T M s, took more steps: BENCHMARKS.md,
+            # "Measurements that used to live in the solver docstrings").
             self.sigma = float(loss_y @ self.inverse_preconditioner(loss_y, 1.0, 0.0)) / sy_loss
         sy = float(s @ y)
         if sy > 1e-10 * np.linalg.norm(s) * np.linalg.norm(y):
