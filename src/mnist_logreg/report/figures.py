@@ -26,7 +26,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 
 from ..io.atomic import write_bytes
-from .raster import as_images as _as_images, grid_shape as _grid_shape, panel_size as _panel_size
+from .raster import (as_images as _as_images, grid_shape as _grid_shape, panel_size as _panel_size,
+                     MAX_PIXELS, sample_positions, weight_scale)
 from ..select import select_best
 from .labels import NO_PENALTY_COLUMN, format_C, grid_C_labels, penalty_label, row_labels  # noqa: F401 (re-exported)
 from .tables import auc_tables, over_repeats as _over_repeats, split_finite as _split_finite, with_labels as _with_labels
@@ -69,8 +70,8 @@ def sample_images(X, y, image_shape, n: int = 20, seed: int = 0) -> Figure:
     """
     images = _as_images(X, image_shape, "X")
     y = np.asarray(y)
-    n = min(int(n), len(images))
-    chosen = np.sort(np.random.default_rng(seed).choice(len(images), size=n, replace=False))
+    chosen = sample_positions(len(images), n, seed)
+    n = len(chosen)
     h, w = images.shape[1:]
     panel_w, panel_h = _panel_size(h, w, 1.1)
     ncols = max(1, min(10, n, math.floor(12 / panel_w)))  # at most about 12 inches wide
@@ -331,10 +332,7 @@ def weight_images(coef, image_shape, classes) -> Figure:
     """
     images = _as_images(coef, image_shape, "coef")
     classes = list(classes)
-    if len(classes) != len(images):
-        raise ValueError(f"classes: expected {len(images)} labels (one per row of coef), got {len(classes)}")
-    vmax = float(np.max(np.abs(images))) if images.size else 0.0
-    vmax = vmax if vmax > 0 else 1.0  # all-zero weights (strong L1): keep a valid, centred scale
+    vmax = weight_scale(images, classes)
     nrows, ncols = _grid_shape(len(images))
     h, w = images.shape[1:]
     # Panels of about the same area whatever the aspect ratio w/h of the images.
@@ -372,8 +370,9 @@ def confusion_matrix_figure(y_true, y_pred, classes) -> Figure:
 
 
 #: No figure is rendered wider or taller than this many pixels, whatever the data's shape or the
-#: grid's size (the report shows figures at most about 1050 CSS pixels wide).
-MAX_FIGURE_PIXELS = 1200
+#: grid's size: the bound of the Pillow figures (the report shows figures at most about 1050 CSS
+#: pixels wide).
+MAX_FIGURE_PIXELS = MAX_PIXELS
 
 
 def figure_png(fig: Figure, dpi: int = 100) -> bytes:

@@ -112,6 +112,22 @@ def as_images(X, image_shape: Sequence[int], what: str) -> np.ndarray:
     return X.reshape(len(X), h, w)
 
 
+def sample_positions(n_images: int, n: int, seed: int) -> np.ndarray:
+    """Sorted positions of the ``min(n, n_images)`` images a sample figure shows, drawn without
+    replacement: both renderings of the sample figure show the same images."""
+    n = min(int(n), n_images)
+    return np.sort(np.random.default_rng(seed).choice(n_images, size=n, replace=False))
+
+
+def weight_scale(images: np.ndarray, classes: Sequence) -> float:
+    """``max |weight|``, the end of the weight images' symmetric colour scale (1 for all-zero
+    weights, as strong L1 gives, so the scale stays valid and centred); checks one label per image."""
+    if len(classes) != len(images):
+        raise ValueError(f"classes: expected {len(images)} labels (one per row of coef), got {len(classes)}")
+    vmax = float(np.max(np.abs(images))) if images.size else 0.0
+    return vmax if vmax > 0 else 1.0
+
+
 def panel_size(h: int, w: int, side: float) -> tuple[float, float]:
     """Width and height of one image panel of about ``side**2`` square units, whatever the aspect
     ratio ``w / h``: it is clamped to [1/4, 4], so a 1 x 785 image cannot widen the figure."""
@@ -155,9 +171,8 @@ def sample_images(X, y, image_shape, n: int = 20, seed: int = 0) -> bytes:
     """
     images = as_images(X, image_shape, "X").astype(np.float64)
     y = np.asarray(y)
-    n = min(int(n), len(images))
-    chosen = np.sort(np.random.default_rng(seed).choice(len(images), size=n, replace=False))
-    images = images[chosen]
+    chosen = sample_positions(len(images), n, seed)
+    n, images = len(chosen), images[chosen]
     low = images.min(axis=(1, 2), keepdims=True)
     span = images.max(axis=(1, 2), keepdims=True) - low
     grey = 255 - np.rint(255 * (images - low) / np.where(span > 0, span, 1)).astype(np.uint8)
@@ -217,10 +232,7 @@ def weight_images(coef, image_shape, classes) -> bytes:
     """
     images = as_images(coef, image_shape, "coef").astype(np.float64)
     classes = list(classes)
-    if len(classes) != len(images):
-        raise ValueError(f"classes: expected {len(images)} labels (one per row of coef), got {len(classes)}")
-    vmax = float(np.max(np.abs(images))) if images.size else 0.0
-    vmax = vmax if vmax > 0 else 1.0  # all-zero weights (strong L1): a valid, centred scale
+    vmax = weight_scale(images, classes)
     _, ncols = grid_shape(len(images))
     canvas, width = _tiles(images, ramp(images / vmax, "diverging"), [str(c) for c in classes], ncols, 110,
                            "Weights per class (red: pushes towards the class, blue: away)")
