@@ -79,7 +79,7 @@ class MultinomialLogisticRegression(ClassifierMixin, BaseEstimator):
     tol : float, default=1e-5
         Relative duality gap certifying convergence: a proven bound of ``(F - min F) / F``.
     max_iter : int, default=5000
-        Quasi-Newton iterations per C.
+        Quasi-Newton iterations plus Newton steps per C.
     memory : int, default=10
         L-BFGS curvature pairs.
     mixed_precision : bool or None, default=None
@@ -157,7 +157,7 @@ class MultinomialLogisticPath(BaseEstimator):
     tol : float, default=1e-5
         Relative duality gap certifying convergence: a proven bound of ``(F - min F) / F``.
     max_iter : int, default=5000
-        Quasi-Newton iterations per C.
+        Quasi-Newton iterations plus Newton steps per C.
     memory : int, default=10
         L-BFGS curvature pairs.
     mixed_precision : bool or None, default=None

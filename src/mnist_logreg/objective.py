@@ -54,7 +54,7 @@ def linear_scores(X: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.
 
     A sparse ``coef`` (at most ``SPARSE_COLUMNS`` of its pixels used by any class, as strong L1
     rows are) reads only those columns of X; otherwise the product runs as ``(coef @ X.T).T``, the
-    orientation OpenBLAS runs ~25 % faster in float64 with k = 10 (1,500 x 784 digits: 1.1 -> 0.85 ms).
+    orientation OpenBLAS runs faster in float64 with k = 10 (BENCHMARKS.md).
     """
     X = np.asarray(X, dtype=np.float64)
     coef = np.asarray(coef, dtype=np.float64)

@@ -5,9 +5,10 @@ regularisation (smallest C) to the weakest, every solution starting the next. Th
 on centred features (in float32 on small problems and on tall ones) and are mapped back exactly.
 Two methods of :mod:`mnist_logreg.solvers` iterate:
 
-* with many samples per feature (``n >= 20 d``, e.g. 60,000 images of 784 pixels), the proximal
-  quasi-Newton method on the pixels' Gram matrix (:mod:`~mnist_logreg.solvers.proxqn`), which
-  needs ~20x fewer passes over X than
+* with many samples per feature and not too many features (``n >= 20 d`` and ``d <= 4096``,
+  e.g. 60,000 images of 784 pixels: :func:`~mnist_logreg.solvers.path.use_preconditioner`), the
+  proximal quasi-Newton method on the pixels' Gram matrix (:mod:`~mnist_logreg.solvers.proxqn`),
+  which needs many fewer passes over X there than
 * the orthant-wise quasi-Newton method (L-BFGS without an L1 part), used otherwise; with an L1
   part its iterations run on a working set of columns and are checked on all of them. The
   ``group`` penalty, which OWL-QN's orthants cannot express, takes proximal quasi-Newton steps
@@ -53,7 +54,7 @@ class NumpyEngine(Engine):
     ----------
     tol, max_iter, memory, mixed_precision, blas_threads, solver
         See :class:`~mnist_logreg.solvers.fit.PathFitter`: ``tol`` (default 1e-5) the relative duality
-        gap that certifies a row, ``max_iter`` (5000) quasi-Newton iterations per row,
+        gap that certifies a row, ``max_iter`` (5000) quasi-Newton iterations plus Newton steps per row,
         ``memory`` (10) L-BFGS pairs, ``mixed_precision`` (None: automatic) float32 iterations,
         ``blas_threads`` (None: automatic), ``solver`` ({"auto", "owlqn", "proxqn"}).
     """
@@ -69,7 +70,7 @@ class NumpyEngine(Engine):
         self.mixed_precision = mixed_precision
         self.blas_threads = blas_threads
         self.solver = solver
-        self.fitter  # checks the options now, not at the first fit
+        self.fitter  # builds the solver layer, which checks every option now, not at the first fit
 
     @property
     def fitter(self) -> PathFitter:

@@ -112,9 +112,8 @@ class Task:
     blas_threads : int
         BLAS threads the task computes with, wherever it runs. Fixed by the plan, not by the
         executor: OpenBLAS splits its products differently over 2 threads than over 1, and the
-        different rounding changes the iterates (measured on 1,500 t10k digits: objectives up to
-        1.6e-3 apart at tol 1e-3), so a thread count chosen by where a task runs would make
-        the table depend on ``--jobs`` / ``--scheduler``.
+        different rounding changes the iterates (BENCHMARKS.md, issue 8's section), so a thread count
+        chosen by where a task runs would make the table depend on ``--jobs`` / ``--scheduler``.
     """
 
     repeat: int
