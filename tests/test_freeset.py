@@ -1,6 +1,6 @@
 """The free-set factor of the Newton tail: the matrix it factors is the Hessian, and steps with it reach the same minimum.
 
-The reference Hessian is assembled column by column from :meth:`_Hessian.product` (a different
+The reference Hessian is assembled column by column from :meth:`.hessian.FreeHessian.product` (a different
 computation: two matrix products per column, no rank-n update), and the reference minimum comes
 from OWL-QN run to a tight KKT violation.
 """
@@ -16,7 +16,9 @@ from mnist_logreg.solvers import Problem, SoftmaxDatafit, minimize_owlqn
 from mnist_logreg.solvers.datafit import log_normaliser
 from mnist_logreg.solvers import freeset, pairs
 from mnist_logreg.solvers.freeset import FactorCache, FreeSetFactor
-from mnist_logreg.solvers.newton import _conjugate_gradients, _Hessian, minimize_newton
+from mnist_logreg.solvers.cg import conjugate_gradients
+from mnist_logreg.solvers.hessian import FreeHessian
+from mnist_logreg.solvers.newton import minimize_newton
 from mnist_logreg.solvers.penalties import PenaltySpec
 
 
@@ -35,7 +37,7 @@ def _step(digits, l1_ratio, C):
     P = log_normaliser(problem.scores(x))[1]
     free = np.ones(x.size, dtype=bool)
     free[:problem.n_coef] = x[:problem.n_coef] != 0
-    return problem, _Hessian(problem, P, free), free
+    return problem, FreeHessian(problem, P, free), free
 
 
 def _consistent_rhs(hessian, free):
@@ -96,10 +98,10 @@ def test_preconditioned_direction_is_the_newton_direction(digits):
     problem, hessian, free = _step(digits, 1.0, 0.5)
     # A consistent system (H_FF is singular without a ridge: one number added to every class's intercept).
     rhs = _consistent_rhs(hessian, free)
-    plain, plain_iterations, solved = _conjugate_gradients(hessian, rhs, free, 1e-10, max_iter=5000)
+    plain, plain_iterations, solved = conjugate_gradients(hessian, rhs, free, 1e-10, max_iter=5000)
     assert solved
     factor = FreeSetFactor(hessian, free)
-    exact, iterations, solved = _conjugate_gradients(hessian, rhs, free, 1e-10,
+    exact, iterations, solved = conjugate_gradients(hessian, rhs, free, 1e-10,
                                                      factor.preconditioner(hessian, free))
     assert solved and iterations < plain_iterations / 3
     # Both solve it to the rounding of the float32 products.
@@ -117,7 +119,7 @@ def test_factor_on_a_changed_free_set_is_a_preconditioner(digits):
     changed[np.flatnonzero(~free[:problem.n_coef])[:2]] = True
     assert not factor.covers(np.zeros_like(free)) and factor.covers(free)
     rhs = _consistent_rhs(hessian, changed)
-    d, _, solved = _conjugate_gradients(hessian, rhs, changed, 1e-10, factor.preconditioner(hessian, changed))
+    d, _, solved = conjugate_gradients(hessian, rhs, changed, 1e-10, factor.preconditioner(hessian, changed))
     assert solved
     assert np.all(d[~changed] == 0)
     assert np.linalg.norm(np.where(changed, hessian.product(d) - rhs, 0.0)) <= 1e-6 * np.linalg.norm(rhs)
@@ -142,7 +144,7 @@ def test_factor_on_a_smaller_free_set_is_the_inverse_of_its_block(digits):
     residual = factored[np.ix_(kept, kept)] @ applied[factor.index][kept] - r[factor.index][kept]
     assert np.linalg.norm(residual) <= 1e-2 * np.linalg.norm(r)
     rhs = _consistent_rhs(hessian, smaller)
-    d, iterations, solved = _conjugate_gradients(hessian, rhs, smaller, 1e-6,
+    d, iterations, solved = conjugate_gradients(hessian, rhs, smaller, 1e-6,
                                                  factor.preconditioner(hessian, smaller))
     assert solved and iterations <= 3
 
@@ -198,7 +200,7 @@ def test_a_factor_extended_by_entering_weights_is_the_larger_free_sets(digits, c
     errors = [np.linalg.norm(matrix @ z[at] - rhs[at]) for z in (factor.preconditioner(hessian, free).apply(rhs),
                                                                fresh.preconditioner(hessian, free).apply(rhs))]
     assert errors[0] <= 1.5 * errors[1] + 1e-4 * np.linalg.norm(rhs)
-    d, iterations, solved = _conjugate_gradients(hessian, rhs, free, 1e-6, factor.preconditioner(hessian, free))
+    d, iterations, solved = conjugate_gradients(hessian, rhs, free, 1e-6, factor.preconditioner(hessian, free))
     assert solved and iterations <= 3
 
 

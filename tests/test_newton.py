@@ -20,7 +20,8 @@ from mnist_logreg.metrics import score_fit
 from mnist_logreg.objective import objective
 from mnist_logreg.plan.grid import GridPoint
 from mnist_logreg.solvers import Problem, SoftmaxDatafit, minimize_owlqn
-from mnist_logreg.solvers.newton import AugmentedGram, minimize_newton
+from mnist_logreg.solvers.newton import minimize_newton
+from mnist_logreg.solvers.preconditioner import AugmentedGram
 from mnist_logreg.solvers.penalties import PenaltySpec
 
 
@@ -161,7 +162,7 @@ def _tail_step(problem, kkt_tol):
     at the tail's own start (intercepts re-fitted), the free set as the tail builds it."""
     from mnist_logreg.solvers.datafit import log_normaliser
     from mnist_logreg.solvers.gap import duality_gap
-    from mnist_logreg.solvers.newton import _Hessian
+    from mnist_logreg.solvers.hessian import FreeHessian
     from mnist_logreg.solvers.owlqn import pseudo_gradient
 
     rough = minimize_owlqn(problem, np.zeros(problem.size), tol=0.0, kkt_tol=kkt_tol, max_iter=5000, report_gap=False)
@@ -171,7 +172,7 @@ def _tail_step(problem, kkt_tol):
     free = np.ones(x.size, dtype=bool)
     free[:n_coef] = (x[:n_coef] != 0) | (pg[:n_coef] != 0)
     P = log_normaliser(at.Z)[1]
-    return x, pg, free, P, _Hessian(problem, P, free)
+    return x, pg, free, P, FreeHessian(problem, P, free)
 
 
 def _model(X, y, P, pg, d, problem):
@@ -262,7 +263,8 @@ def test_ridge_newton_direction_keeps_every_weight(digits):
     """Without an L1 part there are no orthants: from zero weights (all of them zero, none "entering"),
     the step is the whole Newton direction, not one with the weights it moves along the gradient left out."""
     from mnist_logreg.solvers.datafit import log_normaliser
-    from mnist_logreg.solvers.newton import _Hessian, _newton_direction, _orthant_direction
+    from mnist_logreg.solvers.hessian import FreeHessian
+    from mnist_logreg.solvers.newton import _newton_direction, _orthant_direction
 
     X, y = digits
     problem = Problem(SoftmaxDatafit(X, y, 10), PenaltySpec("elasticnet", 0.0).at(1.0, len(y)))
@@ -270,7 +272,7 @@ def test_ridge_newton_direction_keeps_every_weight(digits):
     Z = problem.scores(x)
     g = problem.value_grad(Z, x)[1]
     free = np.ones(x.size, dtype=bool)
-    hessian = _Hessian(problem, log_normaliser(Z)[1], free)
+    hessian = FreeHessian(problem, log_normaliser(Z)[1], free)
     plain = _newton_direction(hessian, g, free, 1e-8, None, None)
     assert np.any(plain[:problem.n_coef] * g[:problem.n_coef] > 0)  # some weights move along the gradient
     d = _orthant_direction(hessian, g, x, free, 1e-8, None, None, problem.n_coef)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SoftmaxDatafit", "log_normaliser", "softmax"]
+__all__ = ["SoftmaxDatafit", "class_curvature", "log_normaliser", "softmax"]
 
 
 def log_normaliser(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +39,15 @@ def log_normaliser(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     total = P @ np.ones(Z.shape[1])
     P /= total[:, None]
     return top + np.log(total), P
+
+
+def class_curvature(P: np.ndarray, mean: bool = False) -> np.ndarray:
+    """The Hessian of the log-loss in the scores, summed over the rows of the probabilities ``P``
+    (n, k): ``sum_i (diag p_i - p_i p_i^T) = diag(sum_i p_i) - P^T P``; with ``mean``, its mean,
+    written ``diag(mean_i p_i) - P^T P / n``."""
+    if mean:
+        return np.diag(P.mean(axis=0)) - (P.T @ P) / P.shape[0]
+    return np.diag(P.sum(axis=0)) - P.T @ P
 
 
 def softmax(Z: np.ndarray) -> np.ndarray:
@@ -133,7 +142,7 @@ class SoftmaxDatafit:
         rows = self._rows[:len(labels)]
         total = float(np.sum(lse - Z[rows, labels]))
         # The Hessian of the loss in the scores, summed over the rows.
-        S = np.diag(P.sum(axis=0)) - P.T @ P if curvature else None
+        S = class_curvature(P) if curvature else None
         P[rows, labels] -= 1.0
         return total, P, S
 

@@ -111,7 +111,7 @@ class FreeSetFactor:
 
     Parameters
     ----------
-    hessian : newton._Hessian
+    hessian : hessian.FreeHessian
         The step's Hessian: its problem, probabilities ``P`` (n, k), free columns and their copy (float32,
         or X's dtype once the tail's products run in it).
     free : ndarray of bool, shape (k*d + k,)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .datafit import SoftmaxDatafit, log_normaliser
+from .datafit import SoftmaxDatafit, class_curvature, log_normaliser
 from .problem import Problem
 
 __all__ = ["DualityGap", "fit_intercept", "duality_gap", "certified_gap"]
@@ -83,7 +83,7 @@ def fit_intercept(datafit: SoftmaxDatafit, Z: np.ndarray, max_steps: int = 20) -
         grad = P.mean(axis=0) - target
         if np.abs(grad).max() <= 1e-13:
             break
-        hess = np.diag(P.mean(axis=0)) - (P.T @ P) / datafit.n_samples
+        hess = class_curvature(P, mean=True)
         step = np.linalg.lstsq(hess, grad, rcond=None)[0]
         decrease, t = float(grad @ step), 1.0
         while True:

@@ -33,8 +33,8 @@ settled, the step before the certificate is then solved that far, instead of shr
 violation by the loose forcing term step after step (fewer steps on l1 rows). Only where the free
 set's factor preconditions the step: without one, a tight solve costs hundreds of products and made
 rows slower (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"). A Hessian-vector product costs one pass over
-the free columns of X (both of its products block by block: :meth:`_Hessian.product`); the conjugate gradients
-are preconditioned by the diagonal of ``H`` or, given :class:`AugmentedGram`, by the Kronecker
+the free columns of X (both of its products block by block: :meth:`.hessian.FreeHessian.product`); the conjugate gradients
+are preconditioned by the diagonal of ``H`` or, given :class:`.preconditioner.AugmentedGram`, by the Kronecker
 factor ``(S (x) A + alpha I)^{-1}`` of :mod:`.preconditioner`, and, where forming ``H_FF`` itself
 is affordable (class pair by class pair, on the samples whose pair is uncertain: :mod:`.pairs`), by
 its Cholesky factor, kept from step to step (:mod:`.freeset`; where every weight of a row fits one, a
@@ -72,29 +72,20 @@ the one the step needs, so it costs no extra pass).
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from .columns import take_columns
+from .cg import conjugate_gradients
 from .datafit import log_normaliser
 from .freeset import SWITCH_CG, FactorCache
 from .gap import duality_gap
+from .hessian import FreeHessian
 from .nullspace import balance_columns, pin_null_directions
 from .owlqn import OWLQNResult, orthant_backtrack, pseudo_gradient
-from .preconditioner import DELTA, class_eigen
+from .preconditioner import AugmentedGram, KroneckerPreconditioner
 from .problem import Problem
 
-__all__ = ["AugmentedGram", "minimize_newton"]
+__all__ = ["minimize_newton"]
 
-#: Conjugate-gradient iterations per Newton step, at most.
-MAX_CG = 200
-#: A step reuses the last step's float32 copy of the free columns when they include its own with at
-#: most this share more (a weight that reached zero, under L1, leaves its column in the copy).
-EXTRA_COLUMNS = 0.1
-#: Rows of X per block of a Hessian product: both of its matrix products run on one block before the
-#: next is read (a pass over X instead of two) (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
-PRODUCT_BLOCK = 8192
 #: Times a Newton step's system is solved again without the zero weights its solution moved the wrong way.
 MAX_RESOLVES = 3
 #: Under L1 without a ridge, each step solves ``(H_FF + mu I) d_F = -pg_F`` (Levenberg-Marquardt; see the
@@ -121,189 +112,8 @@ ENTER_SHARE = 0.3
 MIN_FORCING = 1e-3
 
 
-class _Hessian:
-    """Products with the Hessian of the smooth part at one point, on the columns that can move.
-
-    Only the columns of X with a free coordinate enter a product (copied in ``dtype``; from
-    ``previous``, the last step's Hessian on the same problem, when its columns are the same): under
-    L1 that is the support and its violators, often a small part of X.
-    """
-
-    def __init__(self, problem: Problem, P: np.ndarray, free: np.ndarray, previous: "_Hessian | None" = None,
-                 dtype=np.float32):
-        self.problem, self.P = problem, P
-        self.damping = 0.0  # mu of (H + mu I), set by the step under L1 without a ridge
-        k, d = problem.n_classes, problem.n_features
-        self.columns = np.flatnonzero(free[:k * d].reshape(k, d).any(axis=0))
-        if previous is not None and previous.X.dtype == dtype and _covers(previous.columns, self.columns):
-            # The last step's free columns include these (the usual case): no new copy. Products read
-            # the few extra columns with zero weights; their entries are outside the free set.
-            self.columns, self.X = previous.columns, previous.X
-        else:
-            if len(self.columns) * (1 + EXTRA_COLUMNS) >= d or np.dtype(dtype) != np.float32:
-                # Nearly every column: copy them all, so that the next steps, whose free sets gain and
-                # lose a few columns (weak L1), read this copy instead of making their own. In float64
-                # (a tail's last steps, X's own dtype), X itself is read: no copy, whatever the columns.
-                self.columns = np.arange(d)
-            # float32 products (``dtype``) until the tail nears the rounding they allow: the conjugate
-            # gradients only need an approximate H (inexact Newton), and the gradient and the certificate
-            # stay in X's dtype.
-            self.X = take_columns(problem.X, self.columns, dtype)
-
-    @functools.cached_property
-    def diagonal(self) -> np.ndarray:
-        """``diag H`` (flat layout), computed on first use: a pass over the free columns that a step
-        preconditioned by a factor covering its free set never needs."""
-        problem, P, block = self.problem, self.P, 4096
-        k, d, n = problem.n_classes, problem.n_features, problem.n_samples
-        weights = P * (1.0 - P)  # the diagonal of diag p_i - p_i p_i^T
-        # diag H_W = (P(1-P))^T (X o X) / n + alpha, read in blocks of rows (no copy of X o X kept).
-        part_diag = np.zeros((k, len(self.columns)))
-        for start in range(0, n, block):
-            part = self.X[start:start + block]
-            part_diag += (weights[start:start + block].T.astype(part.dtype) @ (part * part)).astype(np.float64,
-                                                                                                    copy=False)
-        diag_W = np.zeros((k, d))
-        diag_W[:, self.columns] = part_diag / n + problem.penalty.alpha
-        return np.concatenate([diag_W.ravel(), weights.sum(axis=0) / n])
-
-    def product(self, v: np.ndarray) -> np.ndarray:
-        r"""``(H + mu I) v`` for a flat vector ``v`` (k*d + k,) that is zero outside the free columns (``mu``
-        the step's ``damping``, zero but under L1 without a ridge).
-
-        With ``U = X V_W^T + v_b`` (n, k): ``(H v)_W = X^T (P o (U - (P o U) 1 1^T)) / n + alpha V_W``
-        and ``(H v)_b`` the column sums of the same matrix.
-        """
-        problem, P, X = self.problem, self.P, self.X
-        k, d, n_coef = problem.n_classes, problem.n_features, problem.n_coef
-        V = v[:n_coef].reshape(k, d)[:, self.columns]
-        V_T = np.ascontiguousarray(V.T, dtype=X.dtype)
-        product_W = np.zeros((k, len(self.columns)), dtype=X.dtype)
-        product_b = np.zeros(k)
-        # A block of rows at a time, so that the second product reads the block from cache, not memory.
-        for start in range(0, problem.n_samples, PRODUCT_BLOCK):
-            block, P_block = X[start:start + PRODUCT_BLOCK], P[start:start + PRODUCT_BLOCK]
-            U = (block @ V_T).astype(np.float64, copy=False) + v[n_coef:]
-            HU = P_block * (U - np.einsum("ij,ij->i", P_block, U)[:, None])
-            product_W += HU.T.astype(X.dtype) @ block
-            product_b += HU.sum(axis=0)
-        out = np.zeros_like(v)
-        out_W = out[:n_coef].reshape(k, d)
-        out_W[:, self.columns] = product_W.astype(np.float64) / problem.n_samples + problem.penalty.alpha * V
-        out[n_coef:] = product_b / problem.n_samples
-        if self.damping:
-            out += self.damping * v
-        return out
-
-
-def _covers(kept: np.ndarray, wanted: np.ndarray) -> bool:
-    """Whether the sorted columns ``kept`` include ``wanted`` with at most ``EXTRA_COLUMNS`` more."""
-    return (len(kept) <= (1 + EXTRA_COLUMNS) * len(wanted) and len(wanted) > 0
-            and bool(np.isin(wanted, kept, assume_unique=True).all()))
-
-
-class AugmentedGram:
-    r"""Eigenbasis of ``A = X~^T X~ / n + delta I`` with ``X~ = [X, 1]``: the feature factor of the preconditioner.
-
-    The Hessian is close to ``S (x) A`` (:mod:`.preconditioner`; here the intercepts are the last
-    feature, since the Newton tail runs on X itself, not on a centred copy), so
-    ``(S (x) A + alpha I)^{-1}`` undoes most of the pixels' correlations that make conjugate
-    gradients crawl. Built once per fit: one product ``X^T X`` and one ``(d+1) x (d+1)``
-    eigendecomposition.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    """
-
-    def __init__(self, X: np.ndarray, block: int = 4096):
-        n, d = X.shape
-        gram = np.zeros((d + 1, d + 1))
-        for start in range(0, n, block):
-            part = X[start:start + block]
-            gram[:d, :d] += (part.T @ part).astype(np.float64, copy=False)
-            gram[:d, d] += part.sum(axis=0, dtype=np.float64)
-        gram[d, :d] = gram[:d, d]
-        gram[d, d] = n
-        gram /= n
-        delta = DELTA * max(float(np.mean(np.diag(gram))), 1e-300)
-        self.eigenvalues, self.eigenvectors = np.linalg.eigh(gram + delta * np.eye(d + 1))
-        np.maximum(self.eigenvalues, delta, out=self.eigenvalues)
-
-
-class _KroneckerPreconditioner:
-    """``(S (x) A + alpha I)^{-1}`` on the flat layout, ``S`` the damped class curvature at ``P``."""
-
-    def __init__(self, gram: AugmentedGram, P: np.ndarray, alpha: float, n_classes: int, n_features: int):
-        self.gram, self.alpha = gram, alpha
-        self.k, self.d = n_classes, n_features
-        self.s, self.Q = class_eigen((np.diag(P.sum(axis=0)) - P.T @ P) / P.shape[0])
-
-    def apply(self, r: np.ndarray) -> np.ndarray:
-        k, d = self.k, self.d
-        V = np.empty((k, d + 1))
-        V[:, :d] = r[:k * d].reshape(k, d)
-        V[:, d] = r[k * d:]
-        U = self.gram.eigenvectors
-        rotated = self.Q.T @ V @ U
-        rotated /= self.s[:, None] * self.gram.eigenvalues[None, :] + self.alpha
-        V = self.Q @ rotated @ U.T
-        return np.concatenate([V[:, :d].ravel(), V[:, d]])
-
-
-def _conjugate_gradients(hessian: _Hessian, rhs: np.ndarray, free: np.ndarray, rtol: float, preconditioner=None,
-                         max_iter: int = MAX_CG, start: np.ndarray | None = None) -> tuple[np.ndarray, int, bool]:
-    """Solve ``H_FF d_F = rhs_F`` (zero outside ``free``) by preconditioned CG; ``(d, iterations, solved)``.
-
-    The preconditioner is ``mask M^{-1} mask`` (symmetric positive definite on the free
-    coordinates), with ``M`` the given one's (Kronecker factor, free-set factor) when given, else the
-    diagonal of ``H``. ``solved`` says the relative residual ``rtol`` (of ``rhs``) was reached;
-    ``start`` continues from an earlier ``d`` (one more product).
-    """
-    r = np.where(free, rhs, 0.0)
-    target = rtol * np.linalg.norm(r)
-    if start is None:
-        d = np.zeros_like(rhs)
-    else:
-        d = start.copy()
-        Hd = hessian.product(d)
-        Hd[~free] = 0.0
-        r -= Hd
-    if preconditioner is None:
-        inverse_diag = np.where(free, 1.0 / np.maximum(hessian.diagonal + hessian.damping, 1e-300), 0.0)
-
-        def precondition(v):
-            return inverse_diag * v
-    else:
-        def precondition(v):
-            out = preconditioner.apply(v)
-            out[~free] = 0.0
-            return out
-    if np.linalg.norm(r) <= target:
-        return d, 0, True
-    z = precondition(r)
-    p = z.copy()
-    rz = float(r @ z)
-    for it in range(1, max_iter + 1):
-        Hp = hessian.product(p)
-        Hp[~free] = 0.0
-        curvature = float(p @ Hp)
-        if curvature <= 0:
-            return d, it, False
-        step = rz / curvature
-        d += step * p
-        r -= step * Hp
-        if np.linalg.norm(r) <= target:
-            return d, it, True
-        z = precondition(r)
-        rz_new = float(r @ z)
-        p = z + (rz_new / rz) * p
-        rz = rz_new
-    return d, max_iter, False
-
-
-def _newton_direction(hessian: _Hessian, pg: np.ndarray, free: np.ndarray, forcing: float,
-                      preconditioner: "_KroneckerPreconditioner | None", factors: FactorCache | None,
+def _newton_direction(hessian: FreeHessian, pg: np.ndarray, free: np.ndarray, forcing: float,
+                      preconditioner: "KroneckerPreconditioner | None", factors: FactorCache | None,
                       start: np.ndarray | None = None, aimed: float | None = None) -> np.ndarray:
     """The step's direction: conjugate gradients on ``H_FF d_F = -pg_F`` (from ``start``, if given).
 
@@ -318,7 +128,7 @@ def _newton_direction(hessian: _Hessian, pg: np.ndarray, free: np.ndarray, forci
     ``aimed`` when one is given.
     """
     if factors is None or not factors.affordable(hessian, free):
-        return _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, start=start)[0]
+        return conjugate_gradients(hessian, -pg, free, forcing, preconditioner, start=start)[0]
     forcing = min(forcing, aimed) if aimed is not None else forcing
     factor = factors.usable(free)
     d = start
@@ -327,16 +137,16 @@ def _newton_direction(hessian: _Hessian, pg: np.ndarray, free: np.ndarray, forci
             factor.extend(hessian, free)  # entering weights: a border of the kept factor, not its diagonal
             preconditioner = factor.preconditioner(hessian, free)
         attempts = factors.attempts(hessian, free) if factor is not None else SWITCH_CG
-        d, _, solved = _conjugate_gradients(hessian, -pg, free, forcing, preconditioner, max_iter=attempts,
+        d, _, solved = conjugate_gradients(hessian, -pg, free, forcing, preconditioner, max_iter=attempts,
                                             start=start)
         if solved:
             return d
     factor = factors.build(hessian, free)
-    return _conjugate_gradients(hessian, -pg, free, forcing, factor.preconditioner(hessian, free),
+    return conjugate_gradients(hessian, -pg, free, forcing, factor.preconditioner(hessian, free),
                                 start=d)[0]
 
 
-def _orthant_direction(hessian: _Hessian, pg: np.ndarray, x: np.ndarray, free: np.ndarray, forcing: float,
+def _orthant_direction(hessian: FreeHessian, pg: np.ndarray, x: np.ndarray, free: np.ndarray, forcing: float,
                        preconditioner, factors: FactorCache | None, n_coef: int,
                        aimed: float | None = None) -> np.ndarray:
     """The Newton direction on the free set, with no weight moved out of its orthant.
@@ -364,7 +174,7 @@ def _orthant_direction(hessian: _Hessian, pg: np.ndarray, x: np.ndarray, free: n
     return d if d is not None else _resolved_direction(*args, np.zeros_like(support), first=first)
 
 
-def _resolved_direction(hessian: _Hessian, pg: np.ndarray, x: np.ndarray, free: np.ndarray, forcing: float,
+def _resolved_direction(hessian: FreeHessian, pg: np.ndarray, x: np.ndarray, free: np.ndarray, forcing: float,
                         preconditioner, factors: FactorCache | None, aimed: float | None, entering: np.ndarray,
                         support: np.ndarray, first: np.ndarray) -> np.ndarray | None:
     """From ``first``, the solution of ``H_FF d_F = -pg_F`` (modified here), solve again without the
@@ -461,7 +271,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         if not precise and last_kkt is not None and gap.relative < PRECISE_GAP and kkt > 0.5 * last_kkt:
             precise = True
         last_kkt = kkt
-        hessian = _Hessian(problem, P, free, previous=hessian, dtype=problem.X.dtype if precise else np.float32)
+        hessian = FreeHessian(problem, P, free, previous=hessian, dtype=problem.X.dtype if precise else np.float32)
         if l1 > 0 and penalty.alpha == 0:
             # Levenberg-Marquardt damping, shrinking with the violation (see the module docstring); the
             # scale is the first step's, since the mean curvature changes little along a tail.
@@ -470,7 +280,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         forcing = min(0.5, float(np.sqrt(kkt / first_kkt)))
         # Settled signs: aim at the violation a gap of tol allows (see the module docstring).
         aimed = max(tol * l1 / kkt, MIN_FORCING) if settled else None
-        preconditioner = None if gram is None else _KroneckerPreconditioner(gram, P, penalty.alpha, problem.n_classes,
+        preconditioner = None if gram is None else KroneckerPreconditioner(gram, P, penalty.alpha, problem.n_classes,
                                                                             problem.n_features)
         d = _orthant_direction(hessian, pg, x, free, forcing, preconditioner, factors, n_coef, aimed)
         step = orthant_backtrack(problem, x, Z, F, pg, d, 1.0) if pg @ d < 0 else None

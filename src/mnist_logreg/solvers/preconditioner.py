@@ -26,7 +26,9 @@ import functools
 
 import numpy as np
 
-__all__ = ["GramPreconditioner", "class_eigen"]
+from .datafit import class_curvature
+
+__all__ = ["GramPreconditioner", "AugmentedGram", "KroneckerPreconditioner", "class_eigen"]
 
 #: ``delta`` relative to the mean diagonal of the Gram matrix (insensitive within a wide range
 #: (BENCHMARKS.md, "Measurements that used to live in the solver docstrings")).
@@ -48,10 +50,7 @@ class GramPreconditioner:
         n = X.shape[0]
         gram = (X.T @ X).astype(np.float64) / n
         gram = 0.5 * (gram + gram.T)
-        delta = DELTA * max(float(np.mean(np.diag(gram))), 1e-300)
-        self.A = np.ascontiguousarray(gram + delta * np.eye(X.shape[1]))
-        self.eigenvalues, self.eigenvectors = np.linalg.eigh(self.A)
-        np.maximum(self.eigenvalues, delta, out=self.eigenvalues)
+        self.A, self.eigenvalues, self.eigenvectors = _damped_eigh(gram)
 
     @classmethod
     def identity(cls, n_features: int) -> "GramPreconditioner":
@@ -87,9 +86,65 @@ class GramPreconditioner:
         return Q @ rotated @ U.T
 
 
+def _damped_eigh(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(A, eigenvalues, eigenvectors)`` of ``A = gram + delta I``, ``delta = DELTA`` times the mean
+    diagonal of ``gram``, with the eigenvalues raised to at least ``delta`` (rounding)."""
+    delta = DELTA * max(float(np.mean(np.diag(gram))), 1e-300)
+    A = np.ascontiguousarray(gram + delta * np.eye(gram.shape[0]))
+    eigenvalues, eigenvectors = np.linalg.eigh(A)
+    np.maximum(eigenvalues, delta, out=eigenvalues)
+    return A, eigenvalues, eigenvectors
+
+
 def class_eigen(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(s, Q)`` with ``S + CLASS_DAMPING diag(S) = Q diag(s) Q^T`` (see the module docstring)."""
     S = 0.5 * (S + S.T)
     S = S + CLASS_DAMPING * np.diag(np.maximum(np.diag(S), 1e-12 * max(float(np.trace(S)), 1e-300)))
     s, Q = np.linalg.eigh(S)
     return np.maximum(s, 1e-12 * max(float(s.max()), 1e-300)), Q
+
+
+class AugmentedGram(GramPreconditioner):
+    r"""``A = X~^T X~ / n + delta I`` with ``X~ = [X, 1]`` and its eigenbasis: the feature factor of the
+    Newton tail's preconditioner.
+
+    The Hessian is close to ``S (x) A`` (see the module docstring; here the intercepts are the last
+    feature, since the Newton tail runs on X itself, not on a centred copy), so
+    ``(S (x) A + alpha I)^{-1}`` undoes most of the pixels' correlations that make conjugate
+    gradients crawl. Built once per fit, on first use (:meth:`.path.PreparedProblem.newton_gram`):
+    one product ``X^T X``, read in blocks of rows, and one ``(d+1) x (d+1)`` eigendecomposition.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    """
+
+    def __init__(self, X: np.ndarray, block: int = 4096):
+        n, d = X.shape
+        gram = np.zeros((d + 1, d + 1))
+        for start in range(0, n, block):
+            part = X[start:start + block]
+            gram[:d, :d] += (part.T @ part).astype(np.float64, copy=False)
+            gram[:d, d] += part.sum(axis=0, dtype=np.float64)
+        gram[d, :d] = gram[:d, d]
+        gram[d, d] = n
+        gram /= n
+        self.A, self.eigenvalues, self.eigenvectors = _damped_eigh(gram)
+
+
+class KroneckerPreconditioner:
+    """``(S (x) A + alpha I)^{-1}`` on the Newton tail's flat layout, ``S`` the damped class curvature
+    at ``P`` and ``A`` an :class:`AugmentedGram`."""
+
+    def __init__(self, gram: AugmentedGram, P: np.ndarray, alpha: float, n_classes: int, n_features: int):
+        self.gram, self.alpha = gram, alpha
+        self.k, self.d = n_classes, n_features
+        self.class_eig = class_eigen(class_curvature(P) / P.shape[0])
+
+    def apply(self, r: np.ndarray) -> np.ndarray:
+        k, d = self.k, self.d
+        V = np.empty((k, d + 1))
+        V[:, :d] = r[:k * d].reshape(k, d)
+        V[:, d] = r[k * d:]
+        V = self.gram.solve(V, self.class_eig, 1.0, self.alpha)
+        return np.concatenate([V[:, :d].ravel(), V[:, d]])
