@@ -8,10 +8,10 @@ penalties, :mod:`.gap` the duality gap, :mod:`.centring` the centred copy the it
 :mod:`.workingset` the L1 iterations on the columns that can be non-zero, :mod:`.proxqn` the
 proximal quasi-Newton method on the Gram preconditioner of :mod:`.preconditioner` (its model
 minimised by the compiled coordinate descent of :mod:`._cd`), :mod:`.path` the regularisation
-path over C, and :mod:`.fit` the front door the engine and the estimators share.
+path over C (its shared preparation in :mod:`.prepare`, each C's strategy in :mod:`.rows`), and :mod:`.fit` the front door the engine and the estimators share.
 
 The certifying tail of a penalised separable row is :mod:`.newton`, orthant-wise Newton-CG on X
-itself, its conjugate gradients preconditioned where affordable by the factored exact Hessian of
+itself (Hessian products in :mod:`.hessian`, conjugate gradients in :mod:`.cg`), its conjugate gradients preconditioned where affordable by the factored exact Hessian of
 the free set (:mod:`.freeset`, formed class pair by class pair in :mod:`.pairs`); :mod:`.nullspace`
 handles the directions along which the log-loss is flat, :mod:`.extrapolate` the secant start of
 each C, and :mod:`.columns` the column copies of X.
@@ -25,8 +25,8 @@ __all__ = ["SoftmaxDatafit", "Problem", "OWLQNResult", "minimize_owlqn", "minimi
            "PathFitter", "prepare_problem", "solve_path", "use_preconditioner"]
 
 _HOMES = {"SoftmaxDatafit": "datafit", "Problem": "problem", "OWLQNResult": "owlqn", "minimize_owlqn": "owlqn",
-          "minimize_proxqn": "proxqn", "PathSolution": "path", "prepare_problem": "path", "solve_path": "path",
-          "use_preconditioner": "path", "PathFitter": "fit"}
+          "minimize_proxqn": "proxqn", "PathSolution": "path", "prepare_problem": "prepare", "solve_path": "path",
+          "use_preconditioner": "prepare", "PathFitter": "fit"}
 
 
 def __getattr__(name: str):

@@ -16,7 +16,8 @@ from typing import Iterator, Mapping, Sequence
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .path import PathSolution, prepare_problem, solve_path, use_preconditioner
+from .path import PathSolution, solve_path
+from .prepare import prepare_problem, use_preconditioner
 from .penalties import PenaltySpec
 
 __all__ = ["PathFitter", "SOLVERS"]
@@ -57,7 +58,7 @@ class PathFitter:
         ``"proxqn"``: proximal quasi-Newton on the pixels' Gram matrix (:mod:`.proxqn`), far fewer
         iterations (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"), each with an ``O(k d^2)`` model step; ``"owlqn"``: orthant-wise L-BFGS with
         working sets; ``"auto"`` takes ``proxqn`` when there are at least 20 samples per feature and at
-        most 4096 features (:func:`.path.use_preconditioner`).
+        most 4096 features (:func:`.prepare.use_preconditioner`).
         A penalty on pixel columns (``group``) always takes proximal quasi-Newton steps: on the
         Gram matrix under ``"auto"`` and ``"proxqn"``, on the identity under ``"owlqn"``.
     """

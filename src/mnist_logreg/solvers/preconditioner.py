@@ -12,7 +12,7 @@ fits take thousands of plain quasi-Newton steps. The Hessian of the mean log-los
 
 so the quasi-Newton model starts from the preconditioner ``B0 = sigma S (x) A`` (plus the exact ridge) instead of a
 multiple of the identity; the L-BFGS pairs and the scalar ``sigma`` correct the rest. ``A`` is
-``d x d`` and is computed once per fit and shared by every path (:func:`.path.prepare_problem`; one
+``d x d`` and is computed once per fit and shared by every path (:func:`.prepare.prepare_problem`; one
 product of X with itself, about the cost of a few passes); ``delta`` keeps it invertible where pixels are (nearly) constant. ``S`` (k x k) follows
 the iterate. It is singular along the all-ones direction (adding a constant to every class's
 scores changes nothing), so the model uses ``S + 0.1 diag(S)``, which took fewer iterations than
@@ -111,7 +111,7 @@ class AugmentedGram(GramPreconditioner):
     The Hessian is close to ``S (x) A`` (see the module docstring; here the intercepts are the last
     feature, since the Newton tail runs on X itself, not on a centred copy), so
     ``(S (x) A + alpha I)^{-1}`` undoes most of the pixels' correlations that make conjugate
-    gradients crawl. Built once per fit, on first use (:meth:`.path.PreparedProblem.newton_gram`):
+    gradients crawl. Built once per fit, on first use (:meth:`.prepare.PreparedProblem.newton_gram`):
     one product ``X^T X``, read in blocks of rows, and one ``(d+1) x (d+1)`` eigendecomposition.
 
     Parameters
