@@ -33,7 +33,7 @@ import numpy as np
 from .datafit import SoftmaxDatafit, class_curvature, log_normaliser
 from .problem import Problem
 
-__all__ = ["DualityGap", "fit_intercept", "duality_gap", "certified_gap"]
+__all__ = ["DualityGap", "fit_intercept", "duality_gap", "fresh_gap", "certified_gap"]
 
 
 @dataclass
@@ -146,6 +146,12 @@ def duality_gap(problem: Problem, x: np.ndarray, Z: np.ndarray) -> DualityGap:
         Q[np.arange(n), datafit.y] += 1.0 - s
         dual = max(dual, _entropy_sum(Q) / n - conjugate)
     return DualityGap(primal=primal, dual=dual, x=x, Z=Z, grad=grad)
+
+
+def fresh_gap(problem: Problem, x: np.ndarray) -> DualityGap:
+    """:func:`duality_gap` on scores computed afresh from ``x``: a certificate never rests on scores
+    accumulated along line searches (whose rounding grows with the steps)."""
+    return duality_gap(problem, x, problem.scores(x))
 
 
 def certified_gap(X: np.ndarray, y: np.ndarray, coef: np.ndarray, intercept: np.ndarray, Z: np.ndarray,

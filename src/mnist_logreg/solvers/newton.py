@@ -77,7 +77,7 @@ import numpy as np
 from .cg import conjugate_gradients
 from .datafit import log_normaliser
 from .freeset import SWITCH_CG, FactorCache
-from .gap import duality_gap
+from .gap import duality_gap, fresh_gap
 from .hessian import FreeHessian
 from .nullspace import balance_columns, pin_null_directions
 from .owlqn import OWLQNResult, orthant_backtrack, pseudo_gradient
@@ -244,16 +244,13 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
     while True:
         gap = duality_gap(problem, x, Z)
         if gap.relative <= tol and not fresh:
-            # Certify on exact scores only.
-            Z, fresh = problem.scores(x), True
-            gap = duality_gap(problem, x, Z)
+            gap, fresh = fresh_gap(problem, x), True  # certify on exact scores only
         x, Z, g, F = gap.x, gap.Z, gap.grad, gap.primal
         pg = pseudo_gradient(x, g, l1, n_coef)
         kkt = float(np.abs(pg).max())
         if gap.relative <= tol or n_iter >= max_iter:
             if not fresh:
-                Z, fresh = problem.scores(x), True
-                gap = duality_gap(problem, x, Z)
+                gap, fresh = fresh_gap(problem, x), True
                 x, F = gap.x, gap.primal
             return OWLQNResult(x, n_iter, gap.relative <= tol, kkt, gap.relative, F, gap.dual)
         n_iter += 1
@@ -295,8 +292,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
             # can end short of a descent direction: a steepest-descent step on the orthant instead.
             step = orthant_backtrack(problem, x, Z, F, pg, -pg, 1.0)
         if step is None:
-            Z, fresh = problem.scores(x), True
-            gap = duality_gap(problem, x, Z)
+            gap = fresh_gap(problem, x)
             return OWLQNResult(gap.x, n_iter, gap.relative <= tol, kkt, gap.relative, gap.primal, gap.dual)
         support = x[:n_coef] != 0  # did every weight of the support keep its sign?
         settled = l1 > 0 and np.array_equal(np.sign(step[0][:n_coef][support]), np.sign(x[:n_coef][support]))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg.blas import daxpy, ddot
 
-from .gap import duality_gap
+from .gap import duality_gap, fresh_gap
 from .problem import Problem
 
 __all__ = ["OWLQNResult", "pseudo_gradient", "minimize_owlqn"]
@@ -204,12 +204,11 @@ def minimize_owlqn(problem: Problem, x0: np.ndarray, *, tol: float, kkt_tol: flo
             due = n_iter % GAP_EVERY == 0
         if use_gap and (last or due):
             if not fresh and (last or n_iter % REFRESH_SCORES == 0):
-                Z, fresh = problem.scores(x), True
-            gap = duality_gap(problem, x, Z)
-            if gap.relative <= tol and not fresh and exact_gap:
-                # Certify on exact scores, never on ones accumulated along line searches.
-                Z, fresh = problem.scores(x), True
+                gap, fresh = fresh_gap(problem, x), True
+            else:
                 gap = duality_gap(problem, x, Z)
+            if gap.relative <= tol and not fresh and exact_gap:
+                gap, fresh = fresh_gap(problem, x), True  # certify on exact scores
             # Adopt the re-optimised intercepts: a lower F, with its gradient already known.
             x, Z, g, F = gap.x, gap.Z, gap.grad, gap.primal
             if gap.relative <= tol or last:

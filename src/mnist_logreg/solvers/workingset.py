@@ -40,7 +40,7 @@ MAX_SHARE = 0.8
 
 
 def minimize_working_set(problem: Problem, x0: np.ndarray, *, kkt_tol: float, max_iter: int,
-                         memory: int = 10, tol: float = 0.0) -> OWLQNResult:
+                         memory: int = 10) -> OWLQNResult:
     """Minimise ``f + l1 |W|_1`` by OWL-QN on working sets of columns (see the module docstring).
 
     Parameters
@@ -55,8 +55,6 @@ def minimize_working_set(problem: Problem, x0: np.ndarray, *, kkt_tol: float, ma
     max_iter : int
         OWL-QN iterations over all rounds.
     memory : int, default=10
-    tol : float, default=0.0
-        Passed through to :func:`.minimize_owlqn` (unused by its KKT criterion).
 
     Returns
     -------
@@ -74,14 +72,14 @@ def minimize_working_set(problem: Problem, x0: np.ndarray, *, kkt_tol: float, ma
         columns = np.flatnonzero(inside)
         if len(columns) > MAX_SHARE * d:
             # Nearly everything is in: iterate on X itself.
-            result = minimize_owlqn(problem, x, tol=tol, kkt_tol=kkt_tol, max_iter=max_iter - n_iter,
+            result = minimize_owlqn(problem, x, tol=0.0, kkt_tol=kkt_tol, max_iter=max_iter - n_iter,
                                     memory=memory, criterion="kkt", report_gap=False)
             result.n_iter += n_iter
             return result
         sub = problem.restricted(columns)
         W = x[:n_coef].reshape(k, d)
         x_sub = sub.pack(W[:, columns], x[n_coef:])
-        result = minimize_owlqn(sub, x_sub, tol=tol, kkt_tol=kkt_tol,
+        result = minimize_owlqn(sub, x_sub, tol=0.0, kkt_tol=kkt_tol,
                                 max_iter=max_iter - n_iter, memory=memory, criterion="kkt", report_gap=False)
         n_iter += result.n_iter
         W_sub, b = sub.unpack(result.x)
