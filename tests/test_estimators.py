@@ -13,6 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from mnist_logreg.engines.numpy import NumpyEngine
 from mnist_logreg.estimators import MultinomialLogisticPath, MultinomialLogisticRegression
 from mnist_logreg.objective import objective
 
@@ -78,11 +79,23 @@ def test_binary_decision_function_is_one_column(digits):
 
 
 @pytest.mark.parametrize("params, name", [({"C": 0}, "C"), ({"C": -1.0}, "C"), ({"l1_ratio": 1.5}, "l1_ratio"),
-                                          ({"tol": 0}, "tol"), ({"max_iter": 0}, "max_iter")])
+                                          ({"tol": 0}, "tol"), ({"max_iter": 0}, "max_iter"),
+                                          ({"memory": 0}, "memory"), ({"blas_threads": 0}, "blas_threads"),
+                                          ({"mixed_precision": "yes"}, "mixed_precision"),
+                                          ({"solver": "lbfgs"}, "solver")])
 def test_bad_parameters_name_themselves(digits, params, name):
     X, y = digits
-    with pytest.raises(ValueError, match=name):
+    value = next(iter(params.values()))
+    with pytest.raises(ValueError, match=rf"^{name}: received {value!r}; allowed "):
         MultinomialLogisticRegression(**params).fit(X, y)
+
+
+@pytest.mark.parametrize("options", [{"memory": 0}, {"tol": -1.0}, {"max_iter": 0}, {"blas_threads": 0},
+                                     {"memory": "x"}, {"tol": True}])
+def test_the_engine_refuses_options_no_fit_could_run_with_when_built(options):
+    name, value = next(iter(options.items()))
+    with pytest.raises(ValueError, match=rf"^{name}: received {value!r}; allowed "):
+        NumpyEngine(**options)
 
 
 def test_unconverged_fit_warns(digits):

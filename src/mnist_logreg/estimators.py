@@ -25,8 +25,9 @@ from .solvers.penalties import FAMILIES, PenaltySpec, row_penalty
 __all__ = ["MultinomialLogisticRegression", "MultinomialLogisticPath"]
 
 
-def _check_params(Cs, l1_ratio, penalty, tol, max_iter) -> None:
-    """Raise ``ValueError`` naming the parameter, the allowed values and what was received."""
+def _check_params(Cs, l1_ratio, penalty) -> None:
+    """Raise ``ValueError`` naming the parameter, the allowed values and what was received (the
+    solver's options are checked by :class:`~mnist_logreg.solvers.fit.PathFitter`)."""
     for C in Cs:
         if not isinstance(C, Real) or not (C > 0):
             raise ValueError(f"C: received {C!r}; allowed a number > 0 (or inf for no penalty)")
@@ -34,21 +35,17 @@ def _check_params(Cs, l1_ratio, penalty, tol, max_iter) -> None:
         raise ValueError(f"l1_ratio: received {l1_ratio!r}; allowed a number in [0, 1]")
     if penalty not in FAMILIES:
         raise ValueError(f"penalty: received {penalty!r}; allowed {', '.join(FAMILIES)}")
-    if not isinstance(tol, Real) or not tol > 0:
-        raise ValueError(f"tol: received {tol!r}; allowed a number > 0")
-    if not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"max_iter: received {max_iter!r}; allowed an integer >= 1")
 
 
 def _fit_codes(estimator, X, y, Cs):
     """Validate ``X, y``, encode labels and solve the path; returns the solutions in the order of ``Cs``."""
-    _check_params(Cs, estimator.l1_ratio, estimator.penalty, estimator.tol, estimator.max_iter)
+    _check_params(Cs, estimator.l1_ratio, estimator.penalty)
+    fitter = PathFitter(**{name: getattr(estimator, name) for name in PathFitter().options()})
     X, y = validate_data(estimator, X, y, dtype=[np.float64, np.float32])
     check_classification_targets(y)
     classes, codes = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise ValueError(f"y: found 1 class ({classes[0]!r}); at least 2 classes are needed to fit")
-    fitter = PathFitter(**{name: getattr(estimator, name) for name in PathFitter().options()})
     # One path per grid name: C = inf (no penalty) is its own path, as in the grid.
     by_name: dict[str, list[int]] = {}
     for i, C in enumerate(Cs):

@@ -6,7 +6,7 @@ on centred features (in float32 on small problems and on tall ones) and are mapp
 Two methods of :mod:`mnist_logreg.solvers` iterate:
 
 * with many samples per feature and not too many features (``n >= 20 d`` and ``d <= 4096``,
-  e.g. 60,000 images of 784 pixels: :func:`~mnist_logreg.solvers.path.use_preconditioner`), the
+  e.g. 60,000 images of 784 pixels: :func:`~mnist_logreg.solvers.prepare.use_preconditioner`), the
   proximal quasi-Newton method on the pixels' Gram matrix (:mod:`~mnist_logreg.solvers.proxqn`),
   which needs many fewer passes over X there than
 * the orthant-wise quasi-Newton method (L-BFGS without an L1 part), used otherwise; with an L1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
+from numbers import Real
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -71,6 +72,20 @@ class PathFitter:
     solver: str = "auto"
 
     def __post_init__(self):
+        """Refuse an option no fit could run with, naming it, what was received and what is allowed."""
+        def whole(value) -> bool:
+            return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+        if not isinstance(self.tol, Real) or isinstance(self.tol, bool) or not self.tol > 0:
+            raise ValueError(f"tol: received {self.tol!r}; allowed a number > 0")
+        if not whole(self.max_iter) or self.max_iter < 1:
+            raise ValueError(f"max_iter: received {self.max_iter!r}; allowed an integer >= 1")
+        if not whole(self.memory) or self.memory < 1:
+            raise ValueError(f"memory: received {self.memory!r}; allowed an integer >= 1 (L-BFGS pairs)")
+        if self.mixed_precision not in (None, True, False):
+            raise ValueError(f"mixed_precision: received {self.mixed_precision!r}; allowed None, True or False")
+        if self.blas_threads is not None and (not whole(self.blas_threads) or self.blas_threads < 1):
+            raise ValueError(f"blas_threads: received {self.blas_threads!r}; allowed None or an integer >= 1")
         if self.solver not in SOLVERS:
             raise ValueError(f"solver: received {self.solver!r}; allowed {', '.join(SOLVERS)}")
 

@@ -41,22 +41,18 @@ class PenaltyKind:
         The fixed ``l1_ratio`` of its rows, or ``None`` to take every value of ``--l1-ratios``.
     penalised : bool
         ``False`` for ``none``: a single row with ``C = inf``.
-    names_ratio : bool
-        Its rows are always named with their ``l1_ratio`` (``elasticnet 0.5``: the name alone does
-        not say the mix); otherwise only where rows of the name differ by it (``group 0.5``, ``group 1``).
     """
 
     name: str
     family: type
     l1_ratios: tuple[float, ...] | None
     penalised: bool = True
-    names_ratio: bool = False
 
 
 KINDS: dict[str, PenaltyKind] = {kind.name: kind for kind in (
     PenaltyKind("l1", ElasticNet, (1.0,)),
     PenaltyKind("l2", ElasticNet, (0.0,)),
-    PenaltyKind("elasticnet", ElasticNet, None, names_ratio=True),
+    PenaltyKind("elasticnet", ElasticNet, None),
     PenaltyKind("group", PixelGroup, None),
     PenaltyKind("none", ElasticNet, (0.0,), penalised=False),
 )}
@@ -113,7 +109,9 @@ class PenaltySpec:
 
 
 def penalty_label(name: str, l1_ratio: float) -> str:
-    """``"l1"``, ``"none"``, or ``"elasticnet (l1_ratio=0.5)"`` where rows of one name differ by ``l1_ratio``."""
+    """How reports name a row's penalty: ``"l1"``, ``"l2"``, ``"none"``, and with its ``l1_ratio`` for
+    every penalty that takes ``--l1-ratios`` (``"elasticnet (l1_ratio=0.5)"``, ``"group (l1_ratio=1)"``),
+    whose name alone does not say the mix."""
     kind = KINDS.get(str(name))
     if kind is not None and kind.l1_ratios is None:
         return f"{name} (l1_ratio={float(l1_ratio):g})"
