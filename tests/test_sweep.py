@@ -1,5 +1,6 @@
 import os
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -179,6 +180,7 @@ def test_memory_estimate_above_available_is_refused_with_advice():
 
 def test_memory_is_planned_per_task_running_at_once(monkeypatch):
     monkeypatch.setenv("MNIST_LOGREG_MAX_MEMORY", str(100 * 2**20))
+    monkeypatch.setattr(joblib, "cpu_count", lambda *args, **kwargs: 8)  # room for three workers
     # Two processes x 40 MiB per task + a 10 MiB shared split fit in 100 MiB, whatever the plan's length...
     LocalExecutor(2).check_memory(40 * 2**20, 10 * 2**20)
     # ...three do not.

@@ -10,23 +10,35 @@ from mnist_logreg.plan.executors import LocalExecutor, make_executor
 from mnist_logreg.plan.warmup import early_jobs, warm_up
 
 CORES = max(1, joblib.cpu_count())
+TWO = min(2, CORES) if CORES > 1 else None  # --jobs 2 starts two workers, or none on one core
 
 
 @pytest.mark.parametrize("options, expected", [
-    (dict(jobs=2), 2),
+    (dict(jobs=2), TWO),
     (dict(jobs=-1), CORES if CORES > 1 else None),
     (dict(jobs=1), None),  # nothing in workers
     (dict(jobs=2, scheduler="local:2"), None),  # the cluster's workers, not local ones
     (dict(jobs=2, penalties="l2"), None),  # one path is one task, which runs in the driver
-    (dict(jobs=2, penalties="l1"), 2),  # ... but a long sparse path is two (plan.grid.path_tasks)
+    (dict(jobs=2, penalties="l1"), TWO),  # ... but a long sparse path is two (plan.grid.path_tasks)
     (dict(jobs=2, penalties="l1", C="1e-3:1e1:8"), None),  # ... unless it is short
-    (dict(jobs=2, penalties="l2", repeats=2), 2),  # ... but two repeats are two tasks
+    (dict(jobs=2, penalties="l2", repeats=2), TWO),
+    (dict(jobs=1000), CORES if CORES > 1 else None),  # never more workers than cores  # ... but two repeats are two tasks
     (dict(penalties="l1,l2", C="1e-3:1e1:25"), CORES if CORES > 1 else None),  # the notebook grid, default --jobs
     (dict(penalties="l1,l2", C="1", train_size=300), None),  # a small plan stays in the driver
     (dict(penalties="l1,l2", C="1e-3:1e1:25", train_size=0.5), None),  # its size is not known before loading
 ])
 def test_early_jobs_says_when_the_command_starts_workers(options, expected):
     assert early_jobs(RunConfig(**options)) == expected
+
+
+def test_more_jobs_than_cores_start_one_worker_per_core_and_say_so():
+    """--jobs 1000 on a 2-core machine once started 1,000 processes and exhausted the memory."""
+    executor = make_executor(1000)
+    assert executor.jobs == CORES
+    if CORES > 1:
+        assert executor.describe() == f"tasks in {CORES} worker processes (--jobs 1000: at most one per core)"
+    assert executor.info()["jobs_asked"] == 1000
+    assert make_executor(-1).describe() in ("tasks in this process", f"tasks in {CORES} worker processes")
 
 
 def test_early_jobs_reads_the_options_as_the_command_line_gives_them():

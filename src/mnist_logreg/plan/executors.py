@@ -45,10 +45,12 @@ class LocalExecutor:
     Parameters
     ----------
     jobs : int or None
-        Worker processes; ``None`` or ``-1`` for every core.
+        Worker processes; ``None`` or ``-1`` for every core, and never more than the cores
+        (:func:`.warmup.resolve_jobs`).
     """
 
     def __init__(self, jobs: int | None = None):
+        self.asked = jobs
         self.jobs = resolve_jobs(jobs)
         self._folder: str | None = None
         self._workers: Counter = Counter()
@@ -117,9 +119,11 @@ class LocalExecutor:
             yield result
 
     def describe(self) -> str:
+        capped = (f" (--jobs {self.asked}: at most one per core)"
+                  if self.asked not in (None, -1) and self.asked > self.jobs else "")
         if self.jobs == 1:
-            return "tasks in this process"
-        return f"tasks in {self.jobs} worker processes"
+            return "tasks in this process" + capped
+        return f"tasks in {self.jobs} worker processes" + capped
 
     def check_memory(self, task_bytes: int, split_bytes: int) -> None:
         """Refuse when the tasks running at once do not fit: ``jobs`` tasks, plus one shared
@@ -130,7 +134,7 @@ class LocalExecutor:
         check_memory(self.jobs * task_bytes + shared, where=f"--jobs {self.jobs} (tasks running at once)")
 
     def info(self) -> dict:
-        return {"executor": "local", "jobs": self.jobs,
+        return {"executor": "local", "jobs": self.jobs, "jobs_asked": self.asked,
                 "tasks_by_worker": dict(self._workers)}
 
 
@@ -146,4 +150,4 @@ def make_executor(jobs: int | None = None, scheduler: str | None = None, work: f
         from .dask import DaskExecutor  # optional dependency, imported only when asked for
 
         return DaskExecutor(scheduler)
-    return LocalExecutor(local_jobs(jobs, work))
+    return LocalExecutor(jobs if local_jobs(jobs, work) > 1 else 1)

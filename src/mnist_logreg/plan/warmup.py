@@ -87,12 +87,19 @@ def take_warm_up(jobs: int) -> WarmUp:
 
 
 def resolve_jobs(jobs: int | None) -> int:
-    """``--jobs``: ``None`` or ``-1`` -> the cores this process may use; else the number given."""
+    """``--jobs`` as worker processes: ``None`` or ``-1`` -> the cores this process may use; else the
+    number given, but never more than those cores.
+
+    Every task computes with one BLAS thread, so a worker beyond the cores only adds a process
+    (tens of MB, a second to start) that shares a core with another: ``--jobs 1000`` on 2 cores
+    started 1,000 processes and exhausted 24 GB before the first task ran.
+    """
     import joblib
 
+    cores = max(1, joblib.cpu_count())
     if jobs is None or jobs == -1:
-        return max(1, joblib.cpu_count())
-    return int(jobs)
+        return cores
+    return min(int(jobs), cores)
 
 
 def local_jobs(jobs: int | None, work: float | None = None) -> int:
