@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import joblib
 import pytest
 
 distributed = pytest.importorskip("distributed", reason="Dask's distributed is not installed (mnist-logreg[dask])")
@@ -157,8 +158,17 @@ def test_memory_cap_holds_for_the_workers_of_a_local_cluster_together(monkeypatc
     # local:2 puts both workers on this machine: two tasks of 40 MiB plus a 10 MiB copy of the
     # split each (100 MiB) fit a 100 MiB cap; three workers (150 MiB) do not.
     monkeypatch.setenv("MNIST_LOGREG_MAX_MEMORY", str(100 * 2**20))
+    monkeypatch.setattr(joblib, "cpu_count", lambda *args, **kwargs: 8)  # room for three workers
     with make_executor(scheduler="local:2") as executor:
         executor.check_memory(40 * 2**20, 10 * 2**20)
     with make_executor(scheduler="local:3") as executor:
         with pytest.raises(DataError, match="--scheduler local:3.*MNIST_LOGREG_MAX_MEMORY"):
             executor.check_memory(40 * 2**20, 10 * 2**20)
+
+
+def test_a_local_cluster_starts_at_most_one_worker_per_core():
+    cores = max(1, joblib.cpu_count())
+    with make_executor(scheduler="local:64") as executor:
+        assert len(executor.client.scheduler_info()["workers"]) == min(64, cores)
+        if cores < 64:
+            assert executor.describe().endswith(f"({cores} workers; local:64: at most one per core)")

@@ -23,6 +23,7 @@ from distributed import Client, LocalCluster, as_completed, get_task_stream
 
 from ..engines.base import Engine
 from .tasks import SplitData, Task, TaskResult, run_task
+from .warmup import resolve_jobs
 
 __all__ = ["DaskExecutor"]
 
@@ -50,9 +51,11 @@ class DaskExecutor:
             return
         local = re.fullmatch(r"local:(\d+)", self.address.strip())
         if local:
-            # Loopback only, every port chosen by the system; the dashboard too (``dashboard_address=None``
-            # does not turn it off: it takes the fixed port 8787).
-            self._cluster = LocalCluster(n_workers=int(local.group(1)), threads_per_worker=1, processes=True,
+            # At most one single-threaded worker per core, as for --jobs (.warmup.resolve_jobs): more only
+            # add processes. Loopback only, every port chosen by the system; the dashboard too
+            # (``dashboard_address=None`` does not turn it off: it takes the fixed port 8787).
+            self._cluster = LocalCluster(n_workers=resolve_jobs(int(local.group(1))), threads_per_worker=1,
+                                         processes=True,
                                          host="127.0.0.1", scheduler_port=0, dashboard_address="127.0.0.1:0")
             self.client = Client(self._cluster)
         else:
@@ -95,7 +98,10 @@ class DaskExecutor:
 
     def describe(self) -> str:
         workers = self.client.scheduler_info().get("workers", {})
-        return f"tasks on the Dask cluster at {self.client.scheduler.address} ({len(workers)} workers)"
+        local = re.fullmatch(r"local:(\d+)", self.address.strip())
+        capped = (f"; {self.address.strip()}: at most one per core"
+                  if local and int(local.group(1)) > len(workers) else "")
+        return f"tasks on the Dask cluster at {self.client.scheduler.address} ({len(workers)} workers{capped})"
 
     def check_memory(self, task_bytes: int, split_bytes: int) -> None:
         """Refuse when one worker's share does not fit its memory limit: a task per worker
