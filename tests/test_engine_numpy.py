@@ -347,3 +347,23 @@ def test_strong_l1_rows_are_zero_weights_certified_without_iterations(digits, pe
                             l1_ratio=l1_ratio, C=row.C)
         assert gap <= 1e-12
     assert fits[len(rows) - 1].coef.any() and fits[len(rows) - 1].n_iter > 0
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_images_with_every_pixel_zero_fit_the_class_frequencies(dtype):
+    """Blank images carry no information: every penalty's rows are zero weights with the intercepts
+    of the class frequencies (an unbalanced 3:2:1 here), certified, instead of an internal error."""
+    X = np.zeros((60, 16), dtype=dtype)
+    y = np.repeat([0, 1, 2], [30, 20, 10])
+    rows = make_grid("l1,l2,elasticnet,group,none", "0.1,10")
+    fits = dict(NumpyEngine().fit_path(X, y, 3, rows))
+    assert len(fits) == len(rows)
+    frequencies = np.array([0.5, 1 / 3, 1 / 6])
+    entropy = -np.sum(frequencies * np.log(frequencies))
+    for i, row in enumerate(rows):
+        fit = fits[i]
+        assert fit.converged and not fit.coef.any()
+        probabilities = np.exp(fit.intercept) / np.exp(fit.intercept).sum()
+        np.testing.assert_allclose(probabilities, frequencies, rtol=1e-9)
+        f = objective(X, y, fit.coef, fit.intercept, l1_ratio=row.l1_ratio, C=row.C, penalty=row.penalty)
+        assert f == pytest.approx(entropy, rel=1e-12)

@@ -135,6 +135,9 @@ class PathFitter:
         """
         if not paths:
             return
+        if not X.any():
+            yield from _intercepts_only(X, y, n_classes, paths, self.tol)
+            return
         threads = self.threads(X, n_classes)
         # Inspecting the loaded BLAS libraries costs milliseconds: do it once, not once per row.
         controller = ThreadpoolController()
@@ -162,3 +165,35 @@ class PathFitter:
                                   "raise max_iter",
                                   ConvergenceWarning, stacklevel=2)
                 yield p, j, solution
+
+
+def _intercepts_only(X: np.ndarray, y: np.ndarray, n_classes: int,
+                     paths: Sequence[tuple[PenaltySpec, Sequence[float]]], tol: float,
+                     ) -> Iterator[tuple[int, int, PathSolution]]:
+    """Every pixel is 0 in every image: the weights multiply nothing, so zero weights (which no
+    penalty charges for) with the intercepts that fit the class frequencies are optimal for every
+    penalty and C. Each row still carries its own certificate (:func:`.gap.certified_gap`; KKT
+    without a penalty), so it says how close the intercepts came."""
+    import time
+
+    from ..objective import objective_from_scores
+    from .datafit import SoftmaxDatafit
+    from .gap import certified_gap, fit_intercept
+
+    start = time.perf_counter()
+    datafit = SoftmaxDatafit(np.zeros((X.shape[0], 0)), y, n_classes)
+    intercept = fit_intercept(datafit, np.zeros((X.shape[0], n_classes)), max_steps=100)
+    intercept -= intercept.mean()
+    coef = np.zeros((n_classes, X.shape[1]))
+    Z = np.broadcast_to(intercept, (X.shape[0], n_classes)).copy()
+    frequencies = np.bincount(y, minlength=n_classes) / X.shape[0]
+    probabilities = np.exp(intercept - np.logaddexp.reduce(intercept))
+    kkt = float(np.abs(probabilities - frequencies).max())  # the intercepts' gradient; the weights' is 0
+    seconds = time.perf_counter() - start
+    for p, (spec, Cs) in enumerate(paths):
+        for j, C in enumerate(Cs):
+            value = objective_from_scores(Z, y, coef, l1_ratio=spec.l1_ratio, C=C, penalty=spec.name)
+            gap = certified_gap(X, y, coef, intercept, Z, value, l1_ratio=spec.l1_ratio, C=C, penalty=spec.name)
+            converged = bool(gap <= tol) if np.isfinite(gap) else kkt <= tol
+            yield p, j, PathSolution(coef=coef.copy(), intercept=intercept.copy(), n_iter=0, converged=converged,
+                                     kkt=kkt, gap=gap, seconds=seconds)
