@@ -1,9 +1,11 @@
+import warnings
+
 import numpy as np
 import pytest
 
 from mnist_logreg.data import load_dataset
 from mnist_logreg.data.dataset import Dataset
-from mnist_logreg.errors import DataError, UsageError
+from mnist_logreg.errors import DataError, DataSourceWarning, UsageError
 from mnist_logreg.data.split import split_dataset
 
 
@@ -44,9 +46,20 @@ def test_integer_pixels_scaling(scale, expected_max):
 
 def test_auto_leaves_floats_alone_and_dtype_is_honoured():
     ds = _toy(dtype=np.float64)
-    split = split_dataset(ds, 30, 30, dtype="float32")
+    with pytest.warns(DataSourceWarning, match=r"^toy: float pixels range up to 255; .* pass --scale 255"):
+        split = split_dataset(ds, 30, 30, dtype="float32")
     assert split.X_train.dtype == np.float32 and split.factor == 1.0
     assert np.allclose(np.sort(split.X_train.ravel()), np.sort(split.X_train_raw.ravel()))
+
+
+def test_floats_in_0_1_or_scaled_on_purpose_are_not_warned_about():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unit = _toy(dtype=np.float64)
+        unit.X /= 255.0
+        split_dataset(unit, 30, 30)
+        for scale in ("none", "255"):
+            split_dataset(_toy(dtype=np.float64), 30, 30, scale=scale)
 
 
 def test_presplit_arrays_are_used_as_given():

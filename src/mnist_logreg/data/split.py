@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from .dataset import Dataset
-from ..errors import DataError, UsageError
+from ..errors import DataError, DataSourceWarning, UsageError
 from ..choices import check_dtype, parse_size
 from ..preprocessing import scale_factor, scale_pixels
 
@@ -70,6 +71,19 @@ def _check_8bit(ds: Dataset) -> None:
                         "(8-bit images): pass --scale none to use them as they are, or store them as 8-bit")
 
 
+def _warn_unscaled_floats(ds: Dataset) -> None:
+    """``--scale auto`` leaves float pixels as they are; floats above 1 are most likely 8-bit values
+    saved as floats, on which every C means a penalty 255 times weaker than on 0..1 pixels (and
+    weak L1 rows are the slowest to fit). Said once, in one line; ``--scale none`` or ``255`` silence it."""
+    parts = [ds.X] + ([ds.X_test] if ds.X_test is not None else [])
+    high = max(float(np.max(p)) if p.size else 0.0 for p in parts)
+    if high > 1.0:
+        warnings.warn(f"{ds.name}: float pixels range up to {high:g}; --scale auto leaves float pixels as they "
+                      "are, so each C is a much weaker penalty than on 0..1 pixels and L1 rows fit slowly: pass "
+                      "--scale 255 if they are 8-bit values, or --scale none to keep them (and this warning quiet)",
+                      DataSourceWarning, stacklevel=3)
+
+
 def _count(size, n: int) -> int:
     return int(np.floor(size * n)) if isinstance(size, float) else size
 
@@ -98,6 +112,8 @@ def split_dataset(ds: Dataset, train_size=1500, test_size=1000, *, seed: int = 4
     factor = scale_factor(ds.X, scale)
     if str(scale) == "auto" and ds.X.dtype.kind in "iu":
         _check_8bit(ds)
+    elif str(scale) == "auto" and ds.X.dtype.kind == "f":
+        _warn_unscaled_floats(ds)
     if ds.presplit:
         X_train, y_train, X_test, y_test = ds.X, ds.y, ds.X_test, ds.y_test
     else:
