@@ -78,12 +78,12 @@ def _read_stream(stream, where: str, size: int, compressed: bool) -> np.ndarray:
     declared = dtype.itemsize * int(np.prod(dims, dtype=object))
     shape = f"shape {dims} of {dtype.newbyteorder('=').name}"
     if compressed:
-        check_declared_bytes(declared, f"{where}: {shape}:", compressed=size)
+        check_declared_bytes(declared, f"{where}: {shape}", compressed=size)
     elif header + declared != size:
         raise DataError(f"{where}: header says {shape} ({header + declared} bytes with the header) but the file "
                         f"has {size} bytes; allowed a file whose size matches its header (truncated or wrong file?)")
     else:
-        check_declared_bytes(declared, f"{where}: {shape}:")
+        check_declared_bytes(declared, f"{where}: {shape}")
     data = np.empty(declared, dtype=np.uint8)
     view, filled = memoryview(data), 0
     while filled < declared:

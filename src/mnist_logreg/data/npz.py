@@ -4,8 +4,8 @@ An ``.npz`` is a zip of ``.npy`` members. Each member's ``.npy`` header declares
 before numpy allocates anything, the declared size is checked against what the member can hold
 (its stored size, and for a deflated member at most :data:`~mnist_logreg.limits.DEFLATE_MAX_RATIO`
 times its compressed size) and against the memory cap (see :mod:`mnist_logreg.limits`). Object
-arrays (pickle) are refused. Only a regular file is opened: a named pipe or a device would block or
-never end.
+arrays (pickle) are refused; numbers, booleans and strings are stored without pickle. Only a
+regular file is opened: a named pipe or a device would block or never end.
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def _check_members(path: Path, archive: zipfile.ZipFile) -> None:
                 raise DataError(f"{path}: array {name!r} has no valid .npy header ({_one_line(error)}); allowed "
                                 f"{_WRITTEN_BY}") from None
         if dtype.hasobject:
-            raise DataError(f"{path}: array {name!r} holds objects that need pickle; allowed numeric arrays only "
-                            "(pickle is never loaded)")
+            raise DataError(f"{path}: array {name!r} holds objects that need pickle; allowed numeric, boolean or "
+                            "string arrays (pickle is never loaded)")
         where = f"{path}: array {name!r} of shape {shape} ({dtype})"
         compressed = info.compress_size if info.compress_type != zipfile.ZIP_STORED else None
         check_declared_bytes(declared, where, compressed=compressed, stored=info.file_size)
@@ -144,8 +144,8 @@ def read_npz(path: Path, option: str = "--dataset") -> tuple[dict[str, np.ndarra
         raise
     except ValueError as error:
         if "pickle" in str(error):
-            raise DataError(f"{path}: holds object arrays that need pickle; allowed numeric arrays only "
-                            "(pickle is never loaded)") from None
+            raise DataError(f"{path}: holds object arrays that need pickle; allowed numeric, boolean or string "
+                            "arrays (pickle is never loaded)") from None
         raise DataError(f"{path}: not a readable .npz archive ({_one_line(error)}); allowed {_WRITTEN_BY}") from None
     except MemoryError:
         raise DataError(f"{path}: its arrays do not fit in memory; allowed data that fits in memory") from None

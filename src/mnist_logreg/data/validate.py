@@ -55,6 +55,8 @@ def check_images(X, what: str) -> tuple[np.ndarray, tuple[int, int]]:
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features) or (n_samples, height, width)
+        Grey images with an explicit channel axis of size 1, ``(n_samples, height, width, 1)`` or
+        ``(n_samples, 1, height, width)``, lose that axis; more channels (colour) are refused.
     what : str
         Names the input in messages.
 
@@ -70,9 +72,18 @@ def check_images(X, what: str) -> tuple[np.ndarray, tuple[int, int]]:
         X = X.astype(np.uint8)
     if X.dtype.kind not in "iuf":
         raise DataError(f"{what}: received dtype {X.dtype}; allowed integer or floating-point pixels")
+    if X.ndim == 4 and 1 in (X.shape[3], X.shape[1]):
+        # One grey channel, last (Keras: n, h, w, 1) or first (PyTorch: n, 1, h, w): drop that axis.
+        X = X[:, :, :, 0] if X.shape[3] == 1 else X[:, 0]
+    elif X.ndim == 4:
+        raise DataError(f"{what}: received an array of shape {X.shape} (4-D) with more than one colour "
+                        "channel; allowed 2-D (n_samples, n_features), 3-D (n_samples, height, width), or 4-D "
+                        "with one grey channel (n_samples, height, width, 1) or (n_samples, 1, height, width): "
+                        "convert colour images to grey first")
     if X.ndim not in (2, 3):
         raise DataError(f"{what}: received an array of shape {X.shape} ({X.ndim}-D); allowed 2-D "
-                        "(n_samples, n_features) or 3-D (n_samples, height, width)")
+                        "(n_samples, n_features), 3-D (n_samples, height, width), or 4-D with one channel "
+                        "(n_samples, height, width, 1) or (n_samples, 1, height, width)")
     if X.shape[0] == 0 or X.size == 0:
         raise DataError(f"{what}: received an empty array of shape {X.shape}; allowed at least one "
                         "sample with at least one pixel")
