@@ -90,6 +90,17 @@ def test_bad_parameters_name_themselves(digits, params, name):
         MultinomialLogisticRegression(**params).fit(X, y)
 
 
+@pytest.mark.parametrize("name", ["l1", "l2", "none"])
+def test_the_command_lines_penalty_names_are_refused_saying_how_to_get_them(digits, name):
+    """QA 11: the CLI's l1/l2/none are settings of penalty='elasticnet'; the refusal says which."""
+    X, y = digits
+    with pytest.raises(ValueError, match=rf"^penalty: received {name!r}; allowed elasticnet, group") as refused:
+        MultinomialLogisticRegression(penalty=name).fit(X, y)
+    hint = str(refused.value)
+    assert "l1 is penalty='elasticnet', l1_ratio=1" in hint and "l2 is l1_ratio=0" in hint
+    assert "no penalty is C=inf" in hint
+
+
 @pytest.mark.parametrize("options", [{"memory": 0}, {"tol": -1.0}, {"max_iter": 0}, {"blas_threads": 0},
                                      {"memory": "x"}, {"tol": True}])
 def test_the_engine_refuses_options_no_fit_could_run_with_when_built(options):

@@ -34,7 +34,9 @@ def _check_params(Cs, l1_ratio, penalty) -> None:
     if not isinstance(l1_ratio, Real) or not 0.0 <= l1_ratio <= 1.0:
         raise ValueError(f"l1_ratio: received {l1_ratio!r}; allowed a number in [0, 1]")
     if penalty not in FAMILIES:
-        raise ValueError(f"penalty: received {penalty!r}; allowed {', '.join(FAMILIES)}")
+        # The command line's other names are settings of these two: say which.
+        raise ValueError(f"penalty: received {penalty!r}; allowed {', '.join(FAMILIES)} (l1 is "
+                         "penalty='elasticnet', l1_ratio=1; l2 is l1_ratio=0; no penalty is C=inf)")
 
 
 def _fit_codes(estimator, X, y, Cs):
@@ -73,6 +75,8 @@ class MultinomialLogisticRegression(ClassifierMixin, BaseEstimator):
     l1_ratio : float in [0, 1], default=0.0
         Weight of ``h``: with ``elasticnet`` 0 is the L2 penalty, 1 the L1 penalty (lasso).
     penalty : {"elasticnet", "group"}, default="elasticnet"
+        The command line's ``l1``, ``l2`` and ``none`` are ``elasticnet`` with ``l1_ratio=1``,
+        ``l1_ratio=0`` and ``C=inf``; those names are refused here with that hint.
     tol : float, default=1e-5
         Relative duality gap certifying convergence: a proven bound of ``(F - min F) / F``.
     max_iter : int, default=5000
