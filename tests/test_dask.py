@@ -172,3 +172,30 @@ def test_a_local_cluster_starts_at_most_one_worker_per_core():
         assert len(executor.client.scheduler_info()["workers"]) == min(64, cores)
         if cores < 64:
             assert executor.describe().endswith(f"({cores} workers; local:64: at most one per core)")
+
+
+def _closed_loopback_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+
+def test_an_unreachable_scheduler_is_one_line_naming_the_option_and_address(tmp_path, monkeypatch, capsys):
+    """QA 3: not "a file: OSError ... a writable --out" after 30 s, but --scheduler, the address, and what to do."""
+    import mnist_logreg.plan.dask as dask_plan
+
+    monkeypatch.setattr(dask_plan, "CONNECT_TIMEOUT_S", 2.0)
+    address = f"tcp://127.0.0.1:{_closed_loopback_port()}"
+    started = time.monotonic()
+    code = main(["run", "--dataset", "digits", "--train-size", "300", "--test-size", "200", "--engine", "sklearn",
+                 "--penalties", "l2", "--C", "1", "--no-report", "--quiet", "--scheduler", address,
+                 "--out", str(tmp_path / "never")])
+    assert time.monotonic() - started < 30
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, lines
+    line = lines[0]
+    assert line.startswith(f"mnist-logreg: error: --scheduler: no Dask scheduler answered at {address}"), line
+    assert "local:N" in line and "--out" not in line and "Traceback" not in line, line
+    assert not (tmp_path / "never").exists()

@@ -22,10 +22,38 @@ from typing import Iterator
 from distributed import Client, LocalCluster, as_completed, get_task_stream
 
 from ..engines.base import Engine
+from ..errors import UsageError
 from .tasks import SplitData, Task, TaskResult, run_task
 from .warmup import resolve_jobs
 
-__all__ = ["DaskExecutor"]
+__all__ = ["DaskExecutor", "CONNECT_TIMEOUT_S"]
+
+#: Seconds to wait for a scheduler address to answer (Dask's own default is 30 s); a scheduler that
+#: is up answers in well under a second, even across a network.
+CONNECT_TIMEOUT_S = 10.0
+
+
+def _connect(address: str) -> Client:
+    """A client of the scheduler at ``address``; a UsageError naming ``--scheduler`` if none answers."""
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT_S)
+    except OSError as error:  # Dask's "Timed out trying to connect", DNS failures, refused connections
+        causes, cause = [], error
+        while cause is not None and len(causes) < 5:
+            causes.append(f"{type(cause).__name__} {cause}")
+            cause = cause.__cause__ or cause.__context__
+        text = " ".join(causes)
+        if "ConnectionRefused" in text or "Connection refused" in text:
+            why = f"connection refused, retried for {CONNECT_TIMEOUT_S:g} s"
+        elif "gaierror" in text or "Name or service not known" in text:
+            why = "the host name is not known"
+        elif "Timed out" in text or "TimeoutError" in text:
+            why = f"no answer within {CONNECT_TIMEOUT_S:g} s"
+        else:
+            why = " ".join(str(error).split()) or type(error).__name__
+        raise UsageError(f"--scheduler: no Dask scheduler answered at {address} ({why}); allowed the address of a "
+                         "running scheduler (started with `dask scheduler`), or local:N for N worker processes on "
+                         "this machine") from None
 
 
 class DaskExecutor:
@@ -59,7 +87,7 @@ class DaskExecutor:
                                          host="127.0.0.1", scheduler_port=0, dashboard_address="127.0.0.1:0")
             self.client = Client(self._cluster)
         else:
-            self.client = Client(self.address)
+            self.client = _connect(self.address.strip())
 
     def __enter__(self) -> "DaskExecutor":
         self.start()
