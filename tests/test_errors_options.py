@@ -184,3 +184,21 @@ def test_datasets_fetch_with_data_home_a_file_names_the_variable(tmp_path):
     result = run_cli("datasets", "--fetch", "mnist", env={"MNIST_LOGREG_HOME": str(home)})
     assert_one_line_error(result, 2, "MNIST_LOGREG_HOME", str(home))
     assert home.read_text() == "a file"
+
+
+@pytest.mark.parametrize("select_by", [[], ["--select-by", "roc_auc_test"]])
+def test_cv_without_cross_validation_is_refused_not_ignored(tmp_path, select_by):
+    """QA 8: --cv 7 with roc_auc_test ran no fold and still recorded "cv": 7; refused like --l1-ratios."""
+    result = run_cli("run", *NOWHERE, "--cv", "7", *select_by, "--out", tmp_path / "never")
+    assert_one_line_error(result, 2, "--cv", "7", "roc_auc_test", "allowed only with --select-by roc_auc_cv")
+    assert not (tmp_path / "never").exists()
+
+
+def test_cv_without_cross_validation_is_refused_in_python_too():
+    from mnist_logreg.config import RunConfig
+    from mnist_logreg.errors import UsageError
+
+    with pytest.raises(UsageError, match="^--cv: received 7 but --select-by is roc_auc_test"):
+        RunConfig(dataset="digits", cv=7).validate()
+    RunConfig(dataset="digits", cv=7, select_by="roc_auc_cv", out=None).validate()  # used: accepted
+    RunConfig(dataset="digits").validate()  # the default 5 folds are not "given"

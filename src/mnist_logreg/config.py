@@ -51,6 +51,14 @@ def _check_jobs(value, flag):
         raise UsageError(f"{flag}: received 0; allowed a whole number >= 1, or -1 for all cores")
 
 
+def _check_cv_is_used(config, given) -> None:
+    """``--cv`` given without ``--select-by roc_auc_cv`` would be silently ignored (no fold is run):
+    refuse it, as ``--l1-ratios`` is refused when no chosen penalty uses it."""
+    if "cv" in given and config.select_by != "roc_auc_cv":
+        raise UsageError(f"--cv: received {config.cv} but --select-by is {config.select_by}, which runs no "
+                         "cross-validation; allowed only with --select-by roc_auc_cv")
+
+
 DATA, GRID, FIT, SELECT, OUTPUT = "data", "grid", "fitting", "selection and refit", "output"
 
 
@@ -100,7 +108,7 @@ class RunConfig:
                             help="roc_auc_test (as the notebook) or roc_auc_cv (k-fold CV on the training set; "
                             "the honest protocol)")
     cv: int = option(5, "--cv", group=SELECT, parse=parse_whole, check=whole_number(2),
-                     help="folds for roc_auc_cv")
+                     help="folds for roc_auc_cv; refused with any other --select-by")
     refit: str = option("all", "--refit", group=SELECT, check=_calls("choices", "check_refit"),
                         help="all (whole data set), train, or none")
     out: str | None = option(None, "--out", group=OUTPUT, help="output folder (default runs/<UTC timestamp>)")
@@ -128,9 +136,11 @@ class RunConfig:
         for f, spec in run_options():
             if spec.check is not None:
                 spec.check(getattr(self, f.name), spec.flag)
+        given = self.given_fields() if given is None else set(given)
+        _check_cv_is_used(self, given)
         from .validation import check_run_config
 
-        check_run_config(self, self.given_fields() if given is None else set(given))
+        check_run_config(self, given)
 
     def given_fields(self) -> set[str]:
         """The fields whose value differs from the default."""
