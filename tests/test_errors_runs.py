@@ -65,6 +65,34 @@ def test_force_replaces_only_our_files_and_only_once_written(finished, tmp_path)
     assert not (out / ".incoming").exists() and not (out / ".partial").exists()
 
 
+def test_force_without_the_report_removes_the_old_runs_figures_only(finished, tmp_path):
+    """QA 6: --force --no-report left the old run's figures/*.png beside the new results."""
+    from mnist_logreg.io.store import FIGURE_FILES
+
+    assert sorted(p.name for p in (finished / "figures").iterdir()) == sorted(FIGURE_FILES)
+    out = _copy(finished, tmp_path)
+    (out / "figures" / "my-notes.png").write_bytes(b"mine")
+    result = run_cli("run", *RUN, "--out", out, "--force")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (out / "figures").iterdir()) == ["my-notes.png"]
+    assert (out / "figures" / "my-notes.png").read_bytes() == b"mine"
+    # Without a file of the user's, the emptied folder goes too.
+    bare = tmp_path / "bare"
+    import shutil
+
+    shutil.copytree(finished, bare, symlinks=True)
+    result = run_cli("run", *RUN, "--out", bare, "--force")
+    assert result.returncode == 0, result.stderr
+    assert not (bare / "figures").exists() and not (bare / "report.html").exists()
+
+
+def test_our_figure_names_are_the_reports():
+    from mnist_logreg.io.store import FIGURE_FILES
+    from mnist_logreg.report.writer import FIGURE_SECTIONS
+
+    assert sorted(FIGURE_FILES) == sorted(f"{name}.png" for name in FIGURE_SECTIONS)
+
+
 def test_force_with_the_report_leaves_the_new_report(finished, tmp_path):
     out = _copy(finished, tmp_path)
     old_report = (out / "report.html").read_bytes()

@@ -10,8 +10,10 @@ whole run (refit and report included) is complete.
 ``--force`` on a folder that holds earlier results never removes anything first: the new run is
 written into ``OUT/.incoming`` and, once it is complete, each file it wrote replaces its namesake in
 ``OUT`` (run.json last). A run that fails or is interrupted leaves the previous results whole; a
-later ``--resume`` finishes the forced run inside ``.incoming``. Files we did not write (in ``OUT`` or
-in ``figures/``) are never touched, and nothing is written through a symbolic link out of ``OUT``.
+later ``--resume`` finishes the forced run inside ``.incoming``. Our report.html and figure files
+that the new run did not write are removed (they describe the old results). Files we did not write
+(in ``OUT`` or in ``figures/``) are never touched, and nothing is written through a symbolic link
+out of ``OUT``.
 """
 
 from __future__ import annotations
@@ -32,13 +34,17 @@ from ..plan.tasks import Task, TaskResult
 from ..errors import ResumeError, UsageError
 from ..validation import DEFAULT_RUNS
 
-__all__ = ["RunFolder", "OUTPUT_NAMES", "STAGING"]
+__all__ = ["RunFolder", "OUTPUT_NAMES", "STAGING", "FIGURE_FILES"]
 
 #: What a run writes in its folder.
 OUTPUT_NAMES = ("results.csv", "path.npz", "best.json", "model.skops", "run.json", "report.html",
                 "figures", ".partial")
 #: Where a ``--force`` run writes until it is complete.
 STAGING = ".incoming"
+#: The figure files a run writes in ``figures/`` (the report's figures; tests keep the two lists equal).
+#: A ``--force`` run removes those of them it did not write itself; other files there are the user's.
+FIGURE_FILES = tuple(f"{name}.png" for name in ("samples", "labels", "auc_heatmaps", "auc_vs_C", "fit_time",
+                                                "nonzero", "weights", "confusion"))
 
 
 class RunFolder:
@@ -124,7 +130,10 @@ class RunFolder:
         in the same second gets ``runs/<UTC time>-2`` (and so on), never the same folder.
         """
         if self.default:
-            DEFAULT_RUNS.mkdir(parents=True, exist_ok=True)
+            try:
+                DEFAULT_RUNS.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise _cannot_create(DEFAULT_RUNS, error) from None
             stem = self.destination.name
             for n in range(1, 10_000):
                 candidate = DEFAULT_RUNS / (stem if n == 1 else f"{stem}-{n}")
@@ -132,6 +141,8 @@ class RunFolder:
                     candidate.mkdir()
                 except FileExistsError:
                     continue
+                except OSError as error:
+                    raise _cannot_create(candidate, error) from None
                 self.destination = self.path = candidate
                 return
             raise UsageError(f"--out: every name {DEFAULT_RUNS}/{stem}-N is taken; allowed --out DIR")
@@ -146,20 +157,27 @@ class RunFolder:
             except FileExistsError:
                 raise UsageError(f"--out: {self.path} was created by someone else while this run was loading "
                                  "its data; allowed a folder of its own: rerun") from None
+            except OSError as error:
+                raise _cannot_create(self.path, error) from None
             return
-        self.path.mkdir(exist_ok=True)
+        try:
+            self.path.mkdir(exist_ok=True)
+        except OSError as error:
+            raise _cannot_create(self.path, error) from None
 
     def commit(self) -> None:
         """Move a staged (``--force``) run's files over the previous results; run.json last.
 
-        Only the files the new run wrote replace their namesakes; a report.html the new run did
-        not write is removed (it would describe other results); everything else stays.
+        Only the files the new run wrote replace their namesakes; a report.html or one of our
+        :data:`FIGURE_FILES` that the new run did not write is removed (it would describe other
+        results); everything else stays, the user's own files in ``figures/`` included.
         """
         if not self.staged:
             return
         staged, where = self.path, self.destination
         wrote_report = (staged / "report.html").exists()  # asked before the moves below empty staged
         figures = staged / "figures"
+        wrote_figures = {item.name for item in figures.iterdir()} if figures.is_dir() else set()
         if figures.is_dir():
             into = where / "figures"
             if into.is_symlink():
@@ -173,6 +191,7 @@ class RunFolder:
                 os.replace(item, where / item.name)
         if not wrote_report and (where / "report.html").is_file():
             (where / "report.html").unlink()
+        _drop_old_figures(where / "figures", keep=wrote_figures)
         old_checkpoints = where / ".partial"
         if old_checkpoints.is_dir() and not old_checkpoints.is_symlink():
             shutil.rmtree(old_checkpoints)
@@ -249,6 +268,29 @@ class RunFolder:
     def drop_checkpoints(self) -> None:
         """Remove ``.partial`` once the whole run is complete."""
         shutil.rmtree(self.partial, ignore_errors=True)
+
+
+def _drop_old_figures(folder: Path, keep: set[str]) -> None:
+    """Remove our figure files in ``folder`` that are not in ``keep``, then the folder if that
+    left it empty; never through a symbolic link, never a file of another name."""
+    if folder.is_symlink() or not folder.is_dir():
+        return
+    for name in FIGURE_FILES:
+        old = folder / name
+        if name not in keep and old.is_file() and not old.is_symlink():  # we never write links
+            old.unlink()
+    try:
+        folder.rmdir()  # only when empty: a user's file keeps it
+    except OSError:
+        pass
+
+
+def _cannot_create(path: Path, error: OSError) -> UsageError:
+    """``--out`` names a folder the system will not make (a file system such as /proc, a full or
+    read-only disk), though the checks before loading found nothing wrong with its path."""
+    reason = error.strerror or type(error).__name__
+    return UsageError(f"--out: {path} cannot be created ({reason}); allowed a folder that can be created and "
+                      "written: choose another --out")
 
 
 def _csv_value(value):
