@@ -108,7 +108,7 @@ class RunConfig:
                             help="roc_auc_test (as the notebook) or roc_auc_cv (k-fold CV on the training set; "
                             "the honest protocol)")
     cv: int = option(5, "--cv", group=SELECT, parse=parse_whole, check=whole_number(2),
-                     help="folds for roc_auc_cv; refused with any other --select-by")
+                     help="folds for roc_auc_cv (refused with roc_auc_test, which runs no folds)")
     refit: str = option("all", "--refit", group=SELECT, check=_calls("choices", "check_refit"),
                         help="all (whole data set), train, or none")
     out: str | None = option(None, "--out", group=OUTPUT, help="output folder (default runs/<UTC timestamp>)")
