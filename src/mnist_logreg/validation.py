@@ -165,7 +165,12 @@ def check_folds(split, cv: int) -> None:
 
     counts = np.bincount(split.y_train_codes, minlength=split.n_classes)
     if counts.min() < cv:
+        fewest = int(counts.min())
         label = split.classes[int(counts.argmin())]
         label = label.item() if hasattr(label, "item") else label
-        raise UsageError(f"--cv: received {cv} folds but the training set has only {int(counts.min())} image(s) of "
-                         f"class {label!r}; allowed at most {int(counts.min())} folds here (or a larger --train-size)")
+        if fewest < 2:  # no --cv can help: folds need two images of every class
+            raise UsageError(f"--cv: received {cv} folds, but the training set has only {fewest} image of class "
+                             f"{label!r} and cross-validation needs at least 2 of every class; allowed a larger "
+                             "--train-size, or --select-by roc_auc_test (no folds)")
+        raise UsageError(f"--cv: received {cv} folds but the training set has only {fewest} image(s) of "
+                         f"class {label!r}; allowed at most {fewest} folds here (or a larger --train-size)")
