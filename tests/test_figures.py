@@ -276,3 +276,12 @@ def test_curves_under_repeats_are_means_with_a_band(sweep):
     lines = {line.get_label(): line for line in ax.get_lines()}
     np.testing.assert_allclose(lines["l1"].get_ydata(), part.nonzero_fraction * 0.75)
     assert any(len(c.get_paths()) for c in ax.collections)  # the band of +- one sd
+
+
+def test_the_sparsity_axis_says_group_rows_count_pixels(sweep):
+    results = sweep["results"]
+    ax, = F.nonzero_vs_C(results).axes
+    assert ax.get_ylabel() == "fraction of nonzero weights"
+    with_group = pd.concat([results, results[results.penalty == "l1"].assign(penalty="group")], ignore_index=True)
+    ax, = F.nonzero_vs_C(with_group).axes
+    assert "pixels" in ax.get_ylabel()

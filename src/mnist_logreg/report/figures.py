@@ -310,8 +310,12 @@ def fit_time_vs_C(results: pd.DataFrame) -> Figure:
 
 
 def nonzero_vs_C(results: pd.DataFrame) -> Figure:
-    """Fraction of nonzero weights against C, one line per penalty: L1 sparsity at small C."""
-    return _metric_vs_C(results, "nonzero_fraction", "fraction of nonzero weights",
+    """Fraction of nonzero weights against C, one line per penalty: L1 sparsity at small C. For
+    ``group`` rows the column counts pixels in use (results.csv's ``nonzero_fraction``), and the axis
+    says so when the table has any."""
+    pixels = "group" in set(results["penalty"])
+    return _metric_vs_C(results, "nonzero_fraction",
+                        "fraction of nonzero weights" + (" (group: of pixels)" if pixels else ""),
                         "Nonzero weights vs C")
 
 

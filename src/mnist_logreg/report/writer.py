@@ -41,7 +41,7 @@ FIGURE_SECTIONS: dict[str, tuple[str, str]] = {
     "auc_vs_C": ("results", "ROC AUC against C: strong penalties (small C) underfit, weak ones "
                             "(large C) let train and test part."),
     "fit_time": ("results", "Seconds per fit."),
-    "nonzero": ("results", "Fraction of weights that are not exactly zero."),
+    "nonzero": ("results", "Fraction of weights that are not exactly zero (for group rows: of pixels in use)."),
     "weights": ("model", "Weights of the refit model, one image per class."),
     "confusion": ("model", "Confusion matrix of the chosen model."),
 }
