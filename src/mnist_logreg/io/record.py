@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..config import RunConfig
 
-__all__ = ["DatasetFacts", "SplitFacts", "Timings", "Choice", "RefitFacts", "RunRecord", "grid_means", "top_rows",
+__all__ = ["DatasetFacts", "SplitFacts", "Timings", "Choice", "RefitFacts", "RunRecord", "grid_means", "has_repeats", "top_rows",
            "now_iso"]
 
 
@@ -203,11 +203,17 @@ class RefitFacts:
 _GRID_KEYS = ["penalty", "l1_ratio", "C"]
 
 
+def has_repeats(table: pd.DataFrame) -> bool:
+    """Whether a results table holds the rows of more than one split (``--repeats``): its views then
+    show each grid point's mean over them."""
+    return "repeat" in table.columns and table["repeat"].nunique() > 1
+
+
 def grid_means(table: pd.DataFrame) -> pd.DataFrame:
     """One row per grid point: under ``--repeats`` (several values in ``repeat``) the numbers are
     means over the repeats and ``converged`` says whether every repeat converged; the index is the
     position of the grid point's first repeat (the row best.json names). Without repeats, ``table``."""
-    if "repeat" not in table.columns or table["repeat"].nunique() <= 1:
+    if not has_repeats(table):
         return table
     groups = table.groupby(_GRID_KEYS, sort=False, dropna=False)
     numbers = [c for c in table.select_dtypes("number").columns if c not in _GRID_KEYS + ["repeat"]]

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
+from ..io.record import has_repeats
 from ..solvers.penalties import KINDS
 from .labels import grid_C_labels, row_labels
 from .formats import number, percent
@@ -173,13 +174,13 @@ def explorer_data(results: pd.DataFrame, coef: np.ndarray, intercept: np.ndarray
                          f"expected coef of shape (len(results), n_classes, n_features), one per results row")
     names = path_names(results)
     C_labels = grid_C_labels(results["C"])
-    has_repeats = "repeat" in results.columns and results["repeat"].nunique() > 1
-    shown = results.index if not has_repeats else results.index[results["repeat"] == results["repeat"].iloc[0]]
+    repeats = has_repeats(results)
+    shown = results.index if not repeats else results.index[results["repeat"] == results["repeat"].iloc[0]]
     confusion = confusion_counts(np.asarray(X_test), y_test_codes, coef[shown], np.asarray(intercept)[shown])
     confusion_of = dict(zip(shown, confusion))
 
     spread = {}
-    if has_repeats:
+    if repeats:
         present = [c for c in _SPREAD if c in results.columns]
         grouped = results.assign(_path=names).groupby(["_path", "C"], sort=False)[present]
         spread = {key: (m, s) for key, m, s in zip(grouped.mean().index, grouped.mean().to_dict("records"),
@@ -203,7 +204,7 @@ def explorer_data(results: pd.DataFrame, coef: np.ndarray, intercept: np.ndarray
                 "confusion": confusion_of[i].tolist()}
         if not math.isfinite(C):
             stop["C"] = None
-        if has_repeats:
+        if repeats:
             mean, std = spread[(name, row["C"])]
             stop["spread"] = {_COLUMNS[c]: [_plain(mean[c]), _plain(std[c])] for c in mean}
         path["stops"].append(stop)
@@ -214,7 +215,7 @@ def explorer_data(results: pd.DataFrame, coef: np.ndarray, intercept: np.ndarray
         "shape": [int(s) for s in image_shape],
         "select_by": select_by,
         "chosen": None if chosen is None else int(chosen),
-        "repeats": bool(has_repeats),
+        "repeats": bool(repeats),
         "paths": list(paths.values()),
     }
 

@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..io.record import has_repeats
 from .labels import NO_PENALTY_COLUMN, grid_C_labels, row_labels
 
 __all__ = ["with_labels", "split_finite", "over_repeats", "auc_tables"]
@@ -30,11 +31,6 @@ def split_finite(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows with a finite C (curves over C) and rows without a penalty (reference lines)."""
     finite = np.isfinite(frame["C"].to_numpy())
     return frame[finite], frame[~finite]
-
-
-def has_repeats(frame: pd.DataFrame) -> bool:
-    """Whether the table holds rows of more than one split (``--repeats``)."""
-    return "repeat" in frame.columns and frame["repeat"].nunique() > 1
 
 
 def over_repeats(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[pd.DataFrame, bool]:
