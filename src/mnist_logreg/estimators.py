@@ -20,7 +20,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .metrics import predict_proba
 from .solvers.datafit import softmax
 from .solvers.fit import PathFitter
-from .solvers.penalties import FAMILIES, PenaltySpec, row_penalty
+from .plan.grid import GridPoint, rows_as_paths
+from .solvers.penalties import FAMILIES, row_penalty
 
 __all__ = ["MultinomialLogisticRegression", "MultinomialLogisticPath"]
 
@@ -48,13 +49,9 @@ def _fit_codes(estimator, X, y, Cs):
     classes, codes = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise ValueError(f"y: found 1 class ({classes[0]!r}); at least 2 classes are needed to fit")
-    # One path per grid name: C = inf (no penalty) is its own path, as in the grid.
-    by_name: dict[str, list[int]] = {}
-    for i, C in enumerate(Cs):
-        by_name.setdefault(row_penalty(estimator.penalty, estimator.l1_ratio, C), []).append(i)
-    groups = list(by_name.values())
-    paths = [(PenaltySpec(name, float(estimator.l1_ratio)), [Cs[i] for i in positions])
-             for name, positions in by_name.items()]
+    # The grid's rows of these C (C = inf, no penalty, is its own path, as in the grid).
+    rows = [GridPoint(row_penalty(estimator.penalty, estimator.l1_ratio, C), float(estimator.l1_ratio), C) for C in Cs]
+    groups, paths = rows_as_paths(rows)
     results = [None] * len(Cs)
     for p, j, solution in fitter.fit(X, codes, len(classes), paths):
         results[groups[p][j]] = solution

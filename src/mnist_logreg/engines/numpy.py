@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from ..plan.grid import GridPoint, group_rows
+from ..plan.grid import GridPoint, rows_as_paths
 from ..solvers.fit import PathFitter
 from ..solvers.penalties import PENALTIES
 from .base import Engine, FitResult
@@ -90,8 +90,7 @@ class NumpyEngine(Engine):
 
     def fit_path(self, X, y, n_classes, rows: Sequence[GridPoint],
                  warm_start=None) -> Iterator[tuple[int, FitResult]]:
-        groups = list(group_rows(rows).values())
-        paths = [(rows[positions[0]].spec, [float(rows[i].C) for i in positions]) for positions in groups]
+        groups, paths = rows_as_paths(rows)
         # A path starts from zero weights unless the caller hands over the solution its first
         # (smallest) C would have been warm-started from.
         starts = {}

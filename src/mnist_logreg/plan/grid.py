@@ -38,6 +38,7 @@ __all__ = [
     "parse_l1_ratios",
     "make_grid",
     "group_rows",
+    "rows_as_paths",
     "path_segments",
     "path_tasks",
 ]
@@ -176,6 +177,13 @@ def group_rows(rows: Sequence[GridPoint]) -> dict[tuple[str, float], list[int]]:
     for i, row in enumerate(rows):
         groups.setdefault((row.penalty, float(row.l1_ratio)), []).append(i)
     return groups
+
+
+def rows_as_paths(rows: Sequence[GridPoint]) -> tuple[list[list[int]], list[tuple[PenaltySpec, list[float]]]]:
+    """The rows as the solver's paths: the row positions of each path (:func:`group_rows`) and, in the
+    same order, its ``(PenaltySpec, Cs)``, so solution ``j`` of path ``p`` belongs to row ``groups[p][j]``."""
+    groups = list(group_rows(rows).values())
+    return groups, [(rows[g[0]].spec, [float(rows[i].C) for i in g]) for g in groups]
 
 
 def make_grid(penalties="l1,l2", C=DEFAULT_C, l1_ratios=0.5) -> list[GridPoint]:
