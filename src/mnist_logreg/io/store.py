@@ -213,6 +213,16 @@ class RunFolder:
         save_npz(self.partial / f"{result.task.key}.npz", compressed=False,
                  records=np.array(json.dumps(result.records)), **arrays)
 
+    def kept_tasks(self, tasks: list[Task]) -> list[Task]:
+        """Those of ``tasks`` checkpointed in ``.partial`` (what ``--resume`` will not run again).
+
+        Checkpoints are written atomically, so a file there is a finished task; one that cannot be
+        read back is run again on resume, as :meth:`load_tasks` says.
+        """
+        if not self.partial.is_dir():
+            return []
+        return [task for task in tasks if (self.partial / f"{task.key}.npz").is_file()]
+
     def load_tasks(self, tasks: list[TaskResult | Task]) -> dict[str, TaskResult]:
         """The checkpointed results of those ``tasks`` that finished; unreadable ones are skipped
         (their tasks run again)."""
