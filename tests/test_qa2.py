@@ -45,3 +45,11 @@ def test_interrupt_with_cv_counts_the_fits_kept_for_resume(tmp_path):
     assert f"{kept} of 18 fits" in message and "kept for --resume" in message, message
     assert "--resume --out" in message
     assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+
+
+# -- (5) --resume names the folder to finish ------------------------------------------------------
+def test_resume_without_out_asks_for_the_interrupted_runs_folder(tmp_path):
+    result = run_cli("run", *DIGITS, *QUICK, "--resume", cwd=tmp_path)
+    line = assert_one_line_error(result, 2, "--resume", "--out DIR")
+    assert "runs/" not in line and "--force" not in line
+    assert not (tmp_path / "runs").exists()

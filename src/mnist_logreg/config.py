@@ -115,7 +115,7 @@ class RunConfig:
     force: bool = option(False, "--force", group=OUTPUT, action="store_true", check=check_flag,
                          help="replace our results in a non-empty --out once the new ones are written")
     resume: bool = option(False, "--resume", group=OUTPUT, action="store_true", check=check_flag,
-                          help="finish an interrupted run in --out")
+                          help="finish the interrupted run in --out DIR (needs --out)")
     report: bool = option(True, "--no-report", group=OUTPUT, action="store_false", check=check_flag,
                           help="skip figures and report.html")
 

@@ -36,6 +36,10 @@ def check_run_config(config, given: Collection[str]) -> None:
 
     if config.force and config.resume:
         raise UsageError("--force and --resume: received both; allowed one of them")
+    if config.resume and config.out is None:
+        # Without --out a run names a new runs/<UTC time>: there is nothing there to resume.
+        raise UsageError("--resume: received no --out; allowed --resume only with --out DIR naming the "
+                         "interrupted run's folder (and that run's options)")
     _check_l1_ratios(config, given)
     _check_sizes(config)
     memory_cap()  # a malformed MNIST_LOGREG_MAX_MEMORY is refused now, not after loading
