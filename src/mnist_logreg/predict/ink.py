@@ -70,11 +70,14 @@ def _robust_sigma(residual: np.ndarray) -> float:
 def pixel_noise(grey: np.ndarray) -> float:
     """Deviation of the pixel noise, from neighbours' differences (strokes and gradients barely move it).
 
-    For independent noise of deviation s, the difference of two neighbours has deviation s * sqrt(2);
-    its median absolute deviation ignores the few differences that straddle an edge.
+    For independent noise of deviation s, the difference ``d`` of two neighbours has deviation
+    ``s sqrt(2)``, and the lower quartile of ``|d|`` is ``0.4506 s``. The quartile, not the median,
+    ignores the differences that straddle an edge as long as three quarters of them do not: a tight
+    crop of a bold digit is edges in about half its pairs, which made the median read the strokes as
+    noise and the picture as blank.
     """
-    d = np.diff(grey, axis=1).ravel()
-    return max(_robust_sigma(d) / np.sqrt(2.0), 1e-3)
+    d = np.abs(np.diff(grey, axis=1).ravel())
+    return max(float(np.quantile(d, 0.25)) / 0.4506, 1e-3) if d.size else 1e-3
 
 
 def page_surface(grey: np.ndarray) -> np.ndarray:
