@@ -53,3 +53,22 @@ def test_resume_without_out_asks_for_the_interrupted_runs_folder(tmp_path):
     line = assert_one_line_error(result, 2, "--resume", "--out DIR")
     assert "runs/" not in line and "--force" not in line
     assert not (tmp_path / "runs").exists()
+
+
+# -- (6) the environment variables, checked by every command --------------------------------------
+@pytest.mark.parametrize("value", ["abc", "0", "-5"])
+@pytest.mark.parametrize("command", [["datasets", "--fetch", "digits"], ["datasets", "--fetch", "mnist-5k"],
+                                     ["datasets"], ["predict", "never-read.skops", "never-read.png"]])
+def test_a_bad_max_memory_is_refused_by_every_command(tmp_path, command, value):
+    result = run_cli(*command, env={"MNIST_LOGREG_MAX_MEMORY": value}, cwd=tmp_path)
+    assert_one_line_error(result, 2, "MNIST_LOGREG_MAX_MEMORY", repr(value), "allowed")
+
+
+def test_a_home_that_is_a_file_is_named_by_the_datasets_listing(tmp_path):
+    home = tmp_path / "afile"
+    home.write_text("")
+    result = run_cli("datasets", env={"MNIST_LOGREG_HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    said = " ".join(result.stderr.split())
+    assert "MNIST_LOGREG_HOME" in said and str(home) in said and "not a folder" in said
+    assert "Traceback" not in result.stderr

