@@ -72,3 +72,35 @@ def test_a_home_that_is_a_file_is_named_by_the_datasets_listing(tmp_path):
     said = " ".join(result.stderr.split())
     assert "MNIST_LOGREG_HOME" in said and str(home) in said and "not a folder" in said
     assert "Traceback" not in result.stderr
+
+
+# -- (7) the datasets listing never cuts a path -----------------------------------------------------
+LONG_HOME = "a-data-home-with-a-name-long-enough-to-need-more-than-one-line-of-a-narrow-table"
+
+
+def test_datasets_piped_prints_every_path_whole_on_its_own_line(tmp_path):
+    home = tmp_path / LONG_HOME
+    result = run_cli("datasets", env={"MNIST_LOGREG_HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert str(home / "datasets") in lines  # the openml:NAME_OR_ID cache folder, whole
+    assert any(line.startswith(str(home / "datasets")) and line.endswith(".npz") for line in lines)
+    assert "…" not in result.stdout
+
+
+def test_datasets_in_a_narrow_terminal_folds_the_paths_instead_of_cutting_them(tmp_path, monkeypatch):
+    from argparse import Namespace
+
+    from rich.console import Console
+
+    from mnist_logreg.cli import cmd_datasets
+
+    home = tmp_path / LONG_HOME
+    monkeypatch.setenv("MNIST_LOGREG_HOME", str(home))
+    out = Console(force_terminal=True, width=80, record=True, color_system=None)
+    assert cmd_datasets(Namespace(fetch=None), out, Console(stderr=True)) == 0
+    text = out.export_text()
+    assert "…" not in text
+    # The location column's cells, read top to bottom, hold each path whole.
+    cells = "".join(line.split("│")[-2].strip() for line in text.splitlines() if line.count("│") == 5)
+    assert str(home / "datasets") in cells

@@ -184,10 +184,21 @@ def cmd_datasets(args, out: Console, err: Console) -> int:
         out.print(f"{args.fetch}: {ds.n_samples} images {ds.image_shape[0]}x{ds.image_shape[1]} from {ds.source}",
                   highlight=False)
         return 0
+    sources = list_sources()
+    if not out.is_terminal:
+        # Piped or redirected: plain lines, each location whole on its own line (a table would cut
+        # the paths to the console's width, and the path is what the user came for).
+        for s in sources:
+            cached = {True: "yes", False: "no", None: "-"}[s.get("cached")]
+            out.print(f"{s['name']} (cached: {cached}): {s['description']}", highlight=False, markup=False,
+                      soft_wrap=True)
+            out.print(f"    {s.get('location') or ''}", highlight=False, markup=False, soft_wrap=True)
+        return 0
     view = Table(title="data sources (--dataset)")
-    for c in ("name", "description", "cached", "location"):
+    for c in ("name", "description", "cached"):
         view.add_column(c)
-    for s in list_sources():
+    view.add_column("location", overflow="fold")  # a path is folded onto more lines, never cut
+    for s in sources:
         cached = {True: "yes", False: "no", None: "-"}[s.get("cached")]
         view.add_row(s["name"], s["description"], cached, str(s.get("location") or ""))
     out.print(view)
