@@ -104,3 +104,39 @@ def test_datasets_in_a_narrow_terminal_folds_the_paths_instead_of_cutting_them(t
     # The location column's cells, read top to bottom, hold each path whole.
     cells = "".join(line.split("│")[-2].strip() for line in text.splitlines() if line.count("│") == 5)
     assert str(home / "datasets") in cells
+
+
+# -- (8) smaller wording --------------------------------------------------------------------------
+@pytest.mark.parametrize("args,command", [(["run", "--bogus"], "run"), (["datasets", "extra"], "datasets"),
+                                          (["predict", "m.skops", "x.png", "--bogus"], "predict")])
+def test_an_unknown_argument_points_to_its_subcommands_help(args, command):
+    line = assert_one_line_error(run_cli(*args), 2, args[-1])
+    assert line.startswith(f"mnist-logreg {command}: error: unrecognized arguments")
+    assert line.endswith(f"(see mnist-logreg {command} --help)")
+
+
+def test_refit_none_summary_says_no_refit_and_what_the_sweep_fitted_on(tmp_path):
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from test_report import RESULTS, make_record
+
+    record = make_record(folder=tmp_path)
+    record.refit = replace(record.refit, on="none", n_samples=1000)
+    out = Console(record=True, width=200)
+    with out.capture() as captured:
+        record.print_summary(RESULTS, out, Console(stderr=True, width=200), quiet=True)
+    said = captured.get()
+    assert "refit on none" not in said
+    assert "no refit: the sweep's fit of the chosen row, trained on 1000 images: accuracy 0.9375" in said
+
+
+@pytest.mark.parametrize("label,shown", [(0.0, "(0.0)"), (3, "(3)"), ("nine", "('nine')")])
+def test_one_class_error_prints_the_plain_label(label, shown):
+    from mnist_logreg.estimators import MultinomialLogisticRegression
+
+    X = np.random.default_rng(0).random((6, 3))
+    with pytest.raises(ValueError) as refused:
+        MultinomialLogisticRegression().fit(X, np.full(6, label))
+    assert f"found 1 class {shown}" in str(refused.value) and "np." not in str(refused.value)

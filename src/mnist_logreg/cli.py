@@ -25,8 +25,20 @@ PROG = "mnist-logreg"
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2."""
 
+    #: Subcommand name -> its parser (set on the top-level parser by :func:`build_parser`).
+    commands: dict = {}
+
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        # argparse reports a subcommand's unknown arguments from the top-level parser, which would
+        # point to `mnist-logreg --help`; name the subcommand whose options they were meant for.
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            target = self.commands.get(getattr(parsed, "command", None), self)
+            target.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = sub.add_parser("datasets", parents=[common], help="list data sources and what is cached",
                               description="List the --dataset sources and the local cache.")
     datasets.add_argument("--fetch", metavar="NAME", help="download (or repair) the cache of a source, e.g. mnist")
+    parser.commands = dict(sub.choices)
     return parser
 
 
