@@ -194,6 +194,14 @@ class RefitFacts:
         """The accuracy the summary and report show: on the test set."""
         return self.accuracy_test
 
+    @property
+    def words(self) -> str:
+        """What the saved model was fitted on, for the summary: ``refit on all (70000 images)``, or
+        for ``--refit none`` the sweep's own fit, which is no refit."""
+        if self.on == "none":
+            return f"no refit: the sweep's fit of the chosen row, trained on {self.n_samples} images"
+        return f"refit on {self.on} ({self.n_samples} images)"
+
     def to_json(self) -> dict:
         return {"on": self.on, "n_samples": self.n_samples, "accuracy_train": self.accuracy_train,
                 "accuracy_test": self.accuracy_test, "accuracy": self.accuracy, "accuracy_on": self.accuracy_on,
@@ -359,8 +367,7 @@ class RunRecord:
                       f"roc_auc_test={b.score('roc_auc_test'):.4f} (chosen by {b.select_by})", highlight=False)
         if self.refit is not None:
             r = self.refit
-            out.print(f"refit on {r.on} ({r.n_samples} images): accuracy {r.accuracy:.4f} on {r.accuracy_on}",
-                      highlight=False)
+            out.print(f"{r.words}: accuracy {r.accuracy:.4f} on {r.accuracy_on}", highlight=False)
         if self.folder is not None:
             report = self.folder / "report.html"
             out.print(f"results: {self.folder}" + (f"\nreport: {report}" if report.exists() else ""),
