@@ -48,7 +48,8 @@ def _fit_codes(estimator, X, y, Cs):
     check_classification_targets(y)
     classes, codes = np.unique(y, return_inverse=True)
     if len(classes) < 2:
-        raise ValueError(f"y: found 1 class ({classes[0]!r}); at least 2 classes are needed to fit")
+        label = classes[0].item() if isinstance(classes[0], np.generic) else classes[0]  # 0.0, not np.float64(0.0)
+        raise ValueError(f"y: found 1 class ({label!r}); at least 2 classes are needed to fit")
     # The grid's rows of these C (C = inf, no penalty, is its own path, as in the grid).
     rows = [GridPoint(row_penalty(estimator.penalty, estimator.l1_ratio, C), float(estimator.l1_ratio), C) for C in Cs]
     groups, paths = rows_as_paths(rows)
