@@ -133,3 +133,21 @@ def test_skops_round_trip_in_pipeline(digits, tmp_path):
     sio.dump(fitted, tmp_path / "path.skops")
     again = sio.load(tmp_path / "path.skops", trusted=sio.get_untrusted_types(file=tmp_path / "path.skops"))
     np.testing.assert_array_equal(again.coef_path_, fitted.coef_path_)
+
+
+@pytest.mark.parametrize("estimator", [MultinomialLogisticRegression(C=0.1), MultinomialLogisticPath(Cs=[0.1])])
+def test_sample_weight_is_refused_by_name_and_none_is_accepted(digits, estimator):
+    """Weighting is not supported: scikit-learn's tools pass sample_weight by name, and the refusal must
+    say that (not a bare "unexpected keyword"); the signature stays X, y so that scikit-learn does
+    not believe the estimator weights samples."""
+    from sklearn.utils.validation import has_fit_parameter
+
+    X, y = digits
+    assert not has_fit_parameter(estimator, "sample_weight")
+    name = type(estimator).__name__
+    with pytest.raises(TypeError, match=f"sample_weight is not supported by {name}"):
+        estimator.fit(X, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(TypeError, match=f"sample_weight is not supported by {name}"):
+        make_pipeline(StandardScaler(), estimator).fit(X, y, **{f"{name.lower()}__sample_weight": np.ones(len(y))})
+    estimator.fit(X, y, sample_weight=None)
+    assert estimator.classes_.tolist() == list(range(10))

@@ -40,6 +40,24 @@ def _check_params(Cs, l1_ratio, penalty) -> None:
                          "penalty='elasticnet', l1_ratio=1; l2 is l1_ratio=0; no penalty is C=inf)")
 
 
+def _refuse_fit_params(estimator, params: dict) -> None:
+    """``fit`` takes ``X, y`` only. ``sample_weight`` gets its own message: scikit-learn's tools
+    (Pipeline, GridSearchCV, cross_validate) pass it on by name, and a bare ``TypeError`` about an
+    unexpected keyword would not say that weighting is what is missing.
+
+    The keyword is not part of ``fit``'s signature on purpose: scikit-learn reads the signature
+    (``has_fit_parameter``) to decide whether an estimator weights samples.
+    """
+    name = type(estimator).__name__
+    params = dict(params)
+    if params.pop("sample_weight", None) is not None:
+        raise TypeError(f"sample_weight is not supported by {name}: its solver and convergence certificate "
+                        "minimise the unweighted mean log-loss; allowed sample_weight=None (an unweighted fit), "
+                        "or sklearn.linear_model.LogisticRegression for weighted samples")
+    if params:
+        raise TypeError(f"{name}.fit() got an unexpected keyword argument {next(iter(params))!r}; allowed X, y")
+
+
 def _fit_codes(estimator, X, y, Cs):
     """Validate ``X, y``, encode labels and solve the path; returns the solutions in the order of ``Cs``."""
     _check_params(Cs, estimator.l1_ratio, estimator.penalty)
@@ -97,6 +115,15 @@ class MultinomialLogisticRegression(ClassifierMixin, BaseEstimator):
     n_iter_ : int
     converged_ : bool
     n_features_in_ : int
+
+    Notes
+    -----
+    * ``sample_weight`` is not supported: ``fit(X, y, sample_weight=w)`` raises ``TypeError``
+      (``sample_weight=None`` is accepted and changes nothing). The solver minimises the
+      unweighted mean log-loss.
+    * ``X`` must be dense: sparse matrices are refused (scikit-learn's "dense data is required").
+    * ``X`` may be float64 or float32 (other dtypes are converted to float64); the fitted weights
+      and the probabilities are float64 whatever the input's dtype.
     """
 
     def __init__(self, C=1.0, l1_ratio=0.0, penalty="elasticnet", tol=1e-5, max_iter=5000, memory=10,
@@ -111,8 +138,12 @@ class MultinomialLogisticRegression(ClassifierMixin, BaseEstimator):
         self.blas_threads = blas_threads
         self.solver = solver
 
-    def fit(self, X, y):
-        """Fit on ``X`` of shape (n_samples, n_features) and labels ``y`` of shape (n_samples,)."""
+    def fit(self, X, y, **params):
+        """Fit on ``X`` of shape (n_samples, n_features) and labels ``y`` of shape (n_samples,).
+
+        No other argument is taken: ``sample_weight`` is refused with a ``TypeError`` unless it is ``None``.
+        """
+        _refuse_fit_params(self, params)
         self.classes_, (result,) = _fit_codes(self, X, y, [self.C])
         self.coef_ = result.coef
         self.intercept_ = result.intercept
@@ -175,6 +206,15 @@ class MultinomialLogisticPath(BaseEstimator):
     n_iter_ : ndarray of shape (n_Cs,)
     converged_ : ndarray of shape (n_Cs,), bool
     n_features_in_ : int
+
+    Notes
+    -----
+    * ``sample_weight`` is not supported: ``fit(X, y, sample_weight=w)`` raises ``TypeError``
+      (``sample_weight=None`` is accepted and changes nothing). The solver minimises the
+      unweighted mean log-loss.
+    * ``X`` must be dense: sparse matrices are refused (scikit-learn's "dense data is required").
+    * ``X`` may be float64 or float32 (other dtypes are converted to float64); the fitted weights
+      and the probabilities are float64 whatever the input's dtype.
     """
 
     def __init__(self, Cs=(0.001, 0.01, 0.1, 1.0, 10.0), l1_ratio=0.0, penalty="elasticnet", tol=1e-5,
@@ -189,8 +229,12 @@ class MultinomialLogisticPath(BaseEstimator):
         self.blas_threads = blas_threads
         self.solver = solver
 
-    def fit(self, X, y):
-        """Fit every C on ``X`` (n_samples, n_features) and ``y`` (n_samples,)."""
+    def fit(self, X, y, **params):
+        """Fit every C on ``X`` (n_samples, n_features) and ``y`` (n_samples,).
+
+        No other argument is taken: ``sample_weight`` is refused with a ``TypeError`` unless it is ``None``.
+        """
+        _refuse_fit_params(self, params)
         Cs = [float(C) for C in np.atleast_1d(self.Cs)]
         if not Cs:
             raise ValueError("Cs: received an empty list; allowed one or more numbers > 0")
