@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default %(default)s; at most the number of classes)")
     predict.add_argument("--show", metavar="PATH", help="write a PNG sheet of every picture as the model saw it "
                          "(after framing) with its predicted label")
+    predict.add_argument("--no-frame", action="store_true", help="take pictures of exactly the training images' "
+                         "shape as they are, without finding and re-framing their ink (for training images framed "
+                         "in no consistent way, e.g. crops)")
     predict.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     datasets = sub.add_parser("datasets", parents=[common], help="list data sources and what is cached",

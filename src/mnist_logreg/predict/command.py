@@ -64,9 +64,9 @@ def predict_command(args, out: Console, err: Console, prog: str) -> int:
         with progress:
             task = progress.add_task("images", total=n)
             results = label_images(model, args.images, top, progress=lambda k: progress.advance(task, k),
-                                   keep_framed=args.show is not None)
+                                   keep_framed=args.show is not None, frame=not args.no_frame)
     else:
-        results = label_images(model, args.images, top, keep_framed=args.show is not None)
+        results = label_images(model, args.images, top, keep_framed=args.show is not None, frame=not args.no_frame)
     failed = [r for r in results if r.error]
     for r in failed:
         err.print(f"{prog}: error: {r.error}", highlight=False, markup=False, soft_wrap=True)

@@ -18,6 +18,7 @@ from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..errors import DataError
 from .ink import BOX_LEVEL, find_ink
 
 __all__ = ["ImageFraming", "ANCHORS", "BOX_RULES", "training_framing"]
@@ -129,6 +130,27 @@ class ImageFraming(TransformerMixin, BaseEstimator):
         """Rows pass through unchanged (training rows are framed already)."""
         check_is_fitted(self, "centre_")
         return validate_data(self, X, dtype=None, reset=False)
+
+    def as_is(self, grey: np.ndarray, name: str = "image") -> np.ndarray:
+        """A picture already in the training images' shape, taken as it is (``predict --no-frame``).
+
+        Its ink is neither found nor moved: for training images framed in no consistent way (crops,
+        say), re-framing a picture moves it away from how they were. Grey level ``g`` becomes the raw
+        value ``g * white``, ``white`` the brighter of the training background and full ink (255 for
+        8-bit images, 1 for pixels in [0, 1]), so a picture saved from a training image gives that image.
+
+        Raises
+        ------
+        DataError
+            When the picture is not exactly ``image_shape``.
+        """
+        check_is_fitted(self, "centre_")
+        h, w = (int(s) for s in self.image_shape)
+        grey = np.asarray(grey, dtype=np.float64)
+        if grey.shape != (h, w):
+            raise DataError(f"image {name}: {grey.shape[0]} x {grey.shape[1]} pixels; allowed exactly the model's "
+                            f"{h} x {w} under --no-frame (without it, pictures of any size are framed)")
+        return grey * max(self.background_, self.ink_)
 
     def frame(self, grey: np.ndarray, name: str = "image") -> np.ndarray:
         """Put the ink of a picture into the training frame.

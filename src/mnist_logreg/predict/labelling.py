@@ -77,7 +77,7 @@ def _framing(model):
 
 
 def label_images(model, inputs: Sequence, top: int = 3, *, progress: Callable[[int], None] | None = None,
-                 keep_framed: bool = False) -> list[Prediction]:
+                 keep_framed: bool = False, frame: bool = True) -> list[Prediction]:
     """Label every image among ``inputs``; a bad file gives a :class:`Prediction` with ``error`` set.
 
     Parameters
@@ -92,6 +92,9 @@ def label_images(model, inputs: Sequence, top: int = 3, *, progress: Callable[[i
         Called with 1 after each file.
     keep_framed : bool
         Keep each framed picture (for a contact sheet).
+    frame : bool, default=True
+        Put each picture's ink into the training frame (:meth:`.ImageFraming.frame`); ``False``
+        takes pictures of exactly the training shape as they are (:meth:`.ImageFraming.as_is`).
 
     Returns
     -------
@@ -105,7 +108,8 @@ def label_images(model, inputs: Sequence, top: int = 3, *, progress: Callable[[i
         result = Prediction(file=file, error=error)
         if error is None:
             try:
-                framed = framing.frame(read_image(file), name=file)
+                grey = read_image(file)
+                framed = framing.frame(grey, name=file) if frame else framing.as_is(grey, name=file)
             except MnistLogregError as failure:
                 result.error = " ".join(str(failure).split())
             else:
