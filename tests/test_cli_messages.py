@@ -1,4 +1,4 @@
-"""QA round 2 findings: what an interrupted run says it kept, --resume without --out, the environment
+"""What the command says: what an interrupted run kept, --resume without --out, the environment
 variables checked by every command, the datasets listing's paths, and smaller wording.
 
 A refusal is what a user meets at the command line: exit 2, one line naming what was wrong, what
