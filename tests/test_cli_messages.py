@@ -140,3 +140,12 @@ def test_one_class_error_prints_the_plain_label(label, shown):
     with pytest.raises(ValueError) as refused:
         MultinomialLogisticRegression().fit(X, np.full(6, label))
     assert f"found 1 class {shown}" in str(refused.value) and "np." not in str(refused.value)
+
+
+@pytest.mark.parametrize("command", ["run", "predict", "datasets"])
+def test_every_commands_help_names_the_environment_and_the_exit_codes(command):
+    result = run_cli(command, "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for needed in ("MNIST_LOGREG_HOME", "MNIST_LOGREG_MAX_MEMORY", "2 a bad option", "130 interrupted"):
+        assert needed in text, (needed, text[-400:])

@@ -41,6 +41,13 @@ class _Parser(argparse.ArgumentParser):
         return parsed
 
 
+#: What every subcommand's --help ends with: the environment it reads and what its exit code means.
+ENVIRONMENT = ("environment: MNIST_LOGREG_HOME is the data cache (default ~/.cache/mnist-logreg); "
+               "MNIST_LOGREG_MAX_MEMORY caps, in bytes (e.g. 4e9), the memory a sweep may plan and a data "
+               "file's header may declare. Exit codes: 0 done, 1 a data or runtime error (predict: an input "
+               "that could not be labelled), 2 a bad option, 130 interrupted.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --debug is read from argv by main() before parsing; declared here for --help and so it parses.
     common = argparse.ArgumentParser(add_help=False)
@@ -50,13 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    run = sub.add_parser("run", parents=[common], help="sweep the grid, select, refit and write the report",
+    run = sub.add_parser("run", parents=[common], epilog=ENVIRONMENT, help="sweep the grid, select, refit and write the report",
                          description="Load, split, fit every penalty x C, score by one-vs-rest ROC AUC, pick the "
                          "best, refit it and write results.csv, path.npz, model.skops, figures and report.html.")
     add_run_options(run)
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
 
-    predict = sub.add_parser("predict", parents=[common], help="label pictures with a saved model",
+    predict = sub.add_parser("predict", parents=[common], epilog=ENVIRONMENT, help="label pictures with a saved model",
                              description="Apply model.skops to PNG, JPEG or NPY pictures of any size (the format "
                              "is read from the content): each picture's ink is found, cropped and framed the way "
                              "the model's training images were, then labelled. Exit 1 if any input failed; the "
@@ -77,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "in no consistent way, e.g. crops)")
     predict.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
-    datasets = sub.add_parser("datasets", parents=[common], help="list data sources and what is cached",
+    datasets = sub.add_parser("datasets", parents=[common], epilog=ENVIRONMENT, help="list data sources and what is cached",
                               description="List the --dataset sources and the local cache.")
     datasets.add_argument("--fetch", metavar="NAME", help="download (or repair) the cache of a source, e.g. mnist")
     parser.commands = dict(sub.choices)
