@@ -9,6 +9,7 @@ scale depend on the data only and are built once for all paths.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import asdict, dataclass
 from numbers import Real
@@ -17,8 +18,9 @@ from typing import Iterator, Mapping, Sequence
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from .datafit import SoftmaxDatafit
 from .path import PathSolution, solve_path
-from .prepare import prepare_problem, use_preconditioner
+from .prepare import nonzero_columns, null_start, prepare_problem, use_preconditioner
 from .penalties import PenaltySpec
 
 __all__ = ["PathFitter", "SOLVERS"]
@@ -135,7 +137,8 @@ class PathFitter:
         """
         if not paths:
             return
-        if not X.any():
+        columns = nonzero_columns(X)
+        if not len(columns):
             yield from _intercepts_only(X, y, n_classes, paths, self.tol)
             return
         threads = self.threads(X, n_classes)
@@ -143,7 +146,7 @@ class PathFitter:
         controller = ThreadpoolController()
         with controller.limit(limits=threads, user_api="blas"):
             prepared = prepare_problem(X, y, n_classes, mixed_precision=self.mixed(X, n_classes),
-                                       preconditioner=self.preconditioned(X))
+                                       preconditioner=self.preconditioned(X), columns=columns)
         for p, (spec, Cs) in enumerate(paths):
             path = solve_path(X, y, n_classes, Cs, spec, tol=self.tol, max_iter=self.max_iter, memory=self.memory,
                               criterion="gap", start=(starts or {}).get(p), group_gram=self.solver != "owlqn",
@@ -171,24 +174,18 @@ def _intercepts_only(X: np.ndarray, y: np.ndarray, n_classes: int,
                      paths: Sequence[tuple[PenaltySpec, Sequence[float]]], tol: float,
                      ) -> Iterator[tuple[int, int, PathSolution]]:
     """Every pixel is 0 in every image: the weights multiply nothing, so zero weights (which no
-    penalty charges for) with the intercepts that fit the class frequencies are optimal for every
-    penalty and C. Each row still carries its own certificate (:func:`.gap.certified_gap`; KKT
-    without a penalty), so it says how close the intercepts came."""
-    import time
-
+    penalty charges for) with the intercepts that fit the class frequencies (:func:`.prepare.null_start`)
+    are optimal for every penalty and C. Each row still carries its own certificate
+    (:func:`.gap.certified_gap`; KKT without a penalty)."""
     from ..objective import objective_from_scores
-    from .datafit import SoftmaxDatafit
-    from .gap import certified_gap, fit_intercept
+    from .gap import certified_gap
 
     start = time.perf_counter()
     datafit = SoftmaxDatafit(np.zeros((X.shape[0], 0)), y, n_classes)
-    intercept = fit_intercept(datafit, np.zeros((X.shape[0], n_classes)), max_steps=100)
-    intercept -= intercept.mean()
-    coef = np.zeros((n_classes, X.shape[1]))
-    Z = np.broadcast_to(intercept, (X.shape[0], n_classes)).copy()
-    frequencies = np.bincount(y, minlength=n_classes) / X.shape[0]
-    probabilities = np.exp(intercept - np.logaddexp.reduce(intercept))
-    kkt = float(np.abs(probabilities - frequencies).max())  # the intercepts' gradient; the weights' is 0
+    x = null_start(datafit)
+    Z = datafit.scores(x)
+    kkt = float(np.abs(datafit.value_grad(Z)[1]).max())  # the intercepts' gradient: the only one
+    coef, intercept = np.zeros((n_classes, X.shape[1])), x[datafit.n_coef:]
     seconds = time.perf_counter() - start
     for p, (spec, Cs) in enumerate(paths):
         for j, C in enumerate(Cs):

@@ -45,11 +45,12 @@ def nonzero_columns(X: np.ndarray, block: int = 4096) -> np.ndarray:
     return np.flatnonzero(used)
 
 
-def _working_matrix(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(X_work, columns)``: X without its empty columns when that is worth a copy."""
+def _working_matrix(X: np.ndarray, columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(X_work, columns)``: X without its empty columns when that is worth a copy (``columns``: those
+    of :func:`nonzero_columns`, when the caller has them already)."""
     if X.dtype not in (np.float32, np.float64):
         X = np.asarray(X, dtype=np.float64)
-    columns = nonzero_columns(X)
+    columns = nonzero_columns(X) if columns is None else columns
     if len(columns) <= (1 - MIN_DROPPED_SHARE) * X.shape[1]:
         return take_columns(X, columns), columns
     return np.ascontiguousarray(X), np.arange(X.shape[1])
@@ -118,9 +119,11 @@ class PreparedProblem:
 
 
 def prepare_problem(X: np.ndarray, y: np.ndarray, n_classes: int, *, mixed_precision: bool = False,
-                    preconditioner: bool | None = None) -> PreparedProblem:
-    """Build the :class:`PreparedProblem` of ``(X, y)``; see :func:`solve_path` for the options."""
-    X_work, columns = _working_matrix(X)
+                    preconditioner: bool | None = None, columns: np.ndarray | None = None) -> PreparedProblem:
+    """Build the :class:`PreparedProblem` of ``(X, y)``; see :func:`solve_path` for the options.
+    ``columns`` are X's non-empty columns (:func:`nonzero_columns`) where the caller has read them;
+    at least one."""
+    X_work, columns = _working_matrix(X, columns)
     datafit = SoftmaxDatafit(X_work, y, n_classes)
     fast = CentredProblem(X_work, y, n_classes, dtype=np.float32 if mixed_precision else X_work.dtype)
     if preconditioner is None:
