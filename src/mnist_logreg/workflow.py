@@ -244,7 +244,7 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
     except KeyboardInterrupt:
         finished = _finished_rows(folder)
         _record_end(folder, record, "interrupted", finished_rows=finished)
-        raise Interrupted(f"interrupted: {_kept_words(folder, config, rows, engine, cv, finished)} in "
+        raise Interrupted(f"interrupted: {_kept_words(folder, len(rows) * config.repeats, cv, finished)} in "
                           f"{folder.path}; finish with: mnist-logreg run --resume --out {folder.destination} "
                           "(and the same options)") from None
     except BaseException as error:
@@ -267,25 +267,16 @@ def _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress
                          progress=advance, executor=executor)
 
 
-def _kept_words(folder: RunFolder, config: RunConfig, rows, engine, cv, finished: int) -> str:
+def _kept_words(folder: RunFolder, n_rows: int, cv: int | None, finished: int) -> str:
     """What an interrupted run keeps for ``--resume``, in the progress bar's unit.
 
     A row is complete (in results.csv) once its main fit and every fold's fit are; with ``--cv``
     many fits can be checkpointed while no row is complete yet, and ``--resume`` reuses them all.
     """
-    n_rows = len(rows) * config.repeats
-    words = f"{finished} of {n_rows} rows finished and kept"
-    try:
-        repeats = [config.seed + r for r in range(config.repeats)]
-        tasks = plan_tasks(rows, repeats, cv, getattr(engine, "task_unit", "path"), getattr(engine, "blas_threads", None))
-        kept = sum(len(task.positions) for task in folder.kept_tasks(tasks))
-    except Exception:  # noqa: BLE001 - the count is a courtesy: the interruption must still be reported
-        return words
-    fits = n_rows * (1 + (cv or 0))
-    if fits == n_rows:  # without folds a finished fit is a finished row
-        return words
-    return (f"{finished} of {n_rows} rows complete; {kept} of {fits} fits (cross-validation folds included) "
-            "finished and kept for --resume")
+    if not cv:  # without folds a finished fit is a finished row
+        return f"{finished} of {n_rows} rows finished and kept"
+    return (f"{finished} of {n_rows} rows complete; {folder.kept_fits()} of {n_rows * (1 + cv)} fits "
+            "(cross-validation folds included) finished and kept for --resume")
 
 
 def _finished_rows(folder: RunFolder) -> int:

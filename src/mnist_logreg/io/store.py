@@ -213,15 +213,20 @@ class RunFolder:
         save_npz(self.partial / f"{result.task.key}.npz", compressed=False,
                  records=np.array(json.dumps(result.records)), **arrays)
 
-    def kept_tasks(self, tasks: list[Task]) -> list[Task]:
-        """Those of ``tasks`` checkpointed in ``.partial`` (what ``--resume`` will not run again).
+    def kept_fits(self) -> int:
+        """Fits checkpointed in ``.partial`` (what ``--resume`` will not run again): one record each.
 
         Checkpoints are written atomically, so a file there is a finished task; one that cannot be
-        read back is run again on resume, as :meth:`load_tasks` says.
+        read back is not counted (it runs again on resume, as :meth:`load_tasks` says).
         """
-        if not self.partial.is_dir():
-            return []
-        return [task for task in tasks if (self.partial / f"{task.key}.npz").is_file()]
+        kept = 0
+        for file in sorted(self.partial.glob("*.npz")) if self.partial.is_dir() else []:
+            try:
+                with np.load(file, allow_pickle=False) as data:
+                    kept += len(json.loads(str(data["records"])))
+            except Exception:  # noqa: BLE001 - as in load_tasks: an unreadable checkpoint is not kept
+                continue
+        return kept
 
     def load_tasks(self, tasks: list[TaskResult | Task]) -> dict[str, TaskResult]:
         """The checkpointed results of those ``tasks`` that finished; unreadable ones are skipped
