@@ -37,20 +37,8 @@ def _connect(address: str) -> Client:
     """A client of the scheduler at ``address``; a UsageError naming ``--scheduler`` if none answers."""
     try:
         return Client(address, timeout=CONNECT_TIMEOUT_S)
-    except OSError as error:  # Dask's "Timed out trying to connect", DNS failures, refused connections
-        causes, cause = [], error
-        while cause is not None and len(causes) < 5:
-            causes.append(f"{type(cause).__name__} {cause}")
-            cause = cause.__cause__ or cause.__context__
-        text = " ".join(causes)
-        if "ConnectionRefused" in text or "Connection refused" in text:
-            why = f"connection refused, retried for {CONNECT_TIMEOUT_S:g} s"
-        elif "gaierror" in text or "Name or service not known" in text:
-            why = "the host name is not known"
-        elif "Timed out" in text or "TimeoutError" in text:
-            why = f"no answer within {CONNECT_TIMEOUT_S:g} s"
-        else:
-            why = " ".join(str(error).split()) or type(error).__name__
+    except OSError as error:  # Dask's "Timed out trying to connect ...", DNS failures, refused connections
+        why = " ".join(str(error).split()) or type(error).__name__
         raise UsageError(f"--scheduler: no Dask scheduler answered at {address} ({why}); allowed the address of a "
                          "running scheduler (started with `dask scheduler`), or local:N for N worker processes on "
                          "this machine") from None
@@ -72,6 +60,7 @@ class DaskExecutor:
         self._prefix = f"mnist-logreg-{uuid.uuid4().hex[:8]}"
         self._stream: list[dict] = []
         self._workers: Counter = Counter()
+        self._capped = ""  # what describe() adds when local:N asked for more workers than cores
 
     def start(self) -> None:
         """Connect to the scheduler (for ``local:N``, start the cluster first); idempotent."""
@@ -82,8 +71,10 @@ class DaskExecutor:
             # At most one single-threaded worker per core, as for --jobs (.warmup.resolve_jobs): more only
             # add processes. Loopback only, every port chosen by the system; the dashboard too
             # (``dashboard_address=None`` does not turn it off: it takes the fixed port 8787).
-            self._cluster = LocalCluster(n_workers=resolve_jobs(int(local.group(1))), threads_per_worker=1,
-                                         processes=True,
+            asked = int(local.group(1))
+            n_workers = resolve_jobs(asked)
+            self._capped = f"; {self.address.strip()}: at most one per core" if n_workers < asked else ""
+            self._cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                          host="127.0.0.1", scheduler_port=0, dashboard_address="127.0.0.1:0")
             self.client = Client(self._cluster)
         else:
@@ -126,10 +117,7 @@ class DaskExecutor:
 
     def describe(self) -> str:
         workers = self.client.scheduler_info().get("workers", {})
-        local = re.fullmatch(r"local:(\d+)", self.address.strip())
-        capped = (f"; {self.address.strip()}: at most one per core"
-                  if local and int(local.group(1)) > len(workers) else "")
-        return f"tasks on the Dask cluster at {self.client.scheduler.address} ({len(workers)} workers{capped})"
+        return f"tasks on the Dask cluster at {self.client.scheduler.address} ({len(workers)} workers{self._capped})"
 
     def check_memory(self, task_bytes: int, split_bytes: int) -> None:
         """Refuse when one worker's share does not fit its memory limit: a task per worker
