@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    run = sub.add_parser("run", parents=[common], epilog=ENVIRONMENT, help="sweep the grid, select, refit and write the report",
+    run = sub.add_parser("run", parents=[common], epilog=ENVIRONMENT,
+                         help="sweep the grid, select, refit and write the report",
                          description="Load, split, fit every penalty x C, score by one-vs-rest ROC AUC, pick the "
                          "best, refit it and write results.csv, path.npz, model.skops, figures and report.html.")
     add_run_options(run)
@@ -84,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "in no consistent way, e.g. crops)")
     predict.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
-    datasets = sub.add_parser("datasets", parents=[common], epilog=ENVIRONMENT, help="list data sources and what is cached",
+    datasets = sub.add_parser("datasets", parents=[common], epilog=ENVIRONMENT,
+                              help="list data sources and what is cached",
                               description="List the --dataset sources and the local cache.")
     datasets.add_argument("--fetch", metavar="NAME", help="download (or repair) the cache of a source, e.g. mnist")
     parser.commands = dict(sub.choices)

@@ -51,14 +51,6 @@ def _check_jobs(value, flag):
         raise UsageError(f"{flag}: received 0; allowed a whole number >= 1, or -1 for all cores")
 
 
-def _check_cv_is_used(config, given) -> None:
-    """``--cv`` given without ``--select-by roc_auc_cv`` would be silently ignored (no fold is run):
-    refuse it, as ``--l1-ratios`` is refused when no chosen penalty uses it."""
-    if "cv" in given and config.select_by != "roc_auc_cv":
-        raise UsageError(f"--cv: received {config.cv} but --select-by is {config.select_by}, which runs no "
-                         "cross-validation; allowed only with --select-by roc_auc_cv")
-
-
 DATA, GRID, FIT, SELECT, OUTPUT = "data", "grid", "fitting", "selection and refit", "output"
 
 
@@ -136,11 +128,9 @@ class RunConfig:
         for f, spec in run_options():
             if spec.check is not None:
                 spec.check(getattr(self, f.name), spec.flag)
-        given = self.given_fields() if given is None else set(given)
-        _check_cv_is_used(self, given)
         from .validation import check_run_config
 
-        check_run_config(self, given)
+        check_run_config(self, self.given_fields() if given is None else set(given))
 
     def given_fields(self) -> set[str]:
         """The fields whose value differs from the default."""

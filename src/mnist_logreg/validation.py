@@ -41,6 +41,7 @@ def check_run_config(config, given: Collection[str]) -> None:
         raise UsageError("--resume: received no --out; allowed --resume only with --out DIR naming the "
                          "interrupted run's folder (and that run's options)")
     _check_l1_ratios(config, given)
+    _check_cv_is_used(config, given)
     _check_sizes(config)
     memory_cap()  # a malformed MNIST_LOGREG_MAX_MEMORY is refused now, not after loading
     # The file system last, once every option is known to be well formed.
@@ -48,6 +49,14 @@ def check_run_config(config, given: Collection[str]) -> None:
     from .data import check_dataset_spec
 
     check_dataset_spec(config.dataset)
+
+
+def _check_cv_is_used(config, given) -> None:
+    """``--cv`` given without ``--select-by roc_auc_cv`` would be silently ignored (no fold is run):
+    refuse it, as ``--l1-ratios`` is refused when no chosen penalty uses it."""
+    if "cv" in given and config.select_by != "roc_auc_cv":
+        raise UsageError(f"--cv: received {config.cv} but --select-by is {config.select_by}, which runs no "
+                         "cross-validation; allowed only with --select-by roc_auc_cv")
 
 
 def _check_l1_ratios(config, given) -> None:
