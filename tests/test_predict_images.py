@@ -1,4 +1,4 @@
-"""QA finding 10: an oversized JPEG is refused from its header, stating its own size (as PNG does)."""
+"""An oversized JPEG is refused from its header, stating its own size (as PNG does)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, JpegImagePlugin
 
 from ..data.npz import npy_declared_bytes
 from ..errors import DataError
@@ -155,41 +155,15 @@ def _read_pil(path: Path, kind: str):
             return _pil_arrays(image)
 
 
-#: JPEG start-of-frame markers (SOF0..SOF15 but DHT, JPG and DAC), which hold the picture's size.
-_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-#: Marker segments read before giving up on finding the frame header (Pillow then decides).
-_MAX_SEGMENTS = 1024
-
-
 def _jpeg_size(path: Path) -> tuple[int, int] | None:
-    """``(width, height)`` from a JPEG's start-of-frame header, read segment by segment (every
-    segment before it is skipped by its length); ``None`` when none is found before the scan data."""
-    with open(path, "rb") as handle:
-        if handle.read(2) != b"\xff\xd8":
-            return None
-        for _ in range(_MAX_SEGMENTS):
-            if handle.read(1) != b"\xff":
-                return None
-            marker, fill = handle.read(1), 0
-            while marker == b"\xff" and fill < _MAX_SEGMENTS:  # fill bytes before a marker
-                marker, fill = handle.read(1), fill + 1
-            if not marker or marker == b"\xff":
-                return None
-            code = marker[0]
-            if code == 0x01 or 0xD0 <= code <= 0xD7:  # markers without a segment
-                continue
-            if code in (0xD9, 0xDA):  # end of image, start of scan: no frame header before
-                return None
-            length = handle.read(2)
-            if len(length) < 2 or int.from_bytes(length, "big") < 2:
-                return None
-            if code in _SOF:
-                frame = handle.read(5)
-                if len(frame) < 5:
-                    return None
-                return int.from_bytes(frame[3:5], "big"), int.from_bytes(frame[1:3], "big")
-            handle.seek(int.from_bytes(length, "big") - 2, 1)
-    return None
+    """``(width, height)`` from a JPEG's frame header, read by Pillow's own JPEG parser without its
+    decompression-bomb check (which :func:`Image.open` applies before any size is known) and without
+    decoding; ``None`` when the header cannot be parsed (``Image.open`` then says why)."""
+    try:
+        with JpegImagePlugin.JpegImageFile(path) as image:
+            return image.size
+    except (OSError, SyntaxError, ValueError, EOFError):
+        return None
 
 
 def _pil_arrays(image: Image.Image):
