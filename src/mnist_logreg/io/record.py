@@ -32,8 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..config import RunConfig
 
-__all__ = ["DatasetFacts", "SplitFacts", "Timings", "Choice", "RefitFacts", "RunRecord", "grid_means", "has_repeats", "top_rows",
-           "now_iso"]
+__all__ = ["DatasetFacts", "SplitFacts", "Timings", "Choice", "RefitFacts", "RunRecord", "grid_means", "has_repeats",
+           "top_rows", "now_iso"]
 
 
 def now_iso() -> str:

@@ -57,7 +57,7 @@ def _model_cd(x, g, D, DA, r, Wk, Wh, A, sigma, S, ridge, lam, n_classes, n_feat
     A : float32 or float64 array of shape (d, d)
         The Gram matrix; float32 for a float32 copy of X, whose gradients carry float32 rounding
         anyway: updating ``DA``, most of a coordinate step, then moves half the bytes at twice the
-        vector width (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+        vector width (BENCHMARKS.md, "Solver figures").
     sigma : float
     S : float64 array of shape (k, k)
     ridge, lam : float

@@ -16,7 +16,7 @@ and the penalty becomes :math:`\frac{\lambda_1}{\sigma} h(W') +
 \frac{\alpha}{2\sigma^2} \lVert W'\rVert_2^2` for every 1-homogeneous ``h`` (the L1 norm, the
 pixels' group norm: :meth:`.penalties.Penalty.scaled`). Zeros are kept (``W'_cj = 0`` iff
 ``W_cj = 0``), so a sparse problem is the same problem in other coordinates. (A spread per
-column measured worse (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").) The copy is float32 (half the size of
+column measured worse (BENCHMARKS.md, "Solver figures").) The copy is float32 (half the size of
 a float64 X) or X's dtype, built block by block so no float64 temporary of X's size is made.
 """
 

@@ -26,7 +26,7 @@ from .penalties import PenaltySpec
 __all__ = ["PathFitter", "SOLVERS"]
 
 #: Below this many multiply-adds per pass over X (n * d * k) one BLAS thread is faster than several
-#: (thread start-up costs more than it saves) (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+#: (thread start-up costs more than it saves) (BENCHMARKS.md, "Solver figures").
 ONE_THREAD_PASS = 2e6
 #: Below this many multiply-adds per pass, float32 iterations are on by default.
 SMALL_PASS = 5e7
@@ -59,11 +59,11 @@ class PathFitter:
         more than it saves) and leaves the BLAS default otherwise.
     solver : {"auto", "owlqn", "proxqn"}, default="auto"
         ``"proxqn"``: proximal quasi-Newton on the pixels' Gram matrix (:mod:`.proxqn`), far fewer
-        iterations (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"), each with an ``O(k d^2)`` model step; ``"owlqn"``: orthant-wise L-BFGS with
-        working sets; ``"auto"`` takes ``proxqn`` when there are at least 20 samples per feature and at
-        most 4096 features (:func:`.prepare.use_preconditioner`).
-        A penalty on pixel columns (``group``) always takes proximal quasi-Newton steps: on the
-        Gram matrix under ``"auto"`` and ``"proxqn"``, on the identity under ``"owlqn"``.
+        iterations (BENCHMARKS.md, "Solver figures"), each with an ``O(k d^2)`` model step; ``"owlqn"``:
+        orthant-wise L-BFGS with working sets; ``"auto"`` takes ``proxqn`` when there are at least 20
+        samples per feature and at most 4096 features (:func:`.prepare.use_preconditioner`). A penalty on
+        pixel columns (``group``) always takes proximal quasi-Newton steps: on the Gram matrix under
+        ``"auto"`` and ``"proxqn"``, on the identity under ``"owlqn"``.
     """
 
     tol: float = 1e-5

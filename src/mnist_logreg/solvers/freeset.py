@@ -1,17 +1,17 @@
 r"""The exact Hessian on a Newton step's free set, factorised: a preconditioner that outlives its step.
 
-The Newton tail (:mod:`.newton`) solves ``H_FF d_F = -pg_F`` on a free set ``F``: under L1 the
-support and its violators, without one every weight. Conjugate gradients preconditioned by the
-diagonal, or by the Kronecker factor of :mod:`.preconditioner`, need tens to hundreds of Hessian
-products per step once the steps are accurate, because neighbouring pixels are strongly correlated
-and confident samples bend the Hessian away from any Kronecker product (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"). ``H_FF`` itself is formed class pair by class pair (:mod:`.pairs`: a rank update per pair on
-the samples whose pair weight ``p_a p_b`` exceeds ``PAIR_THRESHOLD``, float32, no cancellation),
-the ridge ``alpha`` added on the weights, and factored by Cholesky with a small diagonal shift
-(adding one number to every class's intercept, or to every class's weight of a pixel, is a null
-direction of ``H`` without a ridge, :mod:`.nullspace`). It is a preconditioner, not the solve: the
-samples left out and float32 make it close to ``H_FF``, not equal, and conjugate gradients with it
-need few products for a tight relative residual (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
-
+The Newton tail (:mod:`.newton`) solves ``H_FF d_F = -pg_F`` on a free set ``F``: under L1 the support and
+its violators, without one every weight. Conjugate gradients preconditioned by the diagonal, or by the
+Kronecker factor of :mod:`.preconditioner`, need tens to hundreds of Hessian products per step once the
+steps are accurate, because neighbouring pixels are strongly correlated and confident samples bend the
+Hessian away from any Kronecker product (BENCHMARKS.md, "Solver figures"). ``H_FF`` itself is formed class
+pair by class pair (:mod:`.pairs`: a rank update per pair on the samples whose pair weight ``p_a p_b``
+exceeds ``PAIR_THRESHOLD``, float32, no cancellation), the ridge ``alpha`` added on the weights, and
+factored by Cholesky with a small diagonal shift (adding one number to every class's intercept, or to every
+class's weight of a pixel, is a null direction of ``H`` without a ridge, :mod:`.nullspace`). It is a
+preconditioner, not the solve: the samples left out and float32 make it close to ``H_FF``, not equal, and
+conjugate gradients with it need few products for a tight relative residual (BENCHMARKS.md, "Solver
+figures").
 A factor stays useful while the free set and the probabilities move little, which is where the
 tail spends its steps (the last Newton steps of a row, and the first of the next C on a path), so
 :class:`FactorCache` keeps the newest one per path and builds a factor of a step's free set (where
@@ -43,7 +43,7 @@ SWITCH_CG = 15
 #: ... and at most this share of what the factor would cost (in products; :meth:`FactorCache.attempts`),
 #: since an attempt that fails is paid on top of the factor: where a factor costs few products, a kept
 #: factor that the step's probabilities have moved away from (or the Kronecker preconditioner) rarely
-#: settles a step in the attempts (BENCHMARKS.md, "Measurements that used to live in the solver docstrings") ...
+#: settles a step in the attempts (BENCHMARKS.md, "Solver figures") ...
 ATTEMPT_SHARE = 0.25
 #: ... but at least this many.
 MIN_ATTEMPTS = 4
@@ -51,7 +51,7 @@ MIN_ATTEMPTS = 4
 MAX_FACTOR_PRODUCTS = 100
 #: ... counting a floating-point operation of the formation's rank updates and of the Cholesky
 #: factorisation (level-3 BLAS) as this fraction of one of a product's (level 2 at heart, bound by
-#: memory) (BENCHMARKS.md, "Measurements that used to live in the solver docstrings") ...
+#: memory) (BENCHMARKS.md, "Solver figures") ...
 LEVEL3_SHARE = 0.25
 #: ... and the free set has at most this many coordinates (the matrix, factored in place, is
 #: ``|F|^2`` float32 numbers: 256 MiB at most; every weight of 784 pixels x 10 classes fits).
@@ -194,7 +194,7 @@ class FreeSetFactor:
         symmetric and positive definite). The tail's last steps add a few weights to a large factor at
         nearly its probabilities: conjugate gradients with the bordered factor settle them in a few
         products, where with those weights on their diagonal they did not in the attempt budget and a new
-        factor was built (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+        factor was built (BENCHMARKS.md, "Solver figures").
 
         Returns ``False``, changing nothing, past ``MAX_BORDER`` and where the border's floor is not
         positive (a Schur complement that is not positive definite, on coordinates without curvature).

@@ -73,7 +73,7 @@ def fit_intercept(datafit: SoftmaxDatafit, Z: np.ndarray, max_steps: int = 20) -
     frequencies), Hessian ``mean(diag(P_i) - P_i P_i^T)``, which is singular along the all-ones
     direction, so the step is the least-squares solution. Each step is halved until the loss
     decreases (Armijo): from intercepts far from their optimum a full Newton step overshoots
-    (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"), so a shift never raises the loss.
+    (BENCHMARKS.md, "Solver figures"), so a shift never raises the loss.
     """
     target = np.bincount(datafit.y, minlength=datafit.n_classes) / datafit.n_samples
     delta = np.zeros(datafit.n_classes)

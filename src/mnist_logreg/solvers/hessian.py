@@ -20,8 +20,9 @@ __all__ = ["FreeHessian", "EXTRA_COLUMNS", "PRODUCT_BLOCK"]
 #: most this share more (a weight that reached zero, under L1, leaves its column in the copy).
 EXTRA_COLUMNS = 0.1
 #: Rows of X per block of a Hessian product: both of its matrix products run on one block before the
-#: next is read (a pass over X instead of two) (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+#: next is read (a pass over X instead of two) (BENCHMARKS.md, "Solver figures").
 PRODUCT_BLOCK = 8192
+
 
 class FreeHessian:
     """Products with the Hessian of the smooth part at one point, on the columns that can move.

@@ -17,32 +17,29 @@ weights whose gradient exceeds the penalty) ``F = f + lambda_1 |W|_1`` is smooth
         + \alpha I_W,
 
 on the free set ``F`` (non-zero weights, violating zero weights, intercepts; ``x~ = (x, 1)``; less one
-intercept and, without a ridge, one weight of every pixel whose k weights are all free, which would
-make ``H_FF`` singular: :mod:`.nullspace`, which also shifts each pixel's weights to the median
-after every step under pure L1), keeping
-every weight in its orthant: zero weights the solution moves the wrong way leave ``F``, and weights it
-moves past zero are moved to zero exactly, the system solved again for the rest
-(:func:`_orthant_direction`; fewer steps on weak l1 rows), by
-conjugate gradients, truncated at a relative residual ``min(0.5, sqrt(kkt / kkt_0))`` (``kkt`` the
-largest entry of ``pg``, ``kkt_0`` its value at the first step: the forcing term of inexact Newton
-methods that keeps the convergence superlinear). Under an L1 part the gap is first order in the
-violation on the support (scaling the dual point into the feasible box costs about the largest
-relative violation), so once a step has kept every support weight's sign the next one aims at the
-violation a gap of ``tol`` allows, a relative residual of ``tol * lambda_1 / kkt``: with the signs
-settled, the step before the certificate is then solved that far, instead of shrinking the
-violation by the loose forcing term step after step (fewer steps on l1 rows). Only where the free
-set's factor preconditions the step: without one, a tight solve costs hundreds of products and made
-rows slower (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"). A Hessian-vector product costs one pass over
-the free columns of X (both of its products block by block: :meth:`.hessian.FreeHessian.product`); the conjugate gradients
-are preconditioned by the diagonal of ``H`` or, given :class:`.preconditioner.AugmentedGram`, by the Kronecker
-factor ``(S (x) A + alpha I)^{-1}`` of :mod:`.preconditioner`, and, where forming ``H_FF`` itself
-is affordable (class pair by class pair, on the samples whose pair is uncertain: :mod:`.pairs`), by
-its Cholesky factor, kept from step to step (:mod:`.freeset`; where every weight of a row fits one, a
-step needs a few products instead of hundreds). Then, as in
-OWL-QN, a backtracking
-search along ``pi(x + t Delta)`` (``pi`` zeroes the weights that leave the orthant) with the Armijo
-condition on ``pg``. The free set is rebuilt at every step, so zero weights whose gradient crosses
-the penalty enter and weights that reach zero leave.
+intercept and, without a ridge, one weight of every pixel whose k weights are all free, which would make
+``H_FF`` singular: :mod:`.nullspace`, which also shifts each pixel's weights to the median after every step
+under pure L1), keeping every weight in its orthant: zero weights the solution moves the wrong way leave
+``F``, and weights it moves past zero are moved to zero exactly, the system solved again for the rest
+(:func:`_orthant_direction`; fewer steps on weak l1 rows), by conjugate gradients, truncated at a relative
+residual ``min(0.5, sqrt(kkt / kkt_0))`` (``kkt`` the largest entry of ``pg``, ``kkt_0`` its value at the
+first step: the forcing term of inexact Newton methods that keeps the convergence superlinear). Under an L1
+part the gap is first order in the violation on the support (scaling the dual point into the feasible box
+costs about the largest relative violation), so once a step has kept every support weight's sign the next
+one aims at the violation a gap of ``tol`` allows, a relative residual of ``tol * lambda_1 / kkt``: with the
+signs settled, the step before the certificate is then solved that far, instead of shrinking the violation
+by the loose forcing term step after step (fewer steps on l1 rows). Only where the free set's factor
+preconditions the step: without one, a tight solve costs hundreds of products and made rows slower
+(BENCHMARKS.md, "Solver figures"). A Hessian-vector product costs one pass over the free columns of X (both
+of its products block by block: :meth:`.hessian.FreeHessian.product`); the conjugate gradients are
+preconditioned by the diagonal of ``H`` or, given :class:`.preconditioner.AugmentedGram`, by the Kronecker
+factor ``(S (x) A + alpha I)^{-1}`` of :mod:`.preconditioner`, and, where forming ``H_FF`` itself is
+affordable (class pair by class pair, on the samples whose pair is uncertain: :mod:`.pairs`), by its
+Cholesky factor, kept from step to step (:mod:`.freeset`; where every weight of a row fits one, a step needs
+a few products instead of hundreds). Then, as in OWL-QN, a backtracking search along ``pi(x + t Delta)``
+(``pi`` zeroes the weights that leave the orthant) with the Armijo condition on ``pg``. The free set is
+rebuilt at every step, so zero weights whose gradient crosses the penalty enter and weights that reach zero
+leave.
 
 Under L1 without a ridge, ``H_FF`` is singular wherever columns of X are linearly dependent (exactly
 collinear features; pixels that are sums of others): along such a direction ``v`` the loss is flat
@@ -53,7 +50,7 @@ collinear columns). The steps therefore solve ``(H_FF + mu I) d_F =
 zero and leaves the free set (which the orthant rules above handle), and elsewhere it is Newton's up
 to ``mu`` against the curvature. ``mu`` is a share of the mean curvature that shrinks with the
 violation, so the convergence stays superlinear, and it adapts to the data: after a step taken whole
-the share falls, after a step the line search cut it rises (:data:`DAMPING`) (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+the share falls, after a step the line search cut it rises (:data:`DAMPING`) (BENCHMARKS.md, "Solver figures").
 
 Until a step keeps every support weight's sign, zero weights enter the free set by the size of their
 violation: only those whose pseudo-gradient is at least ``ENTER_SHARE`` of the largest among the zero
@@ -91,24 +88,24 @@ MAX_RESOLVES = 3
 #: Under L1 without a ridge, each step solves ``(H_FF + mu I) d_F = -pg_F`` (Levenberg-Marquardt; see the
 #: module docstring) with ``mu = damping * h * min(1, kkt / kkt_0)``, ``h`` the mean diagonal of ``H_FF``
 #: at the tail's first step. ``damping`` starts here (a larger fixed value took many more steps
-#: (BENCHMARKS.md, "Measurements that used to live in the solver docstrings")) ...
+#: (BENCHMARKS.md, "Solver figures")) ...
 DAMPING = 1e-3
 #: ... is multiplied by this after a step taken whole (the model was right), divided by it otherwise ...
 DAMPING_FACTOR = 0.25
 #: ... and stays within these bounds (a fixed 1e-3 left rows of a set with exactly collinear columns
-#: uncertified, where 0.1 certified them: tests/test_newton.py; (BENCHMARKS.md, "Measurements that used to live in the solver docstrings")).
+#: uncertified, where 0.1 certified them: tests/test_newton.py; BENCHMARKS.md, "Solver figures").
 MIN_DAMPING = 1e-6
 MAX_DAMPING = 1.0
 #: Below this relative gap, a step that does not halve the largest violation makes the tail's Hessian products run
 #: in X's dtype (float64) instead of float32: their rounding then limits the steps, and a row asked for a very
-#: tight gap stops lowering its violation (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+#: tight gap stops lowering its violation (BENCHMARKS.md, "Solver figures").
 PRECISE_GAP = 1e-6
 #: Under L1, a zero weight enters a step's free set when its violation is at least this share of the largest
 #: violation among the zero weights (the largest always enters).
 ENTER_SHARE = 0.3
-#: The tightest relative residual a settled step's conjugate gradients aim at. The Hessian products
-#: run in float32 until the switch to X's dtype (``PRECISE_GAP``); aiming tighter there stalled a row asked for a very tight gap, where 1e-3
-#: certifies it (tests/test_engine_numpy.py; (BENCHMARKS.md, "Measurements that used to live in the solver docstrings")).
+#: The tightest relative residual a settled step's conjugate gradients aim at. The Hessian products run in
+#: float32 until the switch to X's dtype (``PRECISE_GAP``); aiming tighter there stalled a row asked for a
+#: very tight gap, where 1e-3 certifies it (tests/test_engine_numpy.py; BENCHMARKS.md, "Solver figures").
 MIN_FORCING = 1e-3
 
 

@@ -14,7 +14,7 @@ side is not zero along ``v_j`` (the loss gradient sums to zero over the classes,
 is ``lambda_1 (#positive - #negative)``), so conjugate gradients chase a step of unbounded length
 along it and the Cholesky factor of the free set, shifted to be factorable, preconditions nothing.
 Fully free pixels do occur where the tail takes over, and then no Newton system reaches even a loose
-relative residual (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+relative residual (BENCHMARKS.md, "Solver figures").
 
 Two exact remedies, for a pure L1 penalty (no ridge):
 
@@ -22,9 +22,9 @@ Two exact remedies, for a pure L1 penalty (no ridge):
   smallest for ``t`` in the median interval of the column. Shifting each column by the point of
   that interval nearest zero lowers the objective (or leaves it) and leaves a zero weight in every
   column whose median interval does not hold zero.
-* :func:`pin_null_directions`: a fully free pixel keeps one weight fixed for the step (its first
-  zero weight in class order if it has one, the smallest otherwise), and the last class's intercept is always fixed. Any change
-  of the scores the step could make is still possible (moving one weight alone is the same, for the
+* :func:`pin_null_directions`: a fully free pixel keeps one weight fixed for the step (its first zero weight
+  in class order if it has one, the smallest otherwise), and the last class's intercept is always fixed. Any
+  change of the scores the step could make is still possible (moving one weight alone is the same, for the
   loss, as moving the other k - 1 the opposite way), and the system is no longer singular.
 """
 

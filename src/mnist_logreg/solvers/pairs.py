@@ -15,11 +15,12 @@ with ``x~ = (x, 1)`` (the intercepts' column). Each ``G_ab`` is a Gram matrix of
 (a formation as ``B^T B`` subtracted from a block diagonal would cancel to rounding wherever ``p_i``
 is nearly one-hot) and every term is positive semidefinite.
 
-That also makes the matrix cheap where it matters. Weakly regularised fits are confident: many
-samples put nearly all their probability on one class, and the weight ``p_a p_b`` of most pairs of
-a sample is tiny (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"), so the rows whose weight is below ``threshold`` are left out: ``sum_ab
-|rows_ab|`` is a small multiple of n instead of ``k (k - 1) / 2`` times n, and what is left out is a positive semidefinite matrix of small weights (the formed matrix is below H in
-the Loewner order, close to it), which a preconditioner can afford to miss (BENCHMARKS.md).
+That also makes the matrix cheap where it matters. Weakly regularised fits are confident: many samples put
+nearly all their probability on one class, and the weight ``p_a p_b`` of most pairs of a sample is tiny
+(BENCHMARKS.md, "Solver figures"), so the rows whose weight is below ``threshold`` are left out: ``sum_ab
+|rows_ab|`` is a small multiple of n instead of ``k (k - 1) / 2`` times n, and what is left out is a
+positive semidefinite matrix of small weights (the formed matrix is below H in the Loewner order, close to
+it), which a preconditioner can afford to miss (BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ Two exact reformulations are applied before solving, and one scale is fixed:
 * *Centred features.* The quasi-Newton iterations run on ``(X - mu) / sigma`` with the penalty
   rewritten for those coordinates (:mod:`.centring`); the answer is mapped back and certified on
   the original X. Centring removes the coupling between the pixel means and the intercepts, which
-  cuts the iterations on MNIST-like data (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+  cuts the iterations on MNIST-like data (BENCHMARKS.md, "Solver figures").
 * *Certificate.* Under ``criterion="gap"`` (what :class:`.fit.PathFitter` always asks for) a penalised
   row is certified by its relative duality gap ``(F - D) / F <= tol`` (:mod:`.gap`). A row without a
   penalty (``C = inf``: no finite dual), and every row under ``criterion="kkt"``, is certified instead

@@ -10,14 +10,14 @@ fits take thousands of plain quasi-Newton steps. The Hessian of the mean log-los
     \approx S \otimes A, \qquad A = \frac1n X^\top X + \delta I,\quad
     S = \frac1n \sum_i (\operatorname{diag} p_i - p_i p_i^\top),
 
-so the quasi-Newton model starts from the preconditioner ``B0 = sigma S (x) A`` (plus the exact ridge) instead of a
-multiple of the identity; the L-BFGS pairs and the scalar ``sigma`` correct the rest. ``A`` is
+so the quasi-Newton model starts from the preconditioner ``B0 = sigma S (x) A`` (plus the exact ridge)
+instead of a multiple of the identity; the L-BFGS pairs and the scalar ``sigma`` correct the rest. ``A`` is
 ``d x d`` and is computed once per fit and shared by every path (:func:`.prepare.prepare_problem`; one
-product of X with itself, about the cost of a few passes); ``delta`` keeps it invertible where pixels are (nearly) constant. ``S`` (k x k) follows
-the iterate. It is singular along the all-ones direction (adding a constant to every class's
-scores changes nothing), so the model uses ``S + 0.1 diag(S)``, which took fewer iterations than
-``diag(S)`` alone or the undamped ``S`` (whose coordinate descent crawls along the flat direction)
-(BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+product of X with itself, about the cost of a few passes); ``delta`` keeps it invertible where pixels are
+(nearly) constant. ``S`` (k x k) follows the iterate. It is singular along the all-ones direction (adding a
+constant to every class's scores changes nothing), so the model uses ``S + 0.1 diag(S)``, which took fewer
+iterations than ``diag(S)`` alone or the undamped ``S`` (whose coordinate descent crawls along the flat
+direction) (BENCHMARKS.md, "Solver figures").
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .datafit import class_curvature
 __all__ = ["GramPreconditioner", "AugmentedGram", "KroneckerPreconditioner", "class_eigen"]
 
 #: ``delta`` relative to the mean diagonal of the Gram matrix (insensitive within a wide range
-#: (BENCHMARKS.md, "Measurements that used to live in the solver docstrings")).
+#: (BENCHMARKS.md, "Solver figures")).
 DELTA = 1e-2
 #: Share of its own diagonal added to the class curvature matrix.
 CLASS_DAMPING = 0.1

@@ -30,8 +30,9 @@ def use_preconditioner(n_samples: int, n_features: int) -> bool:
     """Whether :mod:`.proxqn` (Gram preconditioner) or :mod:`.owlqn` (scalar) solves a problem of this shape.
 
     A proximal quasi-Newton step costs one or two passes over X plus ``O(k d^2)`` for the model; it
-    takes far fewer steps than OWL-QN on weakly regularised problems (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"), so it wins when a pass
-    (``n d k``) is large compared with the model, i.e. for many samples per feature.
+    takes far fewer steps than OWL-QN on weakly regularised problems (BENCHMARKS.md, "Solver figures"),
+    so it wins when a pass (``n d k``) is large compared with the model, i.e. for many samples per
+    feature.
     """
     return (n_samples >= PRECONDITIONER_MIN_SAMPLES_PER_FEATURE * n_features
             and n_features <= PRECONDITIONER_MAX_FEATURES)

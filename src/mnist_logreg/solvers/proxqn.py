@@ -17,11 +17,12 @@ at a time otherwise), or, without a non-smooth part, exactly by the two-loop rec
 ``B0^{-1}``.
 
 On Fashion-MNIST this takes far fewer steps than orthant-wise L-BFGS with a scalar initial Hessian
-(BENCHMARKS.md, "Measurements that used to live in the solver docstrings"): the preconditioner removes the pixel
-correlations, which are what make the weakly regularised problem ill-conditioned. Each step whose
-first trial is taken costs one pass over X (the step's scores and the new gradient, block by block:
-:meth:`.problem.Problem.value_grad_along`; one more where the search cuts the step), plus the model minimisation, which costs ``O(k d^2)`` per sweep and does not depend on n; so the method pays off
-when n is large compared with d, and :func:`.path.solve_path` uses it there.
+(BENCHMARKS.md, "Solver figures"): the preconditioner removes the pixel correlations, which are what make
+the weakly regularised problem ill-conditioned. Each step whose first trial is taken costs one pass over X
+(the step's scores and the new gradient, block by block: :meth:`.problem.Problem.value_grad_along`; one more
+where the search cuts the step), plus the model minimisation, which costs ``O(k d^2)`` per sweep and does
+not depend on n; so the method pays off when n is large compared with d, and :func:`.path.solve_path` uses
+it there.
 
 The iterations stop on the KKT test: the largest distance of the gradient to the penalty's
 subdifferential (:meth:`.problem.Problem.kkt`), on scores recomputed from ``x``, at most ``kkt_tol``.
@@ -46,10 +47,10 @@ __all__ = ["minimize_proxqn"]
 #: Coordinate-descent sweeps per model minimisation, at most.
 MAX_SWEEPS = 20
 #: The model is minimised until no coordinate moves by more than this share of the KKT violation.
-#: Accurate model steps pay, up to this accuracy (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+#: Accurate model steps pay, up to this accuracy (BENCHMARKS.md, "Solver figures").
 SUBPROBLEM_TOL = 0.03
 #: Past the Newton tail's usual hand-over, on a weak L1 penalty, the model is solved further: there the
-#: coordinate descent, not the model, limits each step (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+#: coordinate descent, not the model, limits each step (BENCHMARKS.md, "Solver figures").
 FINE_SWEEPS = 100
 FINE_SUBPROBLEM_TOL = 0.003
 
@@ -107,7 +108,7 @@ class _Model:
         if sy_loss > 0:
             # sigma = y^T M^{-1} y / s^T y on the loss part, M = S (x) A (the Barzilai-Borwein scale
             # that fits y to s; the other one, s^T y / s^T M s, took more steps: BENCHMARKS.md,
-            # "Measurements that used to live in the solver docstrings").
+            # "Solver figures").
             self.sigma = float(loss_y @ self.inverse_preconditioner(loss_y, 1.0, 0.0)) / sy_loss
         sy = float(s @ y)
         if sy > 1e-10 * np.linalg.norm(s) * np.linalg.norm(y):

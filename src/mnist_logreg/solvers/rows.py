@@ -34,7 +34,7 @@ ROUGH_KKT_SMOOTH = 1e-5
 #: The same for OWL-QN on working sets (an L1 part, no Gram preconditioner): since the tail's steps
 #: keep every weight in its orthant (zero weights never move the wrong way, weights stop at zero and
 #: the rest is re-solved), it takes over early at the same cost per step; earlier was faster, and
-#: earlier still no better (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+#: earlier still no better (BENCHMARKS.md, "Solver figures").
 ROUGH_KKT_L1 = 1e-2
 #: With an L1 part the quasi-Newton phase also goes on until the KKT violation is at most this share
 #: of ``lambda_1``: under a weak L1 penalty (``lambda_1`` far below ``lambda_max``) ``ROUGH_KKT`` alone
@@ -42,15 +42,15 @@ ROUGH_KKT_L1 = 1e-2
 #: in hundreds of wrong signs; with this share the tail takes fewer steps. With the Gram preconditioner
 #: too, its proximal steps then minimising each model further below ``ROUGH_KKT``
 #: (:data:`.proxqn.FINE_SWEEPS`): a weak l1 row handed over at ``ROUGH_KKT`` alone could fail to certify,
-#: while from here it does (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+#: while from here it does (BENCHMARKS.md, "Solver figures").
 ROUGH_L1 = 0.1
 #: The same share on the Gram-preconditioned path, where the tail's steps are factored (.freeset) and so
-#: cheap that handing over three times earlier pays (earlier still was slower) (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+#: cheap that handing over three times earlier pays (earlier still was slower) (BENCHMARKS.md, "Solver figures").
 ROUGH_L1_GRAM = 0.3
 #: Without an L1 part the L-BFGS phase stops at this share of the gap tolerance (checked on the
 #: centred copy; the margin absorbs the rounding between the copy and X, so the Newton tail's first
 #: certificate on X usually ends the row without a Newton step). The two gaps agree closely, so a tenth
-#: is margin enough, and a wider margin makes the rows iterate longer (BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+#: is margin enough, and a wider margin makes the rows iterate longer (BENCHMARKS.md, "Solver figures").
 GAP_MARGIN = 0.9
 #: Tightenings of the proximal iterations' KKT tolerance allowed before a gap certificate is given up.
 GAP_ROUNDS = 12
@@ -80,7 +80,8 @@ def _rounds(options: dict) -> int:
 
 
 def _certified_proxqn(problem: Problem, iterated: Problem, x: np.ndarray, preconditioner: GramPreconditioner,
-                      to_original, kkt_tol: float, options: dict, max_iter: int) -> tuple[OWLQNResult, OWLQNResult | None]:
+                      to_original, kkt_tol: float, options: dict,
+                      max_iter: int) -> tuple[OWLQNResult, OWLQNResult | None]:
     """``(rough, certified)``: :mod:`.proxqn` on ``iterated`` from ``x`` (its coordinates) to ``kkt_tol``,
     asking for the certificate on ``problem`` (X itself) at the point ``to_original`` maps each
     candidate to (:func:`_certifier`); ``certified`` is the last certificate computed, or ``None``."""
@@ -159,7 +160,7 @@ def _hand_over(problem: Problem, prepared: PreparedProblem, tol: float) -> tuple
     * proximal steps on the Gram preconditioner: a KKT violation of ``ROUGH_KKT`` times ``lambda_max`` or,
       with an L1 part, ``ROUGH_L1_GRAM * lambda_1`` if smaller; without one, the same ``ROUGH_KKT`` where every
       weight's Hessian fits one factor (``k (d + 1) <= MAX_FREE``: the tail's Newton steps then cost a
-      few products each (BENCHMARKS.md, "Measurements that used to live in the solver docstrings")), else ``ROUGH_KKT_SMOOTH * lambda_max``;
+      few products each (BENCHMARKS.md, "Solver figures")), else ``ROUGH_KKT_SMOOTH * lambda_max``;
     * OWL-QN on working sets (an L1 part): ``ROUGH_KKT_L1 * lambda_max`` and ``ROUGH_L1 * lambda_1``,
       whichever is smaller;
     * L-BFGS (no L1 part): a gap of ``GAP_MARGIN * tol`` on the centred copy (the KKT tolerance returned
@@ -213,7 +214,7 @@ def kkt_row(problem: Problem, prepared: PreparedProblem, centred: Problem, x: np
     # It aims at 0.8 tol (a weight's KKT violation v in centred coordinates is v * sigma on X,
     # up to the intercepts' part, which the certificate re-optimises): the margin absorbs float32
     # rounding, and the float64 phase finishes in a few steps where it does not (a wider margin costs
-    # more iterations: BENCHMARKS.md, "Measurements that used to live in the solver docstrings").
+    # more iterations: BENCHMARKS.md, "Solver figures").
     rough_tol = 0.8 * options["kkt_tol"]
     if gram is not None or not problem.penalty.separable:
         # Proximal steps; a non-separable penalty takes them whatever the shape of X.

@@ -19,7 +19,7 @@ its condition (at most ``d`` rounds, in practice one to three).
 The first ``S`` holds the columns with a non-zero weight at the start point and those whose
 gradient there is within ``MARGIN`` of the penalty (``|g_{cj}| \ge (1 - \text{MARGIN})
 \lambda_{1,cj}`` for some class). ``MARGIN = 0`` (only the violators) measured best:
-a margin makes the sets larger and the iterations more (BENCHMARKS.md, "Measurements that used to live in the solver docstrings"), and a wider margin (the
+a margin makes the sets larger and the iterations more (BENCHMARKS.md, "Solver figures"), and a wider margin (the
 "strong rule") makes them several times larger than the support. ``S`` is a function of
 the start point only, so a row started from the same point is solved the same way, bit for bit.
 """
