@@ -13,7 +13,7 @@ import numpy as np
 
 from .centring import CentredProblem
 from .freeset import MAX_FREE, FactorCache
-from .gap import duality_gap
+from .gap import fresh_gap
 from .newton import minimize_newton
 from .owlqn import OWLQNResult, minimize_owlqn
 from .prepare import PreparedProblem
@@ -184,7 +184,7 @@ def null_row(problem: Problem, x: np.ndarray, tol: float) -> OWLQNResult:
     certificate at ``x`` (intercepts re-optimised) ends the row without an iteration. Its primal
     value and dual point do not depend on C (no penalty is paid, the dual point needs no scaling),
     so :func:`solve_path` computes it once for all such C."""
-    gap = duality_gap(problem, x, problem.scores(x))
+    gap = fresh_gap(problem, x)
     return OWLQNResult(gap.x, 0, gap.relative <= tol, problem.kkt(gap.x, gap.grad), gap.relative, gap.primal,
                        gap.dual)
 
