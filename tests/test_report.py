@@ -300,3 +300,17 @@ def test_explorer_counts_pixels_for_group_rows_and_weights_otherwise(figures):
     data = _explorer(results)
     what = {p["name"]: [w for key, w, _ in p["stops"][0]["text"] if key == "nonzero_fraction"] for p in data["paths"]}
     assert what == {"group (l1_ratio=1)": ["pixels in use"], "l1": ["nonzero weights"]}
+
+
+def test_under_repeats_each_stop_carries_the_mean_and_spread_of_its_grid_point(figures):
+    other = RESULTS.assign(roc_auc_test=RESULTS.roc_auc_test - 0.02, nonzero_fraction=RESULTS.nonzero_fraction / 2)
+    both = pd.concat([RESULTS.assign(repeat=1), other.assign(repeat=2)], ignore_index=True)
+    data = _explorer(both, n_features=64)
+    assert data["repeats"] and [len(p["stops"]) for p in data["paths"]] == [6, 6, 1]  # the first repeat's rows
+    for path in data["paths"]:
+        for stop in path["stops"]:
+            i = stop["row"]
+            for column, key in (("roc_auc_test", "auc_test"), ("nonzero_fraction", "nonzero"),
+                                ("roc_auc_train", "auc_train")):
+                pair = np.array([RESULTS[column][i], other[column][i]])
+                assert stop["spread"][key] == pytest.approx([pair.mean(), pair.std()], abs=1e-12), (path["name"], i, key)

@@ -33,6 +33,7 @@ from markupsafe import Markup
 from ..io.record import has_repeats
 from ..solvers.penalties import KINDS
 from .labels import grid_C_labels, row_labels
+from .tables import over_repeats, with_labels
 from .formats import number, percent
 
 __all__ = ["path_names", "quantise_weights", "confusion_counts", "explorer_data", "render_explorer"]
@@ -180,11 +181,11 @@ def explorer_data(results: pd.DataFrame, coef: np.ndarray, intercept: np.ndarray
     confusion_of = dict(zip(shown, confusion))
 
     spread = {}
-    if repeats:
+    if repeats:  # each stop's mean and standard deviation over the repeats, as the curves draw them
         present = [c for c in _SPREAD if c in results.columns]
-        grouped = results.assign(_path=names).groupby(["_path", "C"], sort=False)[present]
-        spread = {key: (m, s) for key, m, s in zip(grouped.mean().index, grouped.mean().to_dict("records"),
-                                                     grouped.std(ddof=0).to_dict("records"))}
+        means, _ = over_repeats(with_labels(results), present)
+        spread = {(label, C): {c: (record[c], record[c + "_spread"]) for c in present}
+                  for label, C, record in zip(means["label"], means["C"], means.to_dict("records"))}
 
     paths: dict[str, dict] = {}
     for i in shown:
@@ -205,8 +206,7 @@ def explorer_data(results: pd.DataFrame, coef: np.ndarray, intercept: np.ndarray
         if not math.isfinite(C):
             stop["C"] = None
         if repeats:
-            mean, std = spread[(name, row["C"])]
-            stop["spread"] = {_COLUMNS[c]: [_plain(mean[c]), _plain(std[c])] for c in mean}
+            stop["spread"] = {_COLUMNS[c]: [_plain(m), _plain(s)] for c, (m, s) in spread[(name, C)].items()}
         path["stops"].append(stop)
     for path in paths.values():
         path["stops"].sort(key=lambda s: math.inf if s["C"] is None else s["C"])
