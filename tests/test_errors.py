@@ -254,6 +254,33 @@ def test_interrupt_keeps_rows_and_resume_equals_a_fresh_run(tmp_path, sig):
     assert (after.fit_seconds == after.fit_seconds_kept).all()
 
 
+def test_ctrl_c_reaches_workers_and_still_prints_one_line(tmp_path):
+    """A terminal's Ctrl-C goes to the whole process group, worker processes included: the command
+    still says one line, exits 130, keeps its rows and leaves no worker behind."""
+    import os
+
+    out = tmp_path / "run"
+    sweep = ["--dataset", "digits", "--penalties", "l1,l2,elasticnet", "--l1-ratios", "0.5", "--C", "1e-2:1e2:30",
+             "--train-size", "1000", "--test-size", "500", "--no-report", "--quiet", "--jobs", "2"]
+    process = subprocess.Popen([EXE, "run", *sweep, "--out", str(out)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert _wait_for_rows(out / "results.csv", 1, process), "sweep never reached a row"
+    workers = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True).stdout.split()
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.skip("the sweep finished before it could be interrupted")
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert stderr.strip().splitlines()[-1].startswith("mnist-logreg: interrupted:"), stderr
+    assert len(workers) > 1  # the command and its workers were in the group
+    deadline = time.time() + 30
+    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a worker outlived the command"
+
+
 def test_resume_refuses_other_data(tmp_path, idx_dir):
     out = tmp_path / "run"
     args = ["--dataset", f"idx:{idx_dir}", "--train-size", "30", "--test-size", "20", *QUICK, "--out", out]

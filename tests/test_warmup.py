@@ -152,3 +152,32 @@ except UsageError as error:
     print("refused:", str(error).split(":")[0])
 """
     assert run_fresh(code) == (["refused: --scale"], [])
+
+
+@pytest.mark.skipif(CORES < 2, reason="workers start only on more than one core")
+def test_warmed_up_workers_leave_ctrl_c_to_the_driver(tmp_path):
+    """A terminal's Ctrl-C reaches the workers too; they must not die of it with a traceback each
+    (the driver reports the interrupt in one line and stops them itself)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "warm.py"
+    script.write_text(textwrap.dedent("""
+        import os, signal, time
+        import joblib
+        from mnist_logreg.plan.warmup import warm_up
+        pids = warm_up(2).join()
+        assert len(pids) >= 1, pids
+        for pid in pids:
+            os.kill(pid, signal.SIGINT)
+        time.sleep(1.0)
+        alive = [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
+        served = set(joblib.Parallel(n_jobs=2, backend="loky")(joblib.delayed(os.getpid)() for _ in range(8)))
+        print(len(pids), len(alive), len(served - pids))
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr, done.stderr
+    started, alive, strangers = map(int, done.stdout.split())
+    assert alive == started and strangers == 0  # the same workers, still serving (none replaced)

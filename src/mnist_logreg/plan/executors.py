@@ -30,7 +30,7 @@ import joblib
 
 from ..choices import DASK_HINT, check_scheduler
 from ..engines.base import Engine
-from .tasks import SplitData, Task, TaskResult, run_task
+from .tasks import SplitData, Task, TaskResult, run_task, worker_task
 from .warmup import WarmUp, local_jobs, resolve_jobs, take_warm_up
 
 __all__ = ["LocalExecutor", "make_executor", "resolve_jobs", "check_scheduler", "DASK_HINT"]
@@ -112,7 +112,7 @@ class LocalExecutor:
         # argument would make loky start a new pool. Those defaults also pass share()'s memory-mapped
         # arrays by reference (file name and offset), never by value.
         parallel = joblib.Parallel(n_jobs=self.jobs, backend="loky", return_as="generator_unordered")
-        calls = (joblib.delayed(run_task)(t, shared[t.repeat], engine) for t in tasks)
+        calls = (joblib.delayed(worker_task)(t, shared[t.repeat], engine) for t in tasks)
         # Closing this generator (an exception in the caller, Ctrl-C) makes joblib cancel what is pending.
         for result in parallel(calls):
             self._workers[result.worker] += 1

@@ -23,7 +23,9 @@ task may run in this process, a local worker process or on a Dask worker, any nu
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -188,6 +190,24 @@ def _standardized(X_fit: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
 
     scaler = StandardScaler().fit(X_fit)
     return [scaler.transform(X).astype(X_fit.dtype, copy=False) for X in (X_fit, *others)]
+
+
+def ignore_interrupts() -> None:
+    """In a worker process: leave Ctrl-C to the driver.
+
+    A terminal's Ctrl-C reaches every process of its group, workers included. The driver turns it
+    into one line and stops its workers; a worker that took it too would print its own traceback
+    beside that line (and at worst leave loky's shared-memory bookkeeping half done). Only the main
+    thread may set a handler: a task running in a thread (a Dask worker's) keeps its process's.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def worker_task(task: Task, data: SplitData, engine: Engine) -> TaskResult:
+    """:func:`run_task` in a worker process (:func:`ignore_interrupts` first)."""
+    ignore_interrupts()
+    return run_task(task, data, engine)
 
 
 def run_task(task: Task, data: SplitData, engine: Engine) -> TaskResult:

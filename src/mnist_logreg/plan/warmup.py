@@ -56,8 +56,8 @@ class WarmUp:
         try:
             self.pids = set(joblib.Parallel(n_jobs=self.jobs, backend="loky")(
                 joblib.delayed(import_task_code)() for _ in range(self.jobs)))
-        except Exception:  # noqa: BLE001 - only a head start; the executor starts the pool itself if this failed
-            pass
+        except BaseException:  # noqa: BLE001 - only a head start; the executor starts the pool itself if this
+            pass  # failed, and a worker's own KeyboardInterrupt (the command's Ctrl-C) is the driver's to report
 
     def join(self) -> set[int]:
         """Wait until the workers have imported the task code; their process ids."""
@@ -115,9 +115,12 @@ def local_jobs(jobs: int | None, work: float | None = None) -> int:
 
 
 def import_task_code() -> int:
-    """Run in a worker: import what every task needs; the worker's process id."""
-    from . import tasks  # noqa: F401 - the import is the point: the task code, metrics, the engines' base
+    """Run in a worker: import what every task needs; the worker's process id. From here on the
+    worker leaves Ctrl-C to the driver (:func:`.tasks.ignore_interrupts`)."""
+    from . import tasks  # the import is the point: the task code, metrics, the engines' base
     from ..engines import numpy  # noqa: F401 - and the default engine with its solvers and Numba kernel
+
+    tasks.ignore_interrupts()
 
     return os.getpid()
 
