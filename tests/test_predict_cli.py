@@ -93,6 +93,21 @@ def test_show_writes_one_sheet_of_what_the_model_saw(model, pictures, tmp_path):
         assert image.format == "PNG" and image.width >= 8 * 100 and image.height >= 100
 
 
+def test_a_sheet_with_nothing_to_show_says_so_inside_its_borders():
+    """When no picture could be labelled the sheet is one sentence, which once ran off a one-cell figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mnist_logreg.predict.sheet import sheet_figure
+
+    figure = sheet_figure([], 0.0, 255.0)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    (text,) = figure.texts
+    box = text.get_window_extent(canvas.get_renderer())
+    assert "no picture" in text.get_text()
+    assert 0 <= box.x0 and box.x1 <= figure.bbox.x1 and 0 <= box.y0 and box.y1 <= figure.bbox.y1
+
+
 def _bad_pictures(folder: Path) -> dict:
     bad = {}
     bad["empty.png"] = b""

@@ -30,7 +30,9 @@ def sheet_figure(predictions, background: float = 0.0, ink: float = 255.0, colum
     shown = [p for p in predictions if p.framed is not None][:MAX_SHEET_IMAGES]
     columns = max(1, min(columns, len(shown)))
     rows = max(1, math.ceil(len(shown) / columns))
-    figure = Figure(figsize=(1.6 * columns, 1.9 * rows), dpi=100, layout="constrained")
+    # Nothing to draw: wide enough for the sentence that says so (a one-cell sheet clipped it).
+    size = (1.6 * columns, 1.9 * rows) if shown else (3.2, 1.0)
+    figure = Figure(figsize=size, dpi=100, layout="constrained")
     low, high = sorted((background, ink))
     for i, p in enumerate(shown):
         axes = figure.add_subplot(rows, columns, i + 1)
