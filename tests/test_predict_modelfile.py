@@ -2,6 +2,7 @@
 with bounded memory. Through the installed command."""
 
 import copy
+import io
 import struct
 import zipfile
 
@@ -120,3 +121,37 @@ def test_pickle_is_never_loaded_even_with_a_skops_name(run_folder, tmp_path):
     path = tmp_path / "model.skops"
     path.write_bytes(pickle.dumps(PixelScaler()))
     _refused(run_folder, path, "pickle")
+
+
+def _rewritten(source, path, change):
+    """A copy of the archive ``source`` at ``path``, each member's bytes passed through ``change(name, data)``
+    (None leaves the member out)."""
+    with zipfile.ZipFile(source) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            data = change(name, data)
+            if data is not None:
+                archive.writestr(name, data)
+    return path
+
+
+def _object_array(name, data):
+    if not name.endswith(".npy"):
+        return data
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([print], dtype=object), allow_pickle=True)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name, change, needle", [
+    ("bad-json", lambda name, data: b"{not json" if name == "schema.json" else data,
+     "unreadable skops archive (JSONDecodeError: "),
+    ("missing-member", lambda name, data: data if name == "schema.json" else None,
+     "unreadable skops archive (KeyError: "),
+    ("object-array", _object_array, "cannot be loaded (ValueError: Object arrays cannot be loaded"),
+])
+def test_a_damaged_skops_archive_says_what_is_allowed(run_folder, tmp_path, name, change, needle):
+    path = _rewritten(run_folder / "model.skops", tmp_path / f"{name}.skops", change)
+    line = _refused(run_folder, path, needle)
+    assert line.endswith("; allowed a model.skops written by `mnist-logreg run`"), line

@@ -91,6 +91,12 @@ def _bounded_archive(path: Path, data: bytes) -> bytes:
     return out.getvalue()
 
 
+def _detail(error: Exception) -> str:
+    """``Type: message`` on one line, at most 120 characters of message."""
+    message = " ".join(str(error).split())[:120]
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
 def load_model(path) -> Pipeline:
     """Load and check a pipeline written by :func:`save_model`.
 
@@ -120,7 +126,7 @@ def load_model(path) -> Pipeline:
     try:
         untrusted = set(sio.get_untrusted_types(data=data))
     except Exception as error:  # skops raises many types on malformed archives
-        raise ModelFileError(f"model file {path}: unreadable skops archive ({type(error).__name__})") from None
+        raise ModelFileError(f"model file {path}: unreadable skops archive ({_detail(error)}); {_ALLOWED}") from None
     foreign = sorted(untrusted - set(TRUSTED_TYPES))
     if foreign:
         raise ModelFileError(f"model file {path}: holds types mnist-logreg does not trust ({', '.join(foreign[:5])}); "
@@ -128,7 +134,6 @@ def load_model(path) -> Pipeline:
     try:
         model = sio.loads(data, trusted=sorted(untrusted))
     except Exception as error:
-        raise ModelFileError(f"model file {path}: cannot be loaded ({type(error).__name__}: "
-                             f"{' '.join(str(error).split())[:120]})") from None
+        raise ModelFileError(f"model file {path}: cannot be loaded ({_detail(error)}); {_ALLOWED}") from None
     check_pipeline(model, path)
     return model
