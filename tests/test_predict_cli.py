@@ -1,8 +1,10 @@
-"""`mnist-logreg predict` through the installed command: inputs, outputs, and bad pictures."""
+"""`mnist-logreg predict` through the installed command (and the Python API it is thin over): inputs,
+outputs, and bad pictures."""
 
 import csv
 import io
 import json
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -79,9 +81,12 @@ def test_options_are_checked_before_any_work(model, pictures, tmp_path):
     files, _ = pictures
     for args, needle in [(("--top", "0"), "--top"), (("--json", "--csv"), "--csv"),
                          (("--show", tmp_path / "sheet.jpg"), "--show"),
-                         (("--show", tmp_path / "missing" / "sheet.png"), "--show")]:
+                         (("--show", tmp_path / "missing" / "sheet.png"), "--show"),
+                         # a folder that looks writable but takes no new file: refused before labelling
+                         (("--show", "/proc/sheet.png"), "--show: received '/proc/sheet.png'")]:
         result = run_cli("predict", model, files[0], *args)
         assert result.returncode == 2 and needle in result.stderr and len(error_lines(result)) == 1, args
+        assert result.stdout == "" and "--out" not in result.stderr, args
 
 
 def test_show_writes_one_sheet_of_what_the_model_saw(model, pictures, tmp_path):
@@ -91,6 +96,30 @@ def test_show_writes_one_sheet_of_what_the_model_saw(model, pictures, tmp_path):
     assert result.returncode == 0, result.stderr
     with Image.open(sheet) as image:
         assert image.format == "PNG" and image.width >= 8 * 100 and image.height >= 100
+
+
+def test_a_sheet_of_more_than_200_pictures_says_it_shows_the_first_200(model, pictures, tmp_path):
+    files, _ = pictures
+    sheet = tmp_path / "sheet.png"
+    result = run_cli("predict", model, *(files * 26), "--show", sheet)  # 208 pictures
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [f"sheet: {sheet} (the first 200 of 208 labelled pictures; "
+                                          "a sheet holds at most 200)"]
+    assert len(result.stdout.splitlines()) == 208
+    with Image.open(sheet) as image:  # 10 columns, 20 rows of 1.6 x 1.9 inches at 100 dpi
+        assert (image.width, image.height) == (1600, 3800)
+    few = run_cli("predict", model, *files, "--show", sheet)
+    assert few.returncode == 0 and few.stderr.splitlines() == [f"sheet: {sheet}"]
+
+
+def test_the_api_keeps_only_the_framed_pictures_asked_for(model, pictures):
+    from mnist_logreg.io.modelfile import load_model
+    from mnist_logreg.predict import label_images
+
+    files, _ = pictures
+    results = label_images(load_model(model), files, keep_framed=3)
+    assert [r.framed is not None for r in results] == [True] * 3 + [False] * 5
+    assert all(r.framed is not None for r in label_images(load_model(model), files, keep_framed=True))
 
 
 def test_a_sheet_with_nothing_to_show_says_so_inside_its_borders():
@@ -183,3 +212,64 @@ def test_progress_bar_stays_off_when_output_is_not_a_terminal(model, pictures):
     files, _ = pictures
     result = run_cli("predict", model, *(files * 2))
     assert result.returncode == 0 and result.stderr == ""
+
+
+def test_a_fifo_named_or_in_a_folder_is_one_error_and_the_rest_is_labelled(model, pictures, tmp_path):
+    """`predict` once waited for ever on a FIFO (opening one waits for a writer)."""
+    files, _ = pictures
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(files[0].read_bytes())
+    os.mkfifo(folder / "f.png")
+    os.mkfifo(tmp_path / "named.png")
+    result = run_cli("predict", model, folder, tmp_path / "named.png", files[1], timeout=60)
+    assert result.returncode == 1
+    assert error_lines(result) == [f"mnist-logreg: error: image {path}: a FIFO (named pipe), not a regular file; "
+                                   "allowed a regular file holding a PNG, JPEG or NPY image"
+                                   for path in (folder / "f.png", tmp_path / "named.png")]
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [str(folder / "a.png"), str(files[1])]
+
+
+def test_hidden_files_in_a_folder_are_left_out_but_read_when_named(model, pictures, tmp_path):
+    """macOS copies leave `._IMG.jpg` resource forks next to the photos: they are not pictures."""
+    files, _ = pictures
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "IMG.png").write_bytes(files[0].read_bytes())
+    (folder / "._IMG.png").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    listed = run_cli("predict", model, folder)
+    assert listed.returncode == 0 and listed.stderr == ""
+    assert [line.split(":")[0] for line in listed.stdout.splitlines()] == [str(folder / "IMG.png")]
+    named = run_cli("predict", model, folder / "._IMG.png")
+    assert named.returncode == 1 and "._IMG.png: content is not an image" in error_lines(named)[0]
+
+
+def test_the_python_api_takes_one_path_and_refuses_what_it_cannot_use(model, pictures):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import mnist_logreg as ml
+
+    files, _ = pictures
+    loaded = ml.load_model(model)
+    expected = ml.label_images(loaded, [files[0]])[0]
+    for one in (str(files[0]), files[0]):
+        (result,) = ml.label_images(loaded, one)
+        assert (result.file, result.label, result.error) == (str(files[0]), expected.label, None)
+        assert ml.predict_images(loaded, one) == [{"file": str(files[0]), "label": expected.label,
+                                                   "probabilities": expected.probabilities}]
+    for top in (0, -1):
+        with pytest.raises(ValueError, match=rf"^top: received {top}; allowed a whole number >= 1"):
+            ml.label_images(loaded, files[0], top=top)
+        with pytest.raises(ValueError, match=rf"^top: received {top}; allowed a whole number >= 1"):
+            ml.predict_images(loaded, files[0], top=top)
+    X, y = np.random.default_rng(0).random((20, 64)), np.arange(20) % 10
+    for other, received in [(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y),
+                             "a Pipeline with steps standardscaler=StandardScaler, "
+                             "logisticregression=LogisticRegression"),
+                            (LogisticRegression().fit(X, y), "a LogisticRegression")]:
+        with pytest.raises(TypeError) as refused:
+            ml.label_images(other, files[0])
+        assert str(refused.value).startswith(f"model: received {received}; allowed a pipeline whose first step is "
+                                             "framing=ImageFraming, as `mnist-logreg run` writes (ml.load_model)")

@@ -9,6 +9,8 @@ the memory a file can cost is bounded by :data:`MAX_PIXELS`, whatever its compre
 from __future__ import annotations
 
 import math
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from PIL import Image, ImageOps, JpegImagePlugin
 from ..data.npz import npy_declared_bytes
 from ..errors import DataError
 
-__all__ = ["FORMATS", "MAX_PIXELS", "MIN_SIDE", "WORK_SIDE", "read_image", "sniff_format"]
+__all__ = ["FORMATS", "MAX_PIXELS", "MAX_RATIO", "MIN_SIDE", "WORK_SIDE", "read_image", "sniff_format"]
 
 #: What we decode, by the file's first bytes (never by its name).
 FORMATS = {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff", "NPY": b"\x93NUMPY"}
@@ -31,6 +33,9 @@ MAX_PIXELS = 40_000_000
 MIN_SIDE = 8
 #: Pictures are reduced (area averaging) until their longer side is at most this; ink is found there.
 WORK_SIDE = 1024
+#: Longest side over shortest side: reduced to :data:`WORK_SIDE`, a picture still keeps :data:`MIN_SIDE`
+#: pixels on its shorter side (the reduction stops short of that, so its longer side stays below 2 * WORK_SIDE).
+MAX_RATIO = WORK_SIDE // MIN_SIDE
 _ALLOWED = "allowed PNG, JPEG or NPY images (decided by content)"
 
 
@@ -58,7 +63,9 @@ def read_image(path) -> np.ndarray:
     Returns
     -------
     ndarray of shape (height, width), float64
-        At most :data:`WORK_SIDE` pixels on the longer side (larger pictures are area-reduced).
+        At most :data:`WORK_SIDE` pixels on the longer side (larger pictures are area-reduced by a
+        whole factor that keeps :data:`MIN_SIDE` pixels on the shorter side, so a picture as
+        elongated as :data:`MAX_RATIO` may keep a longer side of up to 2 * WORK_SIDE).
         Colour is turned into luma; 16-bit pictures are scaled by their real bit depth; a
         transparent picture is composited on the background that contrasts with its opaque part,
         so a stroke drawn only in the alpha channel of a canvas export shows as ink.
@@ -66,13 +73,19 @@ def read_image(path) -> np.ndarray:
     Raises
     ------
     DataError
-        One line naming the file: missing, a folder, empty, another format, too small, too large,
-        animated, truncated or otherwise undecodable.
+        One line naming the file: missing, a folder, not a regular file (a FIFO, device or socket),
+        empty, another format, too small, too large, too elongated, animated, truncated or otherwise
+        undecodable.
     """
     path = Path(path)
-    if path.is_dir():
-        raise DataError(f"image {path}: is a folder; pass the folder to `predict` to read the images in it")
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise DataError(f"image {path}: is a folder; pass the folder to `predict` to read the images in it")
+        if not stat.S_ISREG(mode):
+            # Opening a FIFO waits for a writer, and a device or socket has no picture to read.
+            raise DataError(f"image {path}: a {_file_kind(mode)}, not a regular file; allowed a regular file "
+                            "holding a PNG, JPEG or NPY image")
         with open(path, "rb") as handle:
             head = handle.read(16)
     except FileNotFoundError:
@@ -100,18 +113,32 @@ def read_image(path) -> np.ndarray:
     return _composite(grey, alpha)
 
 
-def _check_size(path, width: int, height: int, kind: str) -> None:
+def _file_kind(mode: int) -> str:
+    for test, name in [(stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket")]:
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _check_size(path, width: int, height: int, kind: str, max_pixels: int | None = MAX_PIXELS) -> None:
+    """DataError unless the picture's own size (as its header states it) may be read."""
     if min(width, height) < MIN_SIDE:
         raise DataError(f"image {path}: {width} x {height} pixels (size ({height}, {width})); "
                         f"allowed at least {MIN_SIDE} pixels a side")
-    if width * height > MAX_PIXELS:
+    if max(width, height) > MAX_RATIO * min(width, height):
+        ratio = max(width, height) / min(width, height)
+        raise DataError(f"image {path}: {width} x {height} pixels ({kind} header), sides in a ratio of "
+                        f"{f'{ratio:,.0f}' if ratio >= 1000 else f'{ratio:.4g}'}:1; allowed at most {MAX_RATIO}:1")
+    if max_pixels is not None and width * height > max_pixels:
         raise DataError(f"image {path}: {width} x {height} = {width * height:,} pixels ({kind} header); "
-                        f"allowed at most {MAX_PIXELS:,} pixels")
+                        f"allowed at most {max_pixels:,} pixels")
 
 
 def _reduction(width: int, height: int) -> int:
-    """Integer factor that brings the longer side to at most :data:`WORK_SIDE`."""
-    return max(1, math.ceil(max(width, height) / WORK_SIDE))
+    """Integer factor that brings the longer side to at most :data:`WORK_SIDE`, keeping the shorter
+    side at least :data:`MIN_SIDE` (within :data:`MAX_RATIO` the longer side then stays below 2 * WORK_SIDE)."""
+    return max(1, min(math.ceil(max(width, height) / WORK_SIDE), min(width, height) // MIN_SIDE))
 
 
 def _read_pil(path: Path, kind: str):
@@ -138,18 +165,24 @@ def _read_pil(path: Path, kind: str):
             raise DataError(f"image {path}: header claims more than {Image.MAX_IMAGE_PIXELS:,} pixels; "
                             f"allowed at most {MAX_PIXELS:,} pixels") from None
         with image:
-            if getattr(image, "n_frames", 1) > 1 or getattr(image, "is_animated", False):
+            # A multi-picture JPEG (MPO: a phone's gain map or depth map after the photo) is read as
+            # its first, primary picture, the one Image.open selects and the header sizes describe;
+            # the others are not pictures of the scene. A PNG with frames is an animation: refused.
+            if image.format != "MPO" and (getattr(image, "n_frames", 1) > 1 or getattr(image, "is_animated", False)):
                 raise DataError(f"image {path}: animated ({getattr(image, 'n_frames', '?')} frames); "
                                 "allowed a still image")
             width, height = image.size
-            if min(width, height) >= MIN_SIDE and kind == "JPEG":
+            # The picture's own size; a JPEG's pixel bound was checked above (it is decoded reduced).
+            _check_size(path, width, height, kind, None if kind == "JPEG" else MAX_PIXELS)
+            if kind == "JPEG":
                 # DCT scaling: the decoder itself produces 1/2, 1/4 or 1/8 of the size, never the whole.
                 k = _reduction(width, height)
                 if k > 1:
                     image.draft(image.mode if image.mode in ("L", "RGB") else "RGB",
                                 (math.ceil(width / k), math.ceil(height / k)))
-                    width, height = image.size
-            _check_size(path, width, height, kind)
+                if image.width * image.height > MAX_PIXELS:
+                    raise DataError(f"image {path}: {width} x {height} pixels (JPEG header) decode to "
+                                    f"{image.width * image.height:,} pixels; allowed at most {MAX_PIXELS:,}")
             image.load()
             image = ImageOps.exif_transpose(image) or image
             return _pil_arrays(image)

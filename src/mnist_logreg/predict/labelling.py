@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import glob
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from numbers import Integral
+from typing import Callable, Sequence, Union
 
 import numpy as np
 
@@ -18,6 +20,8 @@ __all__ = ["IMAGE_SUFFIXES", "Prediction", "expand_inputs", "label_images", "pre
 #: File names a folder is searched for (the content still decides the format).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".npy")
 _GLOB = set("*?[")
+#: One input, or several: a single path is one input, never a sequence of characters.
+Inputs = Union[str, os.PathLike, Sequence]
 
 
 @dataclass
@@ -46,19 +50,22 @@ class Prediction:
         return {"file": self.file, "label": self.label, "probabilities": self.probabilities, "error": self.error}
 
 
-def expand_inputs(inputs: Sequence) -> list[tuple[str, str | None]]:
+def expand_inputs(inputs: Inputs) -> list[tuple[str, str | None]]:
     """Files, folders and glob patterns, as ``(file, error)`` pairs in the order given.
 
-    A folder stands for its files whose names end in :data:`IMAGE_SUFFIXES` (sorted, not
-    recursive); a pattern that names no existing file is expanded with :mod:`glob`. A folder or
-    pattern with no image gives one pair carrying the error.
+    ``inputs`` is one str or Path, or a sequence of them. A folder stands for its files whose names
+    end in :data:`IMAGE_SUFFIXES` (sorted, not recursive), leaving out hidden names (starting with
+    ``.``, such as macOS's ``._IMG.jpg`` resource forks) as :mod:`glob` does; a file named
+    explicitly is read whatever its name. A pattern that names no existing file is expanded with
+    :mod:`glob`. A folder or pattern with no image gives one pair carrying the error.
     """
     out = []
-    for item in inputs:
+    for item in _as_list(inputs):
         text = str(item)
         path = Path(text)
         if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir())
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                           and not p.name.startswith(".") and not p.is_dir())
             if not files:
                 out.append((text, f"folder {text}: holds no .png, .jpg, .jpeg or .npy files; allowed a folder of images"))
             out.extend((str(p), None) for p in files)
@@ -72,26 +79,57 @@ def expand_inputs(inputs: Sequence) -> list[tuple[str, str | None]]:
     return out
 
 
+def _as_list(inputs: Inputs) -> list:
+    if isinstance(inputs, (str, os.PathLike)):
+        return [inputs]
+    if isinstance(inputs, bytes):
+        raise TypeError(f"inputs: received bytes {inputs[:40]!r}; allowed a str or Path, or a list of them")
+    return list(inputs)
+
+
 def _framing(model):
-    return model.named_steps["framing"]
+    """The model's ``framing`` step; TypeError naming what ``model`` is when it has none."""
+    from .framing import ImageFraming
+
+    steps = getattr(model, "named_steps", None)
+    step = steps.get("framing") if hasattr(steps, "get") else None
+    if isinstance(step, ImageFraming) and hasattr(model, "predict_proba"):
+        return step
+    if steps is None:
+        received = f"a {type(model).__name__}"
+    else:
+        received = f"a {type(model).__name__} with steps " + ", ".join(
+            f"{name}={type(value).__name__}" for name, value in steps.items())
+    raise TypeError(f"model: received {received}; allowed a pipeline whose first step is framing=ImageFraming, "
+                    "as `mnist-logreg run` writes (ml.load_model) and ml.refit_best returns")
 
 
-def label_images(model, inputs: Sequence, top: int = 3, *, progress: Callable[[int], None] | None = None,
-                 keep_framed: bool = False, frame: bool = True) -> list[Prediction]:
+def _check_top(top) -> int:
+    if isinstance(top, bool) or not isinstance(top, Integral) or top < 1:
+        raise ValueError(f"top: received {top!r}; allowed a whole number >= 1 (at most the model's classes are "
+                         "reported)")
+    return int(top)
+
+
+def label_images(model, inputs: Inputs, top: int = 3, *, progress: Callable[[int], None] | None = None,
+                 keep_framed: bool | int = False, frame: bool = True) -> list[Prediction]:
     """Label every image among ``inputs``; a bad file gives a :class:`Prediction` with ``error`` set.
 
     Parameters
     ----------
     model : Pipeline
-        As returned by :func:`~mnist_logreg.io.modelfile.load_model`.
-    inputs : sequence of str or Path
-        Files, folders or glob patterns (see :func:`expand_inputs`).
+        As returned by :func:`~mnist_logreg.io.modelfile.load_model` or
+        :func:`~mnist_logreg.refit_best`: its first step is ``framing``.
+    inputs : str, Path, or sequence of them
+        Files, folders or glob patterns (see :func:`expand_inputs`); one str or Path is one input.
     top : int
-        How many classes to report per image (at most the number of classes).
+        How many classes to report per image, at least 1 (more than the model's classes reports them all).
     progress : callable or None
         Called with 1 after each file.
-    keep_framed : bool
-        Keep each framed picture (for a contact sheet).
+    keep_framed : bool or int
+        Keep each framed picture (for a contact sheet): ``True`` for every picture, a whole number
+        for at most that many (the first labelled ones, in input order), so a sheet of a few costs
+        no memory per further picture.
     frame : bool, default=True
         Put each picture's ink into the training frame (:meth:`.ImageFraming.frame`); ``False``
         takes pictures of exactly the training shape as they are (:meth:`.ImageFraming.as_is`).
@@ -99,10 +137,18 @@ def label_images(model, inputs: Sequence, top: int = 3, *, progress: Callable[[i
     Returns
     -------
     list of Prediction, in input order
+
+    Raises
+    ------
+    TypeError
+        ``model`` has no ``framing`` step (a bare estimator, or a pipeline built by hand).
+    ValueError
+        ``top`` is not a whole number >= 1.
     """
     framing = _framing(model)
     classes = model.classes_
-    top = max(1, min(int(top), len(classes)))
+    top = min(_check_top(top), len(classes))
+    keep = float("inf") if keep_framed is True else int(keep_framed or 0)
     results, rows, where = [], [], []
     for file, error in expand_inputs(inputs):
         result = Prediction(file=file, error=error)
@@ -115,7 +161,7 @@ def label_images(model, inputs: Sequence, top: int = 3, *, progress: Callable[[i
             else:
                 rows.append(framed.ravel())
                 where.append(len(results))
-                if keep_framed:
+                if len(where) <= keep:
                     result.framed = framed
         results.append(result)
         if progress is not None:
@@ -129,8 +175,11 @@ def label_images(model, inputs: Sequence, top: int = 3, *, progress: Callable[[i
     return results
 
 
-def predict_images(model, paths, top: int = 3) -> list[dict]:
+def predict_images(model, paths: Inputs, top: int = 3) -> list[dict]:
     """Label and top-``top`` probabilities for each image file; DataError on the first bad one.
+
+    ``paths`` is one str or Path, or a sequence of them (files, folders or glob patterns); ``model``
+    and ``top`` are as in :func:`label_images`.
 
     Returns
     -------

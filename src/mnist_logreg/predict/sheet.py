@@ -1,4 +1,8 @@
-"""A contact sheet: every picture as the model saw it after framing, with its predicted label."""
+"""A contact sheet: the pictures as the model saw them after framing, with their predicted labels.
+
+A sheet draws at most :data:`MAX_SHEET_IMAGES` pictures, the first ones in input order: one figure
+of every picture would grow without bound (and be unreadable); ``predict --show`` says when it
+shows only the first ones."""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ MAX_SHEET_IMAGES = 200
 
 
 def sheet_figure(predictions, background: float = 0.0, ink: float = 255.0, columns: int = 10) -> Figure:
-    """A grid of framed pictures titled ``label (probability)`` over the file name.
+    """A grid of framed pictures titled ``label (probability)`` over the file name, the first
+    :data:`MAX_SHEET_IMAGES` of them.
 
     Parameters
     ----------
