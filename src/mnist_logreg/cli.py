@@ -78,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "probability_2, ..., error")
     predict.add_argument("--top", type=parse_whole, default=3, metavar="K", help="classes reported per picture "
                          "(default %(default)s; at most the number of classes)")
-    predict.add_argument("--show", metavar="PATH", help="write a PNG sheet of every picture as the model saw it "
-                         "(after framing) with its predicted label")
+    predict.add_argument("--show", metavar="PATH", help="write a PNG sheet of the pictures as the model saw them "
+                         "(after framing) with their predicted labels (the first 200: a sheet holds at most 200)")
     predict.add_argument("--no-frame", action="store_true", help="take pictures of exactly the training images' "
                          "shape as they are, without finding and re-framing their ink (for training images framed "
                          "in no consistent way, e.g. crops)")
