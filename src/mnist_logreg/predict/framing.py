@@ -12,6 +12,8 @@ rows through unchanged: training rows are framed already.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
@@ -20,8 +22,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import DataError
 from .ink import BOX_LEVEL, find_ink
+from .strokes import thicken, training_stroke_share
 
-__all__ = ["ImageFraming", "ANCHORS", "BOX_RULES", "training_framing"]
+__all__ = ["ImageFraming", "FramingWarning", "ANCHORS", "BOX_RULES", "training_framing"]
+
+
+class FramingWarning(UserWarning):
+    """A picture was labelled, but its framing left most of its ink out (the command prints one line)."""
 
 ANCHORS = ("mass", "box")
 BOX_RULES = ("fit", "stretch")
@@ -42,7 +49,7 @@ def training_framing(images: np.ndarray) -> dict:
     Returns
     -------
     dict
-        ``background, ink, ink_quantile, box_rule, box_long, box_shape, anchor, centre`` (the
+        ``background, ink, ink_quantile, box_rule, box_long, box_shape, anchor, centre, stroke`` (the
         fitted attributes of :class:`ImageFraming`, without the trailing underscore).
     """
     images = np.asarray(images, dtype=np.float64)
@@ -57,7 +64,7 @@ def training_framing(images: np.ndarray) -> dict:
     if len(peak) == 0:
         return dict(background=background, ink=background + polarity, ink_quantile=1.0, box_rule="fit",
                     box_long=float(max(h, w)), box_shape=(float(h), float(w)), anchor="box",
-                    centre=((h - 1) / 2.0, (w - 1) / 2.0))
+                    centre=((h - 1) / 2.0, (w - 1) / 2.0), stroke=float("nan"))
     full = float(np.median(peak))
     norm = amount / peak[:, None, None]
     inside = norm >= BOX_LEVEL
@@ -83,7 +90,8 @@ def training_framing(images: np.ndarray) -> dict:
     ink_quantile = float(np.median([np.quantile(v[m], INK_QUANTILE) for v, m in zip(norm, inside)]))
     return dict(background=background, ink=background + polarity * full, ink_quantile=ink_quantile,
                 box_rule=box_rule, box_long=float(np.median(np.maximum(box_h, box_w))),
-                box_shape=(float(np.median(box_h)), float(np.median(box_w))), anchor=anchor, centre=centre)
+                box_shape=(float(np.median(box_h)), float(np.median(box_w))), anchor=anchor, centre=centre,
+                stroke=training_stroke_share(norm, np.maximum(box_h, box_w)))
 
 
 class ImageFraming(TransformerMixin, BaseEstimator):
@@ -109,6 +117,10 @@ class ImageFraming(TransformerMixin, BaseEstimator):
         The point put at ``centre_``: the centre of mass of the ink or the centre of its box.
     centre_ : tuple of float
         ``(row, column)``, pixel ``i`` at coordinate ``i``.
+    stroke_ : float
+        Median stroke width of the training images as a share of their box's longer side (NaN when
+        none could be measured). Model files written before it existed lack it: their pictures'
+        strokes are left as they are.
     n_features_in_ : int
     """
 
@@ -170,7 +182,20 @@ class ImageFraming(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "centre_")
         h, w = (int(s) for s in self.image_shape)
         found = find_ink(np.asarray(grey, dtype=np.float64), name)
-        top, bottom, left, right = found.box
+        if found.beside > 1:
+            raise DataError(f"image {name}: holds {found.beside} separate marks side by side (several digits?), "
+                            f"which would be squashed into one; allowed one digit or item per picture (crop each)")
+        left_out = sum(found.left_out.values())
+        if left_out > found.mass_kept:
+            what = " and ".join(sorted(found.left_out))
+            warnings.warn(FramingWarning(
+                f"image {name}: most of its ink was left out as surroundings ({what}: {left_out / (left_out + found.mass_kept):.0%} "
+                f"of the ink); labelled from the rest — check it with --show"), stacklevel=2)
+        ink, box = found.ink, found.box
+        stroke = getattr(self, "stroke_", float("nan"))
+        if isinstance(stroke, float) and np.isfinite(stroke) and 0 < stroke < 1:
+            ink, box = thicken(ink, box, stroke)
+        top, bottom, left, right = box
         box_h, box_w = bottom - top + 1, right - left + 1
         # The box becomes a whole number of frame pixels, so its edges fall on pixel edges.
         if self.box_rule_ == "stretch":
@@ -183,7 +208,7 @@ class ImageFraming(TransformerMixin, BaseEstimator):
         # ...plus a margin of `edge` frame pixels on each side, for the soft edges of the strokes.
         edge = 2
         pad = int(np.ceil(edge / min(scale_r, scale_c))) + 1
-        ink = np.pad(found.ink, pad).astype(np.float32)
+        ink = np.pad(ink, pad).astype(np.float32)
         source = (left + pad - edge / scale_c, top + pad - edge / scale_r,
                   right + 1 + pad + edge / scale_c, bottom + 1 + pad + edge / scale_r)
         size = (out_w + 2 * edge, out_h + 2 * edge)
