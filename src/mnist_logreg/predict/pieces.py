@@ -45,7 +45,7 @@ LINE_ASPECT = 12.0
 FRAME_SHARE = 0.85
 #: A separate piece at least this heavy (share of the heaviest) and this tall (share of the tallest),
 #: beside the others with a gap of at least GAP of the tallest's height, is another digit.
-OTHER_MASS, OTHER_HEIGHT, GAP = 0.3, 0.5, 0.25
+OTHER_MASS, OTHER_HEIGHT, GAP = 0.3, 0.6, 0.5
 
 
 @dataclass
