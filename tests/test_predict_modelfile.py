@@ -65,6 +65,8 @@ def test_a_pixel_scaler_with_another_classifier_is_refused(run_folder, tmp_path)
     (lambda m: setattr(m.named_steps["pixels"], "image_shape", ("8", "8")), "pixels.image_shape"),
     (lambda m: setattr(m.named_steps["framing"], "centre_", (1e9, 3.0)), "framing.centre_"),
     (lambda m: setattr(m.named_steps["framing"], "ink_", m.named_steps["framing"].background_), "framing.ink_"),
+    (lambda m: setattr(m.named_steps["framing"], "stroke_", 7.0), "framing.stroke_"),
+    (lambda m: setattr(m.named_steps["framing"], "stroke_", "wide"), "framing.stroke_"),
     (lambda m: setattr(m.named_steps["logreg"], "classes_", np.zeros(10, dtype=int)), "repeats a label"),
     (lambda m: setattr(m.named_steps["logreg"], "classes_", np.arange(1)), "logreg.classes_"),
     (lambda m: setattr(m.named_steps["logreg"], "coef_", np.zeros((10, 63))), "logreg.coef_"),

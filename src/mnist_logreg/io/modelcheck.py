@@ -88,6 +88,9 @@ def _check_framing(step: ImageFraming) -> tuple[int, int]:
         raise _Bad(f"framing.centre_ is {centre!r:.60}; allowed (row, column)")
     _number(centre[0], "framing.centre_[0]", low=0.0, high=h - 1.0)
     _number(centre[1], "framing.centre_[1]", low=0.0, high=w - 1.0)
+    stroke = getattr(step, "stroke_", None)  # absent in files written before strokes were measured
+    if stroke is not None and not (isinstance(stroke, (float, np.floating)) and math.isnan(stroke)):
+        _number(stroke, "framing.stroke_", low=1e-6, high=1.0)
     return h, w
 
 

@@ -185,9 +185,11 @@ class ImageFraming(TransformerMixin, BaseEstimator):
         if found.beside > 1:
             raise DataError(f"image {name}: holds {found.beside} separate marks side by side (several digits?), "
                             f"which would be squashed into one; allowed one digit or item per picture (crop each)")
-        left_out = sum(found.left_out.values())
+        # A desk all round the sheet outweighs any digit and is never the subject: no warning for it.
+        doubtful = {why: mass for why, mass in found.left_out.items() if why != "desk"}
+        left_out = sum(doubtful.values())
         if left_out > found.mass_kept:
-            what = " and ".join(sorted(found.left_out))
+            what = " and ".join(sorted(doubtful))
             warnings.warn(FramingWarning(
                 f"image {name}: most of its ink was left out as surroundings ({what}: {left_out / (left_out + found.mass_kept):.0%} "
                 f"of the ink); labelled from the rest — check it with --show"), stacklevel=2)

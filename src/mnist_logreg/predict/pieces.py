@@ -8,7 +8,8 @@ framed as before:
 * a piece touching the picture's border (the desk, the shadow, the page's edge) — a digit is
   photographed whole: when the ink inside weighs at least :data:`KEEP_MASS` of it, or at least a
   detached stroke's share and the border piece is solid (:data:`SOLID` times wider than the
-  strokes inside) or surrounds that ink (a desk around the sheet);
+  strokes inside) or surrounds that ink; when the piece is both solid and all round the ink (a desk
+  around the sheet), :data:`KEEP_FAINT_MASS` of it is enough;
 * a long thin straight line: the two axes of the piece's pixel cloud (its second moments) differ
   by more than :data:`LINE_ASPECT`, and the piece is longer than the other ink is tall (a 1 or a
   7's bar is no longer than the digit);
@@ -35,6 +36,8 @@ __all__ = ["Pieces", "choose_pieces", "KEEP_MASS", "KEEP_NEAR_MASS", "LINE_ASPEC
 KEEP_MASS = 0.15
 #: ...unless they are at least this heavy and touch the heaviest piece's box (a detached stroke).
 KEEP_NEAR_MASS = 0.02
+#: ...and inside a solid border piece that surrounds it, this share of that piece is enough (a desk).
+KEEP_FAINT_MASS = 0.001
 #: Shorter side (pixels) from which a picture is taken as a photograph with surroundings.
 SURROUNDINGS_MIN_SIDE = 64
 #: A border piece this many times wider than the strokes inside is a solid region (desk, shadow).
@@ -57,7 +60,9 @@ class Pieces:
     kept : ndarray of bool, shape (height, width)
         Pixels of the kept pieces.
     left_out : dict
-        ``{reason: mass}`` of the ink left out as ``"border"``, ``"line"`` or ``"frame"``.
+        ``{reason: mass}`` of the ink left out as ``"desk"`` (a solid region all round the rest: the
+        desk around a sheet, never the subject), ``"border"`` (another piece touching the border),
+        ``"line"`` or ``"frame"``.
     mass_kept : float
     beside : int
         How many separate, similar pieces stand side by side among the kept ones (1: one subject).
@@ -129,10 +134,16 @@ def choose_pieces(labels: np.ndarray, count: int, amount: np.ndarray, surroundin
         centre = tuple(int(round(v)) for v in ndimage.center_of_mass(labels == inner + 1))
         for i in np.flatnonzero(touches):
             piece = labels == i + 1
-            if mass[inner] >= KEEP_MASS * mass[i] or (
-                    mass[inner] >= KEEP_NEAR_MASS * mass[i]
-                    and (_radius(piece[boxes[i]], amount[boxes[i]]) >= SOLID * inner_radius
-                         or ndimage.binary_fill_holes(piece)[centre])):
+            if mass[inner] >= KEEP_MASS * mass[i]:
+                candidate[i], reason[i] = False, "border"
+                continue
+            solid = _radius(piece[boxes[i]], amount[boxes[i]]) >= SOLID * inner_radius
+            surrounds = bool(ndimage.binary_fill_holes(piece)[centre])
+            # A solid region all round the ink (a desk round the sheet) is surroundings however
+            # light the digit is (a thin 1 weighs ~1 % of a desk); one condition alone needs more.
+            if solid and surrounds and mass[inner] >= KEEP_FAINT_MASS * mass[i]:
+                candidate[i], reason[i] = False, "desk"
+            elif mass[inner] >= KEEP_NEAR_MASS * mass[i] and (solid or surrounds):
                 candidate[i], reason[i] = False, "border"
     # 2. Lines and frames, judged against the heaviest remaining piece.
     for _ in range(2 if surroundings else 0):  # once more when the heaviest piece was itself a line or a frame
