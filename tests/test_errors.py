@@ -281,6 +281,29 @@ def test_ctrl_c_reaches_workers_and_still_prints_one_line(tmp_path):
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a worker outlived the command"
 
 
+def test_sigterm_after_the_sweep_stops_the_refit_like_ctrl_c(tmp_path):
+    """SIGTERM while the best row is refitted: exit 130, run.json "interrupted", no worker left
+    (the default action once killed the driver alone, leaving run.json "running")."""
+    out = tmp_path / "run"
+    sweep = ["--dataset", "mnist-5k", "--train-size", "1500", "--test-size", "500", "--C", "1e-2:1e1:9",
+             "--jobs", "2", "--quiet"]
+    process = subprocess.Popen([EXE, "run", *sweep, "--out", str(out)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert _wait_for_rows(out / "results.csv", 18, process), "sweep never finished"
+    workers = subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True, text=True).stdout.split()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.skip("the run finished before it could be stopped")
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "--resume" in stderr, stderr
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+    deadline = time.time() + 30
+    while time.time() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a worker outlived the command"
+
+
 def test_resume_refuses_other_data(tmp_path, idx_dir):
     out = tmp_path / "run"
     args = ["--dataset", f"idx:{idx_dir}", "--train-size", "30", "--test-size", "20", *QUICK, "--out", out]

@@ -101,7 +101,7 @@ def package_versions() -> dict:
 
 @contextmanager
 def _sigterm_as_interrupt():
-    """Treat SIGTERM like Ctrl-C for the duration of the sweep (main thread only)."""
+    """Treat SIGTERM like Ctrl-C for the duration of a run (main thread only)."""
     def handler(signum, frame):
         raise KeyboardInterrupt
 
@@ -236,11 +236,16 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
         raise
     record.folder = folder.path  # the default runs/<time> is only named once claimed
     try:
-        record.write()
-        sweep = _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings, executor)
-        record.executor = sweep.executor
-        _select_refit_report(config, folder, dataset, split, rows, engine, sweep, record)
-        folder.commit()
+        # SIGTERM stops every stage like Ctrl-C, the refit and the report as well as the sweep: run.json
+        # then says "interrupted" and the workers are shut down (the default action killed the driver
+        # alone, leaving run.json "running" and the workers orphaned).
+        with _sigterm_as_interrupt():
+            record.write()
+            sweep = _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings,
+                           executor)
+            record.executor = sweep.executor
+            _select_refit_report(config, folder, dataset, split, rows, engine, sweep, record)
+            folder.commit()
     except KeyboardInterrupt:
         finished = _finished_rows(folder)
         _record_end(folder, record, "interrupted", finished_rows=finished)
@@ -255,10 +260,10 @@ def run_experiment(config: RunConfig, *, command: str = "", progress: Callable |
 
 
 def _sweep(config, folder, splits, split, rows, engine, cv, task_bytes, progress, say, timings, executor):
-    """Fit every row (and fold, and repeat) not already checkpointed; SIGTERM stops it like Ctrl-C."""
+    """Fit every row (and fold, and repeat) not already checkpointed."""
     total = len(rows) * (1 + (cv or 0)) * config.repeats
     advance = progress(total) if progress else None
-    with _sigterm_as_interrupt(), timings.measure("sweep_s"), executor:
+    with timings.measure("sweep_s"), executor:
         executor.check_memory(task_bytes, split.X_train.nbytes + split.X_test.nbytes)
         say(f"sweeping {len(rows)} grid rows" + (f" x {config.repeats} splits" if config.repeats > 1 else "")
             + f" with engine {engine.name}" + (f" and {cv}-fold cross-validation" if cv else "")
