@@ -256,6 +256,23 @@ def test_confusion_counts_agree_with_scikit_learn():
         np.testing.assert_array_equal(counts[r], confusion_matrix(y, predicted, labels=range(4)))
 
 
+@pytest.mark.parametrize("classes", [[0.5, 1.5, 2.5], ["cat", "dog", "eel"], [3, 7, 9]])
+def test_confusion_figures_count_any_labels_a_data_set_may_have(classes):
+    """Labels 0.5, 1.5, ... once crashed the report after a whole sweep (scikit-learn calls them continuous)."""
+    from mnist_logreg.report import figures, raster
+    from mnist_logreg.report.tables import class_counts
+
+    truth = [classes[i] for i in (0, 0, 1, 2, 2, 2)]
+    guess = [classes[i] for i in (0, 1, 1, 2, 0, 2)]
+    expected = np.array([[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    np.testing.assert_array_equal(class_counts(np.array(truth, dtype=object), np.array(guess, dtype=object), classes),
+                                  expected)
+    assert raster.confusion_matrix(np.array(truth), np.array(guess), classes)[:8] == b"\x89PNG\r\n\x1a\n"
+    figure = figures.confusion_matrix_figure(np.array(truth), np.array(guess), classes)
+    shown = [t.get_text() for t in figure.axes[0].texts]
+    assert shown == [str(v) for v in expected.ravel()]
+
+
 def _explorer(results, n_features=64, shape=(8, 8), classes=range(10), seed=0):
     rng = np.random.default_rng(seed)
     coef = rng.normal(size=(len(results), len(classes), n_features))

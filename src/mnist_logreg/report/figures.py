@@ -30,7 +30,7 @@ from .raster import (as_images as _as_images, grid_shape as _grid_shape, panel_s
                      MAX_PIXELS, sample_positions, weight_scale)
 from ..select import select_best
 from .labels import NO_PENALTY_COLUMN, format_C, grid_C_labels, penalty_label, row_labels  # noqa: F401 (re-exported)
-from .tables import auc_tables, over_repeats as _over_repeats, split_finite as _split_finite, with_labels as _with_labels
+from .tables import auc_tables, class_counts, over_repeats as _over_repeats, split_finite as _split_finite, with_labels as _with_labels
 
 __all__ = [
     "penalty_label",
@@ -366,8 +366,8 @@ def confusion_matrix_figure(y_true, y_pred, classes) -> Figure:
     ax = fig.subplots()
     from sklearn.metrics import ConfusionMatrixDisplay  # only this figure needs it
 
-    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=classes, ax=ax, cmap="Blues",
-                                            colorbar=False)
+    ConfusionMatrixDisplay(class_counts(y_true, y_pred, classes), display_labels=classes).plot(
+        ax=ax, cmap="Blues", colorbar=False)
     accuracy = float(np.mean(y_true == y_pred)) if len(y_true) else float("nan")
     ax.set_title(f"Confusion matrix: {len(y_true)} images, accuracy {accuracy:.1%}")
     return fig

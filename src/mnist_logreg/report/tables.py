@@ -11,7 +11,7 @@ import pandas as pd
 from ..io.record import has_repeats
 from .labels import NO_PENALTY_COLUMN, grid_C_labels, row_labels
 
-__all__ = ["with_labels", "split_finite", "over_repeats", "auc_tables"]
+__all__ = ["with_labels", "split_finite", "over_repeats", "auc_tables", "class_counts"]
 
 
 def with_labels(results: pd.DataFrame) -> pd.DataFrame:
@@ -71,3 +71,21 @@ def auc_tables(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     exists. Under ``--repeats``, the mean over repeats."""
     frame, _ = over_repeats(with_labels(results), ["roc_auc_train", "roc_auc_test"])
     return _auc_table(frame, "roc_auc_train"), _auc_table(frame, "roc_auc_test")
+
+
+def class_counts(y_true, y_pred, classes: Sequence) -> np.ndarray:
+    """Confusion counts, true classes (rows) against predicted ones (columns), in the order of ``classes``.
+
+    The labels are matched to ``classes`` by value and counted by position, so any labels a data set
+    may have count alike: scikit-learn's ``confusion_matrix`` refuses float labels that are not whole
+    numbers (0.5, 1.5, ...) as "continuous", which a report drawn after a whole sweep must not.
+    """
+    from sklearn.metrics import confusion_matrix  # only the confusion figures need it
+
+    position = {c: i for i, c in enumerate(np.asarray(classes).tolist())}
+    k = len(position)
+    if not len(y_true):
+        return np.zeros((k, k), np.int64)
+    true = np.array([position[v] for v in np.asarray(y_true).tolist()])
+    pred = np.array([position[v] for v in np.asarray(y_pred).tolist()])
+    return confusion_matrix(true, pred, labels=np.arange(k))
