@@ -119,6 +119,22 @@ def test_each_path_shows_its_rows_at_first_middle_and_last_stop(page, run_folder
     assert page.problems == []
 
 
+def test_the_weight_scale_is_stated_and_a_row_without_weights_says_so(page, run_folder):
+    """l1 at C = 0.01 keeps no weight: its caption once read 'full colour is a weight of ±1.3e+2'."""
+    results = pd.read_csv(run_folder / "results.csv")
+    l1 = results[results.penalty == "l1"].sort_values("C")
+    assert l1.nonzero_fraction.iloc[0] == 0 and l1.nonzero_fraction.iloc[-1] > 0
+    _role(page, "path").select_option("l1")
+    _go_to(page, 0)
+    assert "Every weight of this row is zero" in _role(page, "weight-scale").text_content()
+    _go_to(page, len(l1) - 1)
+    caption = _role(page, "weight-scale").text_content()
+    top = float(caption.split("\u00b1")[1].split(";")[0])
+    coef = np.load(run_folder / "path.npz")["coef"][l1.index[-1]]
+    assert top == pytest.approx(np.abs(coef).max(), rel=0.05)  # written with two significant digits
+    assert page.problems == []
+
+
 def test_it_starts_at_the_chosen_row_and_arrow_keys_move_it(page, run_folder):
     best = json.loads((run_folder / "best.json").read_text())
     results = pd.read_csv(run_folder / "results.csv")

@@ -88,7 +88,7 @@
   }
 
   var canvases = [];
-  var scaleText = el("p", { "class": "ex-scale" });
+  var scaleText = el("p", { "class": "ex-scale", "data-role": "weight-scale" });
 
   function buildWeights() {
     var zoom = Math.max(1, Math.floor(84 / Math.max(width, height)));
@@ -135,9 +135,13 @@
       }
       context.putImageData(image, 0, 0);
     });
-    var top = stop.scale * 127;
-    scaleText.textContent = "One colour scale for all " + nClasses + " images of this row: " +
-      "full colour is a weight of \u00b1" + top.toPrecision(2) + "; white is exactly zero.";
+    var nonzero = false;
+    for (var i = 0; i < q.length && !nonzero; i++) nonzero = q[i] !== 0;
+    // A row whose weights are all zero has no scale to state (max |W| / 127 is 0): say what it shows.
+    scaleText.textContent = nonzero ?
+      "One colour scale for all " + nClasses + " images of this row: full colour is a weight of \u00b1" +
+        (stop.scale * 127).toPrecision(2) + "; white is exactly zero." :
+      "Every weight of this row is zero (all " + nClasses + " images are white): the penalty removed them all.";
   }
 
   // ---- the scores ----------------------------------------------------------------------------------
