@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from mnist_logreg.io.atomic import write_bytes, write_text
+from mnist_logreg.io.atomic import naming, write_bytes, write_text
 
 
 def test_replaces_the_file_whole_and_leaves_no_temporary(tmp_path):
@@ -56,3 +56,27 @@ def test_importing_the_package_never_touches_the_umask():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_full_disk_is_reported_with_the_file_it_was_writing(tmp_path, monkeypatch):
+    """ENOSPC comes from a write on an open descriptor, without a file name; the user's one line
+    said 'a file: No space left on device'."""
+    import errno
+
+    from mnist_logreg.errors import one_line_os_error
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    target = tmp_path / "results.csv"
+    with pytest.raises(OSError) as caught:
+        write_text(target, "a,b\n")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert one_line_os_error(caught.value).startswith(f"{target}: No space left on device; the disk is full")
+    assert not list(tmp_path.iterdir())  # no temporary left behind
+
+    # The same for results.csv, appended to in place as rows finish.
+    with pytest.raises(OSError) as caught, naming(target):
+        full(0)
+    assert caught.value.filename == str(target)

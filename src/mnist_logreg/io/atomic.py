@@ -15,7 +15,7 @@ from typing import IO, Iterator
 
 import numpy as np
 
-__all__ = ["atomic_open", "write_text", "write_bytes", "write_json", "save_npz", "plain"]
+__all__ = ["atomic_open", "naming", "write_text", "write_bytes", "write_json", "save_npz", "plain"]
 
 
 def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
@@ -34,13 +34,27 @@ def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
 
 
 @contextlib.contextmanager
+def naming(path: str | os.PathLike) -> Iterator[None]:
+    """Re-raise an ``OSError`` that names no file as one that names ``path``.
+
+    A write that fills the disk fails on an open file descriptor, so its error carries no file name,
+    and the user's one line would say "a file: No space left on device"."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is not None or error.errno is None:
+            raise
+        raise OSError(error.errno, error.strerror, str(path)) from error
+
+
+@contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file next to ``path``; on success it replaces ``path`` in one rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temporary(path.parent, path.name)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as handle:
+        with naming(path), os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

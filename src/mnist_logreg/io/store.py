@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import save_npz, write_text
+from .atomic import naming, save_npz, write_text
 from ..engines.base import FitResult
 from ..plan.tasks import Task, TaskResult
 from ..errors import ResumeError, UsageError
@@ -263,7 +263,7 @@ class RunFolder:
 
     def append_results(self, columns: list[str], records: list[dict]) -> None:
         """Append finished rows to results.csv and flush them to disk."""
-        with open(self.results_path, "a", newline="", encoding="utf-8") as handle:
+        with naming(self.results_path), open(self.results_path, "a", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             for record in records:
                 writer.writerow([_csv_value(record[c]) for c in columns])
