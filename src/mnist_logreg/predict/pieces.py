@@ -38,6 +38,8 @@ KEEP_MASS = 0.15
 KEEP_NEAR_MASS = 0.02
 #: ...and inside a solid border piece that surrounds it, this share of that piece is enough (a desk).
 KEEP_FAINT_MASS = 0.001
+#: A border piece left out that runs along this share of the picture's edge is a desk, not a doubt.
+DESK_EDGE = 0.2
 #: Shorter side (pixels) from which a picture is taken as a photograph with surroundings.
 SURROUNDINGS_MIN_SIDE = 64
 #: A border piece this many times wider than the strokes inside is a solid region (desk, shadow).
@@ -60,9 +62,10 @@ class Pieces:
     kept : ndarray of bool, shape (height, width)
         Pixels of the kept pieces.
     left_out : dict
-        ``{reason: mass}`` of the ink left out as ``"desk"`` (a solid region all round the rest: the
-        desk around a sheet, never the subject), ``"border"`` (another piece touching the border),
-        ``"line"`` or ``"frame"``.
+        ``{reason: mass}`` of the ink left out as ``"desk"`` (a region touching the border that is far
+        wider than the strokes inside or runs along a fifth of the edge: the desk around a sheet, a
+        shadow; not a digit), ``"border"``
+        (another piece touching the border), ``"line"`` or ``"frame"``.
     mass_kept : float
     beside : int
         How many separate, similar pieces stand side by side among the kept ones (1: one subject).
@@ -134,17 +137,19 @@ def choose_pieces(labels: np.ndarray, count: int, amount: np.ndarray, surroundin
         centre = tuple(int(round(v)) for v in ndimage.center_of_mass(labels == inner + 1))
         for i in np.flatnonzero(touches):
             piece = labels == i + 1
-            if mass[inner] >= KEEP_MASS * mass[i]:
-                candidate[i], reason[i] = False, "border"
-                continue
             solid = _radius(piece[boxes[i]], amount[boxes[i]]) >= SOLID * inner_radius
             surrounds = bool(ndimage.binary_fill_holes(piece)[centre])
             # A solid region all round the ink (a desk round the sheet) is surroundings however
             # light the digit is (a thin 1 weighs ~1 % of a desk); one condition alone needs more.
-            if solid and surrounds and mass[inner] >= KEEP_FAINT_MASS * mass[i]:
-                candidate[i], reason[i] = False, "desk"
-            elif mass[inner] >= KEEP_NEAR_MASS * mass[i] and (solid or surrounds):
-                candidate[i], reason[i] = False, "border"
+            # A solid region is reported as "desk": far wider than any stroke, it is not a digit.
+            if mass[inner] >= KEEP_MASS * mass[i] or (
+                    mass[inner] >= (KEEP_FAINT_MASS if solid and surrounds else KEEP_NEAR_MASS) * mass[i]
+                    and (solid or surrounds)):
+                # Along a fifth of the picture's edge or more: a desk's strip beside a sheet that runs
+                # past the edge, however narrow (a digit cut by the edge meets it over its own width).
+                along = (np.count_nonzero(piece[0]) + np.count_nonzero(piece[-1]) + np.count_nonzero(piece[:, 0])
+                         + np.count_nonzero(piece[:, -1])) / (2 * (h + w))
+                candidate[i], reason[i] = False, "desk" if solid or along >= DESK_EDGE else "border"
     # 2. Lines and frames, judged against the heaviest remaining piece.
     for _ in range(2 if surroundings else 0):  # once more when the heaviest piece was itself a line or a frame
         if not candidate.any():
