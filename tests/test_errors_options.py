@@ -38,6 +38,21 @@ def test_out_of_range_numbers_are_usage_errors(tmp_path, option, value, needles)
     assert not (tmp_path / "never").exists()
 
 
+@pytest.mark.parametrize("args, needles", [
+    (["--C", "1e200"], ["--C", "1e200", "(0, 1e+06]", "--penalties none"]),
+    (["--C", "1e-3:1e100:5"], ["--C", "1e100", "(0, 1e+06]"]),
+    (["--C", "0.1,1,1"], ["--C", "0.1,1,1", "C = 1 twice", "at most once"]),
+    (["--C", "1,1.0"], ["--C", "1,1.0", "C = 1 twice", "at most once"]),
+    (["--penalties", "elasticnet", "--l1-ratios", "0,0,1"], ["--l1-ratios", "0,0,1", "l1_ratio = 0 twice", "at most once"]),
+])
+def test_huge_or_repeated_grid_values_are_refused_before_loading(tmp_path, args, needles):
+    """QA: --C 1e200 ended in an internal ZeroDivisionError (1e100: a refit running for hours), and a C or
+    l1-ratio given twice made duplicate rows; both refused like --penalties l1,l1."""
+    result = run_cli("run", *NOWHERE, *args, "--out", tmp_path / "never")
+    assert_one_line_error(result, 2, *needles)
+    assert not (tmp_path / "never").exists()
+
+
 def test_more_folds_than_training_images_is_refused_before_loading(tmp_path):
     result = run_cli("run", *NOWHERE, "--select-by", "roc_auc_cv", "--cv", "10000", "--out", tmp_path / "never")
     assert_one_line_error(result, 2, "--cv", "10000", "1500")

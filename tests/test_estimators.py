@@ -90,6 +90,24 @@ def test_bad_parameters_name_themselves(digits, params, name):
         MultinomialLogisticRegression(**params).fit(X, y)
 
 
+@pytest.mark.parametrize("estimator", [MultinomialLogisticRegression(C=1e200), MultinomialLogisticRegression(C=1e17),
+                                       MultinomialLogisticPath(Cs=[1.0, 1e100])])
+def test_a_C_too_large_for_float64_is_refused_before_fitting(digits, estimator):
+    """QA: C=1e200 raised ZeroDivisionError inside the solver and C=1e100 ran for hours; the penalty
+    1/(C n) is then meaningless in float64. No penalty stays C=inf."""
+    X, y = digits
+    with pytest.raises(ValueError, match=r"^C: received 1e\+(200|17|100); allowed a number in \(0, 1e\+06\], "
+                                         r"or inf for no penalty$"):
+        estimator.fit(X, y)
+
+
+def test_no_penalty_is_still_c_inf_and_the_bound_is_allowed(digits):
+    X, y = digits
+    path = MultinomialLogisticPath(Cs=[1e6, np.inf]).fit(X, y)
+    assert path.Cs_.tolist() == [1e6, np.inf]
+    assert np.isfinite(path.coef_path_).all()
+
+
 @pytest.mark.parametrize("name", ["l1", "l2", "none"])
 def test_the_command_lines_penalty_names_are_refused_saying_how_to_get_them(digits, name):
     """QA 11: the CLI's l1/l2/none are settings of penalty='elasticnet'; the refusal says which."""

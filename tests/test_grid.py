@@ -5,7 +5,7 @@ import pytest
 from hypothesis import example, given, strategies as st
 
 from mnist_logreg.errors import UsageError
-from mnist_logreg.plan.grid import make_grid, parse_C, parse_l1_ratios, parse_penalties
+from mnist_logreg.plan.grid import MAX_C, make_grid, parse_C, parse_l1_ratios, parse_penalties
 from reference import grid_frame
 
 
@@ -35,7 +35,38 @@ def test_any_C_text_parses_to_positive_values_or_raises_our_error(text):
     except UsageError:
         return
     assert C.ndim == 1 and len(C) >= 1
-    assert np.all(np.isfinite(C)) and np.all(C > 0)
+    assert np.all(np.isfinite(C)) and np.all(C > 0) and np.all(C <= MAX_C)
+    assert len(set(C.tolist())) == len(C)  # every row of the grid is a different fit
+
+
+@pytest.mark.parametrize("spec", ["1e200", "1e-3:1e300:5", "0.1,1e100", 1e200, [1.0, 1e7]])
+def test_a_C_too_large_for_float64_is_refused_naming_the_bound(spec):
+    """QA: --C 1e200 crashed the solver (ZeroDivisionError) and 1e100 ran the refit for hours: a penalty
+    1/(C n) that small means nothing in float64. The message names the bound and the way to no penalty."""
+    with pytest.raises(UsageError, match=r"^--C: .*allowed C in \(0, 1e\+06\]; for no penalty use --penalties none$"):
+        make_grid("l2", spec)
+
+
+def test_the_bound_itself_and_no_penalty_stay_allowed():
+    assert parse_C("1e6").tolist() == [1e6]
+    assert parse_C("1e-3:1e6:3").tolist()[-1] == pytest.approx(1e6)
+    assert math.isinf(make_grid("l2,none", "1,1e6")[-1].C)
+
+
+@pytest.mark.parametrize("spec, value", [("0.1,1,1", "1"), ("1,1.0", "1"), ("10, 0.5 ,1e1", "10"),
+                                         ([0.5, 0.5], "0.5"), ("1:1.0000000000000002:3", "1")])
+def test_a_C_given_twice_is_refused_naming_it(spec, value):
+    """QA: --C 0.1,1,1 gave the same row twice in results.csv, the report and the explorer. Values equal as
+    numbers are one value, also where a range has more values than there are floats between its ends."""
+    with pytest.raises(UsageError, match=rf"^--C: received .*, which gives C = {value} twice; allowed each value at most once$"):
+        make_grid("l1", spec)
+
+
+@pytest.mark.parametrize("spec, value", [("0,0,1", "0"), ("0.5,0.50", "0.5"), ("0.2,-0,0", "0"), ((1, 1.0), "1")])
+def test_an_l1_ratio_given_twice_is_refused_naming_it(spec, value):
+    with pytest.raises(UsageError, match=rf"^--l1-ratios: received .*, which gives l1_ratio = {value} twice; "
+                                          "allowed each value at most once$"):
+        make_grid("elasticnet", "1", spec)
 
 
 @given(st.text(max_size=30))

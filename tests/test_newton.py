@@ -8,6 +8,7 @@ method), scikit-learn at a tight tolerance, both scored in float64 by
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,12 +16,19 @@ from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
+from mnist_logreg import load_dataset, split_dataset
 from mnist_logreg.engines.numpy import NumpyEngine
 from mnist_logreg.metrics import score_fit
 from mnist_logreg.objective import objective
 from mnist_logreg.plan.grid import GridPoint
 from mnist_logreg.solvers import Problem, SoftmaxDatafit, minimize_owlqn
-from mnist_logreg.solvers.newton import minimize_newton
+from mnist_logreg.solvers.cg import conjugate_gradients
+from mnist_logreg.solvers.freeset import _factor_in_place
+from mnist_logreg.solvers.newton import STALL_STEPS, minimize_newton
+from mnist_logreg.solvers.owlqn import ridge_gap
+from mnist_logreg.solvers.fit import PathFitter
+from mnist_logreg.solvers.path import solve_path
+from mnist_logreg.solvers.prepare import nonzero_columns, prepare_problem
 from mnist_logreg.solvers.preconditioner import AugmentedGram
 from mnist_logreg.solvers.penalties import PenaltySpec
 
@@ -300,3 +308,58 @@ def test_a_direction_that_is_no_descent_is_replaced_by_a_steepest_descent_step(d
     assert len(values) >= 3  # the replaced step, then Newton steps
     assert values[1] < values[0]
     assert result.converged and result.gap <= 1e-8
+
+
+def test_a_ridge_too_weak_for_float64_ends_unconverged_instead_of_dividing_by_zero():
+    """QA: C = 1e200 (l2, 500 digits) raised ZeroDivisionError: as the loss of separable data falls towards
+    zero, ``2 alpha F`` in the ridge gap's prediction underflowed to 0. The row must end, honestly
+    unconverged (the grid refuses such a C: mnist_logreg.solvers.problem.MAX_C)."""
+    X, y = load_digits(return_X_y=True)
+    (solution,) = [s for _, s in solve_path(X[:500] / 16.0, y[:500], 10, [1e200], PenaltySpec("l2", 0.0), tol=1e-5,
+                                             max_iter=5000, criterion="gap")]
+    assert not solution.converged and not solution.gap <= 1e-5
+
+
+def test_ridge_gap_prediction_survives_underflow():
+    """The prediction ``|g|^2 / (2 alpha F)`` with ``alpha F`` below the smallest float64: huge, not an error."""
+    problem = SimpleNamespace(penalty=SimpleNamespace(alpha=1.1e-202))
+    assert ridge_gap(problem, np.full(10, 1e-17), 8.1e-199) > 1e300
+
+
+def test_a_newton_tail_that_no_longer_moves_ends_before_max_iter():
+    """QA: a refit at C = 1e100 (l2, all digits) still ran after 15 minutes, and l1 at C = 1e8 on 1,000 digits
+    takes Newton steps that leave the objective unchanged in float64 from a gap of 3e-5 on: the tail went
+    on to max_iter, each step a factor and Hessian products. It now ends after STALL_STEPS such steps,
+    unconverged, with max_iter iterations to spare."""
+    split = split_dataset(load_dataset("digits"), 1000, 300, seed=42)
+    X, y = split.X_train, split.y_train_codes
+    fitter = PathFitter()  # its way of solving a path, past its own refusal of C > MAX_C
+    prepared = prepare_problem(X, y, 10, mixed_precision=fitter.mixed(X, 10), preconditioner=fitter.preconditioned(X),
+                               columns=nonzero_columns(X))
+    max_iter = 1500  # the quasi-Newton phase takes about 900 of them
+    (solution,) = [s for _, s in solve_path(X, y, 10, [1e8], PenaltySpec("l1", 1.0), tol=1e-5, max_iter=max_iter,
+                                             criterion="gap", prepared=prepared)]
+    assert not solution.converged and solution.gap > 1e-5
+    assert solution.n_iter < max_iter - 2 * STALL_STEPS
+
+
+def test_a_vanished_hessian_is_factored_at_the_first_shift(monkeypatch):
+    """Every probability saturated (C = 1e100 on all digits): the free set's float32 Hessian is zero, and a
+    shift floored at 1e-300 is zero in float32 too; it was raised tenfold some 260 times, each a Cholesky
+    factorisation, at every Newton step. The shift starts at float32's smallest normal number instead."""
+    calls = []
+    cholesky = np.linalg.cholesky
+    monkeypatch.setattr(np.linalg, "cholesky", lambda A: calls.append(1) or cholesky(A))
+    lower, shift = _factor_in_place(np.zeros((50, 50), dtype=np.float32), 1e-300)
+    assert len(calls) == 1 and shift == np.finfo(np.float32).tiny
+    assert np.all(np.isfinite(lower)) and np.all(np.diag(lower) > 0)
+
+
+def test_conjugate_gradients_stop_at_a_product_that_overflowed():
+    """A float32 Hessian product that overflowed gives NaN curvature, which passed the ``curvature <= 0``
+    test: the iterations went on to MAX_CG with NaN, at every Newton step. They stop at once, the
+    direction so far (zero) untouched."""
+    n = 20
+    hessian = SimpleNamespace(diagonal=np.ones(n), damping=0.0, product=lambda v: np.full_like(v, np.nan))
+    d, iterations, solved = conjugate_gradients(hessian, np.ones(n), np.ones(n, dtype=bool), 1e-3)
+    assert (iterations, solved) == (1, False) and np.array_equal(d, np.zeros(n))

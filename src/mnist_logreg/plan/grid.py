@@ -29,9 +29,11 @@ import numpy as np
 
 from ..errors import UsageError
 from ..solvers.penalties import KINDS, PENALTIES, PenaltySpec
+from ..solvers.problem import MAX_C
 
 __all__ = [
     "PENALTIES",
+    "MAX_C",
     "GridPoint",
     "parse_C",
     "parse_penalties",
@@ -84,9 +86,28 @@ def _number(text: str, what: str) -> float:
     except ValueError:
         raise UsageError(f"--C: {what} {text!r} is not a number; "
                          "expected START:STOP:NUM (e.g. 1e-3:1e1:25) or a comma list (e.g. 0.01,0.1,1)") from None
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"--C: {what} {text!r} is not allowed; every C must be a finite number > 0")
+    if not math.isfinite(value) or value <= 0 or value > MAX_C:
+        # MAX_C: above it the penalty 1/(C n) is too small for float64 to fit (solvers.problem.MAX_C).
+        raise UsageError(f"--C: {what} {text!r} is not allowed; allowed C in (0, {MAX_C:g}]; "
+                         "for no penalty use --penalties none")
     return value
+
+
+def _times(count: int) -> str:
+    return "twice" if count == 2 else f"{count} times"
+
+
+def _refuse_repeats(values: Sequence[float], option: str, spec, name: str) -> None:
+    """Refuse a value given more than once (equal as numbers: ``1`` and ``1.0`` are one value), which
+    would make rows that only repeat each other in results.csv, the report and the explorer."""
+    seen: dict[float, int] = {}
+    for value in values:
+        seen[value] = seen.get(value, 0) + 1
+    repeated = [(value, count) for value, count in seen.items() if count > 1]
+    if repeated:
+        value, count = repeated[0]
+        raise UsageError(f"{option}: received {spec!r}, which gives {name} = {value:g} {_times(count)}; "
+                         "allowed each value at most once")
 
 
 def parse_C(spec: str | float | Iterable[float]) -> np.ndarray:
@@ -105,8 +126,15 @@ def parse_C(spec: str | float | Iterable[float]) -> np.ndarray:
     Raises
     ------
     UsageError
-        If the text cannot be parsed or a value is not a finite number > 0.
+        If the text cannot be parsed, a value is not in ``(0, MAX_C]`` or a value comes twice (also
+        as ``1,1.0``, or from a range of more values than floats between its ends).
     """
+    C = _parse_C(spec)
+    _refuse_repeats(C.tolist(), "--C", spec, "C")
+    return C
+
+
+def _parse_C(spec: str | float | Iterable[float]) -> np.ndarray:
     if isinstance(spec, (int, float, np.number)):
         return np.array([_number(str(spec), "value")])
     if not isinstance(spec, str):
@@ -149,7 +177,7 @@ def parse_penalties(spec: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def parse_l1_ratios(spec: str | float | Sequence[float]) -> tuple[float, ...]:
-    """Parse elastic-net mixing values, each in [0, 1]."""
+    """Parse elastic-net mixing values, each in [0, 1] and each at most once (``0.5,0.50`` is one value twice)."""
     if isinstance(spec, str):
         items = [s.strip() for s in spec.split(",") if s.strip()]
     elif isinstance(spec, (int, float)):
@@ -166,7 +194,8 @@ def parse_l1_ratios(spec: str | float | Sequence[float]) -> tuple[float, ...]:
             raise UsageError(f"--l1-ratios: {item!r} is not a number; allowed numbers in [0, 1]") from None
         if not 0.0 <= value <= 1.0:
             raise UsageError(f"--l1-ratios: {item!r} is out of range; allowed numbers in [0, 1]")
-        values.append(value)
+        values.append(value + 0.0)  # -0 is 0
+    _refuse_repeats(values, "--l1-ratios", spec, "l1_ratio")
     return tuple(values)
 
 

@@ -49,7 +49,7 @@ def conjugate_gradients(hessian: FreeHessian, rhs: np.ndarray, free: np.ndarray,
         Hp = hessian.product(p)
         Hp[~free] = 0.0
         curvature = float(p @ Hp)
-        if curvature <= 0:
+        if not curvature > 0:  # also NaN: a product that overflowed (float32) leaves nothing to solve with
             return d, it, False
         step = rz / curvature
         d += step * p

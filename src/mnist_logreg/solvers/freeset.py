@@ -315,8 +315,16 @@ def _factor_in_place(H: np.ndarray, shift: float) -> tuple[np.ndarray, float]:
     ``shift`` is raised tenfold until the factorisation succeeds. LAPACK factors the transposed
     view (the same matrix, in Fortran order) and writes the factor over one triangle only, so the
     other still holds ``H`` for a retry; it is zeroed once the factor stands.
+
+    The shift starts at no less than the smallest normal number of ``H``'s dtype: where every
+    probability has saturated (a very weak penalty on separable data) ``H`` is zero in float32 and the
+    caller's floor of 1e-300 is zero too, which took some 260 failed factorisations to raise. It
+    stops at the dtype's largest: no finite shift factors a matrix that is not finite, and then
+    ``numpy.linalg.LinAlgError`` is raised (:meth:`FactorCache.build` builds no factor).
     """
     size = H.shape[0]
+    limits = np.finfo(H.dtype)
+    shift = max(shift, float(limits.tiny))
     if size <= SMALL_FACTOR:
         # NumPy's LAPACK (a copy is cheap here): with two threads, switching to SciPy's OpenBLAS
         # between NumPy's products leaves each pool's threads spinning against the other's.
@@ -325,6 +333,8 @@ def _factor_in_place(H: np.ndarray, shift: float) -> tuple[np.ndarray, float]:
                 return np.linalg.cholesky(H + np.asarray(shift, H.dtype) * np.eye(size, dtype=H.dtype)), shift
             except np.linalg.LinAlgError:
                 shift *= 10.0
+                if not shift <= limits.max:
+                    raise
     diagonal = H.diagonal().copy()
     potrf, = scipy.linalg.lapack.get_lapack_funcs(("potrf",), (H,))
     while True:
@@ -334,6 +344,8 @@ def _factor_in_place(H: np.ndarray, shift: float) -> tuple[np.ndarray, float]:
             break
         if info < 0:  # pragma: no cover - an argument LAPACK refuses: a bug here, not the data
             raise ValueError(f"potrf: illegal argument {-info}")
+        if not shift * 10.0 <= limits.max:
+            raise np.linalg.LinAlgError(f"no shift up to {limits.max:g} factors the free set's Hessian: it is not finite")
         # Restore the factored triangle from the other one (H is symmetric), a band of columns at a time.
         for start in range(0, size, 512):
             band = slice(start, start + 512)
@@ -415,9 +427,14 @@ class FactorCache:
         """The kept factor when it covers ``free``."""
         return self.factor if self.factor is not None and self.factor.covers(free) else None
 
-    def build(self, hessian, free: np.ndarray) -> FreeSetFactor:
+    def build(self, hessian, free: np.ndarray) -> FreeSetFactor | None:
+        """A factor of ``free`` at this step, kept; ``None`` where the step's Hessian has no factor (not
+        finite: :func:`_factor_in_place`), and the step then goes on without one."""
         self.needed = True
         self.factor = None  # the old factor's memory is free while the new one is formed
-        self.factor = FreeSetFactor(hessian, free)
+        try:
+            self.factor = FreeSetFactor(hessian, free)
+        except np.linalg.LinAlgError:
+            return None
         self.built += 1
         return self.factor

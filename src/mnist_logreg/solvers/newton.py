@@ -107,6 +107,16 @@ ENTER_SHARE = 0.3
 #: float32 until the switch to X's dtype (``PRECISE_GAP``); aiming tighter there stalled a row asked for a
 #: very tight gap, where 1e-3 certifies it (tests/test_engine_numpy.py; BENCHMARKS.md, "Solver figures").
 MIN_FORCING = 1e-3
+#: The tail ends, uncertified, after this many steps in a row that made no progress float64 can show:
+#: none lowered ``F`` by more than ``STALL_DECREASE`` of it, nor the gap to half its smallest value so far.
+#: Under a penalty too weak for float64 (l1 at C = 1e8 on 1,000 digits, l2 at C = 1e100 on 1,797) the
+#: steps stop changing ``F`` at all while the gap stays far above any tolerance, and the tail went on to
+#: ``max_iter`` (thousands of steps, each a factor and Hessian products: minutes to hours). A tail that
+#: certifies can spend such steps while its damping (under L1 without a ridge) climbs from
+#: ``MIN_DAMPING`` to ``MAX_DAMPING``, ten steps cut by the search (l1 at C = 1e7 on 1,000 digits: 14
+#: steps without progress, then certified); three times that is the allowance.
+STALL_STEPS = 30
+STALL_DECREASE = 1e-13
 
 
 def _newton_direction(hessian: FreeHessian, pg: np.ndarray, free: np.ndarray, forcing: float,
@@ -139,8 +149,9 @@ def _newton_direction(hessian: FreeHessian, pg: np.ndarray, free: np.ndarray, fo
         if solved:
             return d
     factor = factors.build(hessian, free)
-    return conjugate_gradients(hessian, -pg, free, forcing, factor.preconditioner(hessian, free),
-                                start=d)[0]
+    return conjugate_gradients(hessian, -pg, free, forcing,
+                               factor.preconditioner(hessian, free) if factor is not None else preconditioner,
+                               start=d)[0]
 
 
 def _orthant_direction(hessian: FreeHessian, pg: np.ndarray, x: np.ndarray, free: np.ndarray, forcing: float,
@@ -238,6 +249,7 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
     n_iter, first_kkt, hessian, scale, damping = 0, None, None, None, DAMPING
     settled = False
     precise, last_kkt = False, None  # float64 products, once float32 ones stop lowering the violation
+    last_F, least_gap, stalled = np.inf, np.inf, 0  # steps in a row without progress (STALL_STEPS)
     while True:
         gap = duality_gap(problem, x, Z)
         if gap.relative <= tol and not fresh:
@@ -245,7 +257,10 @@ def minimize_newton(problem: Problem, x0: np.ndarray, *, tol: float, max_iter: i
         x, Z, g, F = gap.x, gap.Z, gap.grad, gap.primal
         pg = pseudo_gradient(x, g, l1, n_coef)
         kkt = float(np.abs(pg).max())
-        if gap.relative <= tol or n_iter >= max_iter:
+        progress = F < last_F - STALL_DECREASE * abs(last_F) or gap.relative <= 0.5 * least_gap
+        stalled = 0 if progress else stalled + 1
+        last_F, least_gap = F, min(least_gap, gap.relative)
+        if gap.relative <= tol or n_iter >= max_iter or stalled >= STALL_STEPS:
             if not fresh:
                 gap, fresh = fresh_gap(problem, x), True
                 x, F = gap.x, gap.primal

@@ -62,8 +62,12 @@ def ridge_gap(problem: Problem, g: np.ndarray, F: float) -> float:
     so the gradient the iterations already have says when the gap is worth computing (one more pass
     over X and the intercepts' re-optimisation). The same on the centred copy: its weights are X's
     times one scale, its ``alpha`` divided by the scale's square. The intercepts' own gradient is
-    counted in too, so that a point whose intercepts are still far off does not trigger a check."""
-    return float(g @ g) / (2.0 * problem.penalty.alpha * max(abs(F), 1e-300))
+    counted in too, so that a point whose intercepts are still far off does not trigger a check.
+
+    Divided by ``2 alpha`` and by ``F`` in turn: under a very weak ridge on separable data both are
+    tiny (``alpha`` 1e-202 and ``F`` 1e-198 at C = 1e200 on 500 digits), and their product underflows
+    to zero. In turn, the quotient can only overflow, to ``inf``: a gap not worth checking yet."""
+    return float(g @ g) / (2.0 * problem.penalty.alpha) / max(abs(F), 1e-300)
 
 
 @dataclass
