@@ -363,3 +363,20 @@ def test_conjugate_gradients_stop_at_a_product_that_overflowed():
     hessian = SimpleNamespace(diagonal=np.ones(n), damping=0.0, product=lambda v: np.full_like(v, np.nan))
     d, iterations, solved = conjugate_gradients(hessian, np.ones(n), np.ones(n, dtype=bool), 1e-3)
     assert (iterations, solved) == (1, False) and np.array_equal(d, np.zeros(n))
+
+
+@pytest.mark.parametrize("n_iter, advice", [(40, "will not help"), (100, "raise max_iter")])
+def test_the_convergence_warning_says_whether_more_iterations_would_help(monkeypatch, n_iter, advice):
+    """A row the tail ended for want of progress (a stall, short of max_iter) used to say 'raise max_iter'."""
+    import mnist_logreg.solvers.fit as fit
+    from mnist_logreg.solvers.path import PathSolution
+
+    def stalled(X, y, n_classes, Cs, spec, **options):
+        for j in range(len(Cs)):
+            yield j, PathSolution(coef=np.zeros((n_classes, X.shape[1])), intercept=np.zeros(n_classes),
+                                  n_iter=n_iter, converged=False, kkt=1.0, gap=3e-5, seconds=0.0)
+
+    monkeypatch.setattr(fit, "solve_path", stalled)
+    X, y = load_digits(return_X_y=True)
+    with pytest.warns(ConvergenceWarning, match=advice):
+        list(PathFitter(max_iter=100).fit(X[:200] / 16.0, y[:200], 10, [(GridPoint("l1", 1.0, 1.0).spec, [1.0])]))

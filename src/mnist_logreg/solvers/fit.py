@@ -173,10 +173,14 @@ class PathFitter:
 
                     certificate = (f"relative duality gap {solution.gap:.2e}" if np.isfinite(solution.gap)
                                    else f"relative KKT violation {solution.kkt:.2e}")
+                    # Short of max_iter, the iterations stopped because their steps no longer changed
+                    # anything float64 can show (a penalty too weak for it): more iterations would not help.
+                    advice = ("raise max_iter" if solution.n_iter >= self.max_iter else
+                              f"its steps stopped lowering the objective before max_iter={self.max_iter}, so raising "
+                              "it will not help; a smaller C or a looser tol may")
                     warnings.warn(f"numpy engine: penalty={spec.name} l1_ratio={spec.l1_ratio:g} C={Cs[j]:g} did not "
                                   f"converge in {solution.n_iter} iterations ({certificate} > tol={self.tol:g}); "
-                                  "raise max_iter",
-                                  ConvergenceWarning, stacklevel=2)
+                                  f"{advice}", ConvergenceWarning, stacklevel=2)
                 yield p, j, solution
 
 
