@@ -50,6 +50,11 @@ def _ink(image, side):
     return np.asarray(Image.fromarray(image).resize((side, side), Image.Resampling.BICUBIC), dtype=float).clip(0, 255) / 255
 
 
+def _pictures(ids, photo, stem, rng):
+    """``photo(i)`` saved for every digit ``i`` as ``{stem}-{i}.png``; the paths."""
+    return [_save(stem.parent / f"{stem.name}-{i}.png", photo(i), rng) for i in ids]
+
+
 def _save(path, grey, rng):
     grey = grey + rng.normal(0, 0.015, grey.shape)
     Image.fromarray((grey.clip(0, 1) * 255).astype(np.uint8)).save(path, quality=88)
@@ -67,13 +72,15 @@ def test_a_small_digit_in_a_large_photo_is_found_and_framed(model, digits, tmp_p
     images, labels = digits
     rng = np.random.default_rng(11)
     ids = HELD_OUT[:8]
-    paths = []
-    for i in ids:
+
+    def photo(i):
         side = int(rng.integers(70, 110))
         page = np.full((1800, 2700), 0.88)
         r, c = int(rng.integers(200, 1500)), int(rng.integers(200, 2400))
         page[r:r + side, c:c + side] *= 1 - 0.8 * _ink(images[i], side)
-        paths.append(_save(tmp_path / f"small-{i}.png", page, rng))
+        return page
+
+    paths = _pictures(ids, photo, tmp_path / "small", rng)
     expected = model.predict(images[ids].reshape(len(ids), -1))
     assert _accuracy(model, paths, expected) >= 0.75
 
@@ -163,11 +170,13 @@ def test_thin_pen_strokes_are_labelled_like_mnist_strokes(model, digits, tmp_pat
     images, _ = digits
     rng = np.random.default_rng(15)
     ids = HELD_OUT[:20]
-    paths = []
-    for i in ids:
+
+    def photo(i):
         page = np.full((700, 900), 0.9)
         page[150:450, 250:550] *= 1 - 0.85 * _thin(images[i], 300, 0.93)
-        paths.append(_save(tmp_path / f"thin-{i}.png", page, rng))
+        return page
+
+    paths = _pictures(ids, photo, tmp_path / "thin", rng)
     expected = model.predict(images[ids].reshape(len(ids), -1))
     assert model.named_steps["framing"].stroke_ == pytest.approx(0.09, abs=0.03)
     assert _accuracy(model, paths, expected) >= 0.8
