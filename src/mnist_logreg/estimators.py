@@ -22,7 +22,7 @@ from .solvers.datafit import softmax
 from .solvers.fit import PathFitter
 from .plan.grid import GridPoint, rows_as_paths
 from .solvers.penalties import FAMILIES, row_penalty
-from .solvers.problem import MAX_C
+from .solvers.problem import check_C
 
 __all__ = ["MultinomialLogisticRegression", "MultinomialLogisticPath"]
 
@@ -31,9 +31,7 @@ def _check_params(Cs, l1_ratio, penalty) -> None:
     """Raise ``ValueError`` naming the parameter, the allowed values and what was received (the
     solver's options are checked by :class:`~mnist_logreg.solvers.fit.PathFitter`)."""
     for C in Cs:
-        # Above MAX_C the penalty is too small for float64 to fit (see solvers.problem.MAX_C); inf is no penalty.
-        if not isinstance(C, Real) or not (0 < C <= MAX_C or C == np.inf):
-            raise ValueError(f"C: received {C!r}; allowed a number in (0, {MAX_C:g}], or inf for no penalty")
+        check_C(C)  # above MAX_C the penalty is too small for float64 to fit; inf is no penalty
     if not isinstance(l1_ratio, Real) or not 0.0 <= l1_ratio <= 1.0:
         raise ValueError(f"l1_ratio: received {l1_ratio!r}; allowed a number in [0, 1]")
     if penalty not in FAMILIES:

@@ -22,7 +22,7 @@ from .datafit import SoftmaxDatafit
 from .path import PathSolution, solve_path
 from .prepare import nonzero_columns, null_start, prepare_problem, use_preconditioner
 from .penalties import PenaltySpec
-from .problem import MAX_C
+from .problem import check_C
 
 __all__ = ["PathFitter", "SOLVERS"]
 
@@ -139,12 +139,11 @@ class PathFitter:
         Raises
         ------
         ValueError
-            For a C outside ``(0, MAX_C]`` other than ``inf`` (:data:`.problem.MAX_C`), before any fit.
+            For a C outside ``(0, MAX_C]`` other than ``inf`` (:func:`.problem.check_C`), before any fit.
         """
         for _, Cs in paths:
             for C in Cs:
-                if not (0 < C <= MAX_C or C == np.inf):
-                    raise ValueError(f"C: received {C!r}; allowed a number in (0, {MAX_C:g}], or inf for no penalty")
+                check_C(C)
         if not paths:
             return
         columns = nonzero_columns(X)

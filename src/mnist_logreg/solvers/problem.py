@@ -14,13 +14,16 @@ built per C from the shared datafit, so nothing shared changes from one C to the
 
 from __future__ import annotations
 
+import math
+from numbers import Real
+
 import numpy as np
 
 from .columns import take_columns
 from .datafit import SoftmaxDatafit
 from .penalties import Penalty
 
-__all__ = ["Problem", "MAX_C"]
+__all__ = ["Problem", "MAX_C", "check_C"]
 
 #: The largest finite C a row may have (``inf``, no penalty, aside). The penalty is ``1/(C n)`` times the
 #: mean loss's scale, and the training sets the sweeps see are separable: as C grows the loss falls with
@@ -35,6 +38,12 @@ __all__ = ["Problem", "MAX_C"]
 #: 10). Above it l2 rows crashed (C = 1e200: the gap's prediction underflowed) or refits ran for hours
 #: (1e100); scikit-learn takes any C > 0, where saga ends at its max_iter.
 MAX_C = 1e6
+
+
+def check_C(C) -> None:
+    """ValueError unless ``C`` is a number a row may have: in ``(0, MAX_C]``, or ``inf`` (no penalty)."""
+    if not isinstance(C, Real) or not (0 < C <= MAX_C or C == math.inf):
+        raise ValueError(f"C: received {C!r}; allowed a number in (0, {MAX_C:g}], or inf for no penalty")
 
 
 class Problem:
