@@ -22,6 +22,7 @@ given.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, asdict
 from typing import Iterable, Sequence
 
@@ -100,10 +101,7 @@ def _times(count: int) -> str:
 def _refuse_repeats(values: Sequence[float], option: str, spec, name: str) -> None:
     """Refuse a value given more than once (equal as numbers: ``1`` and ``1.0`` are one value), which
     would make rows that only repeat each other in results.csv, the report and the explorer."""
-    seen: dict[float, int] = {}
-    for value in values:
-        seen[value] = seen.get(value, 0) + 1
-    repeated = [(value, count) for value, count in seen.items() if count > 1]
+    repeated = [(value, count) for value, count in Counter(values).items() if count > 1]
     if repeated:
         value, count = repeated[0]
         raise UsageError(f"{option}: received {spec!r}, which gives {name} = {value:g} {_times(count)}; "
