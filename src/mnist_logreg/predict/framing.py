@@ -194,10 +194,8 @@ class ImageFraming(TransformerMixin, BaseEstimator):
             warnings.warn(FramingWarning(
                 f"image {name}: most of its ink was left out as surroundings ({what}: {left_out / (left_out + found.mass_kept):.0%} "
                 f"of the ink); labelled from the rest — check it with --show"), stacklevel=2)
-        ink, box = found.ink, found.box
-        stroke = getattr(self, "stroke_", float("nan"))
-        if isinstance(stroke, float) and np.isfinite(stroke) and 0 < stroke < 1:
-            ink, box = thicken(ink, box, stroke)
+        # Files written before strokes were measured have no stroke_: their strokes stay as they are.
+        ink, box = thicken(found.ink, found.box, getattr(self, "stroke_", float("nan")))
         top, bottom, left, right = box
         box_h, box_w = bottom - top + 1, right - left + 1
         # The box becomes a whole number of frame pixels, so its edges fall on pixel edges.

@@ -18,10 +18,11 @@ __all__ = ["stroke_share", "training_stroke_share", "thicken", "THICKEN_BELOW"]
 THICKEN_BELOW = 0.75
 
 
-def _ridge_widths(mask: np.ndarray) -> np.ndarray:
+def _ridge_widths(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The strokes' middles (the ridge of the distance transform of ``mask``) and the width at each."""
     dt = ndimage.distance_transform_edt(mask)
     ridge = mask & (dt >= ndimage.maximum_filter(dt, size=3))
-    return 2.0 * dt[ridge] - 1.0
+    return ridge, 2.0 * dt[ridge] - 1.0
 
 
 def stroke_share(ink: np.ndarray, box: tuple) -> float:
@@ -30,7 +31,7 @@ def stroke_share(ink: np.ndarray, box: tuple) -> float:
     crop = ink[top:bottom + 1, left:right + 1]
     if crop.size == 0 or crop.max() <= 0:
         return float("nan")
-    widths = _ridge_widths(np.pad(crop >= 0.5 * np.quantile(crop[crop > 0], 0.99), 1))
+    _, widths = _ridge_widths(np.pad(crop >= 0.5 * np.quantile(crop[crop > 0], 0.99), 1))
     return float(np.median(widths)) / max(bottom - top + 1, right - left + 1) if widths.size else float("nan")
 
 
@@ -43,11 +44,9 @@ def training_stroke_share(norm: np.ndarray, box_long: np.ndarray) -> float:
     n, h, w = norm.shape
     stack = np.zeros((n, h + 1, w), dtype=bool)
     stack[:, :h] = norm >= 0.5
-    mask = stack.reshape(n * (h + 1), w)
-    dt = ndimage.distance_transform_edt(mask)
-    ridge = mask & (dt >= ndimage.maximum_filter(dt, size=3))
+    ridge, widths = _ridge_widths(stack.reshape(n * (h + 1), w))
     image_of = np.nonzero(ridge)[0] // (h + 1)
-    per_image = ndimage.median(2.0 * dt[ridge] - 1.0, image_of, index=np.arange(n))
+    per_image = ndimage.median(widths, image_of, index=np.arange(n))
     per_image = np.asarray(per_image, dtype=np.float64) / np.maximum(box_long, 1.0)
     per_image = per_image[np.isfinite(per_image)]
     return float(np.median(per_image)) if per_image.size else float("nan")
@@ -59,8 +58,10 @@ def thicken(ink: np.ndarray, box: tuple, target: float) -> tuple[np.ndarray, tup
     Strokes thinner than :data:`THICKEN_BELOW` of ``target`` are widened by a grey dilation with a
     disc, on each side by half the missing width; the box grows by as much. Others pass unchanged.
     """
+    if not 0 < target < 1:  # also NaN: no training stroke width measured (or an older model file)
+        return ink, box
     share = stroke_share(ink, box)
-    if not np.isfinite(target) or target <= 0 or not np.isfinite(share) or share >= THICKEN_BELOW * target:
+    if not np.isfinite(share) or share >= THICKEN_BELOW * target:
         return ink, box
     top, bottom, left, right = box
     long_side = max(bottom - top + 1, right - left + 1)
