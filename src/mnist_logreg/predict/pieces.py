@@ -137,14 +137,17 @@ def choose_pieces(labels: np.ndarray, count: int, amount: np.ndarray, surroundin
         centre = tuple(int(round(v)) for v in ndimage.center_of_mass(labels == inner + 1))
         for i in np.flatnonzero(touches):
             piece = labels == i + 1
+            share = mass[inner] / mass[i]
+            if share < KEEP_FAINT_MASS:
+                continue
             solid = _radius(piece[boxes[i]], amount[boxes[i]]) >= SOLID * inner_radius
-            surrounds = bool(ndimage.binary_fill_holes(piece)[centre])
+            # Whether it surrounds the ink matters only below KEEP_MASS (filling its holes is a pass).
+            surrounds = share < KEEP_MASS and bool(ndimage.binary_fill_holes(piece)[centre])
             # A solid region all round the ink (a desk round the sheet) is surroundings however
             # light the digit is (a thin 1 weighs ~1 % of a desk); one condition alone needs more.
             # A solid region is reported as "desk": far wider than any stroke, it is not a digit.
-            if mass[inner] >= KEEP_MASS * mass[i] or (
-                    mass[inner] >= (KEEP_FAINT_MASS if solid and surrounds else KEEP_NEAR_MASS) * mass[i]
-                    and (solid or surrounds)):
+            needed = KEEP_FAINT_MASS if solid and surrounds else KEEP_NEAR_MASS if solid or surrounds else KEEP_MASS
+            if share >= needed:
                 # Along a fifth of the picture's edge or more: a desk's strip beside a sheet that runs
                 # past the edge, however narrow (a digit cut by the edge meets it over its own width).
                 along = (np.count_nonzero(piece[0]) + np.count_nonzero(piece[-1]) + np.count_nonzero(piece[:, 0])
