@@ -101,7 +101,7 @@ def predict_command(args, out: Console, err: Console, prog: str) -> int:
                 best = ", ".join(f"{label}: {p:.3f}" for label, p in r.probabilities.items())
                 out.print(f"{r.file}: {r.label}  ({best})", highlight=False, markup=False, soft_wrap=True)
     if args.show is not None:
-        from .sheet import MAX_SHEET_IMAGES, write_sheet
+        from .sheet import write_sheet
 
         framing = model.named_steps["framing"]
         try:
@@ -111,7 +111,7 @@ def predict_command(args, out: Console, err: Console, prog: str) -> int:
             raise MnistLogregError(f"--show: received {args.show!r}, not written ({reason}); "
                                    "allowed a file in a folder you can write, with room for the sheet") from None
         labelled = len(results) - len(failed)
-        note = f" (the first {MAX_SHEET_IMAGES} of {labelled} labelled pictures; a sheet holds at most " \
-               f"{MAX_SHEET_IMAGES})" if labelled > MAX_SHEET_IMAGES else ""
+        note = f" (the first {keep} of {labelled} labelled pictures; a sheet holds at most {keep})" \
+            if labelled > keep else ""
         err.print(f"sheet: {args.show}{note}", highlight=False, markup=False, soft_wrap=True)
     return 1 if failed else 0
